@@ -1,0 +1,1 @@
+"""The CDK app: everything Fortnox Bridge runs on, in one stack."""

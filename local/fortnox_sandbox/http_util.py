@@ -1,0 +1,108 @@
+"""Request parsing and response building shared by every sandbox route."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from fortnox_bridge import json_codec
+from werkzeug.wrappers import Request, Response
+
+from fortnox_sandbox import codes
+from fortnox_sandbox.errors import ApiError
+from fortnox_sandbox.spec_fields import WRITABLE_FIELDS
+from fortnox_sandbox.state import Company, SandboxState
+
+
+@dataclass
+class ApiContext:
+    state: SandboxState
+    company: Company
+    client_id: str
+    request: Request
+
+    def arg(self, name: str) -> str | None:
+        value = self.request.args.get(name)
+        return value if value not in (None, "") else None
+
+
+def json_response(body: Any, status: int = 200, content_type: str = "application/json") -> Response:
+    response = Response(json_codec.dumps(body), status=status, content_type=content_type)
+    response.headers["Server"] = "Fortnox"
+    if status == 201:
+        response.headers["Location"] = "created"
+    return response
+
+
+def read_json(request: Request) -> Any:
+    raw = request.get_data()
+    if not raw.strip():
+        raise ApiError(codes.EMPTY_BODY)
+    try:
+        return json_codec.loads(raw)
+    except ValueError:
+        raise ApiError(codes.INVALID_JSON) from None
+
+
+def wrapped(request: Request, key: str) -> dict[str, Any]:
+    """The object under a resource's singular root key, with its field names checked against the spec."""
+    body = read_json(request)
+    if not isinstance(body, dict) or not isinstance(body.get(key), dict):
+        raise ApiError(codes.EMPTY_BODY)
+    payload: dict[str, Any] = body[key]
+    check_fields(key, payload)
+    return payload
+
+
+def check_fields(resource: str, payload: dict[str, Any]) -> None:
+    allowed = WRITABLE_FIELDS[resource]
+    for name, value in payload.items():
+        if name not in allowed:
+            raise ApiError(codes.INVALID_FIELD, field=name)
+        nested = f"{resource}.{name}"
+        if nested in WRITABLE_FIELDS and isinstance(value, list):
+            for row in value:
+                if not isinstance(row, dict):
+                    raise ApiError(codes.EMPTY_BODY)
+                check_fields(nested, row)
+
+
+def require(payload: dict[str, Any], field: str) -> Any:
+    value = payload.get(field)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ApiError(codes.FIELD_REQUIRED, field=field)
+    return value
+
+
+def check_length(payload: dict[str, Any], limits: dict[str, int]) -> None:
+    for field, maximum in limits.items():
+        value = payload.get(field)
+        if isinstance(value, str) and len(value) > maximum:
+            raise ApiError(codes.FIELD_TOO_LONG, field=field, max=maximum)
+
+
+def page(ctx: ApiContext, key: str, items: list[dict[str, Any]]) -> Response:
+    """Fortnox paging: ``limit`` (default 100, at most 500) and 1-based ``page``, with MetaInformation."""
+    try:
+        limit = int(ctx.arg("limit") or 100)
+        number = int(ctx.arg("page") or 1)
+    except ValueError:
+        raise ApiError(codes.INVALID_PARAMETER, field="limit/page") from None
+    if not 1 <= limit <= 500 or number < 1:
+        raise ApiError(codes.INVALID_PARAMETER, field="limit/page")
+    total = len(items)
+    pages = max(1, -(-total // limit))
+    start = (number - 1) * limit
+    return json_response(
+        {
+            "MetaInformation": {"@TotalResources": total, "@TotalPages": pages, "@CurrentPage": number},
+            key: items[start : start + limit],
+        }
+    )
+
+
+def public(record: dict[str, Any]) -> dict[str, Any]:
+    """A stored record without the sandbox's private bookkeeping keys (those starting with ``_``)."""
+    return {key: value for key, value in record.items() if not key.startswith("_")}
+
+
+def url(ctx: ApiContext, path: str) -> str:
+    return f"{ctx.request.host_url.rstrip('/')}{path}"

@@ -1,0 +1,288 @@
+"""apps.fortnox.se/oauth-v1: consent page, token endpoint and revoke, with Fortnox's rules.
+
+- authorization codes are single-use and live 10 minutes;
+- clients authenticate with HTTP Basic;
+- access tokens live 1 hour, refresh tokens 45 days and are single-use: a refresh rotates them;
+- ``account_type=service`` makes a service account, usable with the client-credentials grant and a TenantId header.
+"""
+
+import base64
+import html
+import secrets
+from urllib.parse import urlencode
+
+from fortnox_bridge import json_codec
+from werkzeug.utils import redirect
+from werkzeug.wrappers import Request, Response
+
+from fortnox_sandbox import tokens
+from fortnox_sandbox.errors import OAuthError
+from fortnox_sandbox.state import App, AuthCode, Consent, SandboxState
+
+KNOWN_SCOPES = frozenset(
+    [
+        "archive",
+        "article",
+        "bookkeeping",
+        "companyinformation",
+        "connectfile",
+        "costcenter",
+        "currency",
+        "customer",
+        "inbox",
+        "invoice",
+        "noxfinansinvoice",
+        "offer",
+        "order",
+        "payment",
+        "price",
+        "print",
+        "profile",
+        "project",
+        "salary",
+        "settings",
+        "supplier",
+        "supplierinvoice",
+        "timereporting",
+    ]
+)
+
+
+def oauth_error(error: OAuthError) -> Response:
+    # Fortnox labels these JSON bodies text/html (invalid_grant) or text/plain (invalid_client): recorded.
+    content_type = "text/plain;charset=UTF-8" if error.error == "invalid_client" else "text/html; charset=UTF-8"
+    body = json_codec.dumps({"error": error.error, "error_description": error.description})
+    return Response(body, status=error.status, content_type=content_type, headers={"Server": "Fortnox"})
+
+
+def _page(title: str, body: str, status: int = 200) -> Response:
+    document = f"""<!doctype html>
+<html lang="sv"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;color:#222}}
+button{{font-size:1rem;padding:.5rem 1.2rem;margin-right:.5rem}}li{{margin:.2rem 0}}</style></head>
+<body><p><strong>Fortnox</strong> (sandbox)</p><h1>{html.escape(title)}</h1>{body}</body></html>"""
+    return Response(document, status=status, content_type="text/html; charset=utf-8")
+
+
+class OAuthEndpoints:
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+
+    # -- consent ---------------------------------------------------------------------------------------------
+    def authorize_page(self, request: Request) -> Response:
+        args = request.args
+        app, problem = self._check_authorize(
+            args.get("client_id"),
+            args.get("redirect_uri"),
+            args.get("response_type"),
+            args.get("scope"),
+            args.get("account_type"),
+        )
+        if problem:
+            return _page("Det gick inte att ansluta", f"<p id='error'>{html.escape(problem)}</p>", 400)
+        assert app is not None
+        scopes = sorted(set((args.get("scope") or "").split()))
+        with self.state.lock:
+            companies = sorted(self.state.companies.values(), key=lambda company: company.tenant_id)
+        options = "".join(
+            f"<option value='{company.tenant_id}'>{html.escape(company.name)} "
+            f"({html.escape(company.organisation_number)})</option>"
+            for company in companies
+        )
+        hidden = "".join(
+            f"<input type='hidden' name='{name}' value='{html.escape(args.get(name) or '', quote=True)}'>"
+            for name in (
+                "client_id",
+                "redirect_uri",
+                "scope",
+                "state",
+                "access_type",
+                "response_type",
+                "account_type",
+            )
+        )
+        service = (
+            "<p>Behörigheten ges till ett <strong>servicekonto</strong>.</p>"
+            if args.get("account_type") == "service"
+            else ""
+        )
+        body = f"""<p>Integrationen <strong>{html.escape(app.client_id)}</strong> begär åtkomst till:</p>
+<ul>{"".join(f"<li>{html.escape(scope)}</li>" for scope in scopes)}</ul>{service}
+<form method="post" action="/oauth-v1/auth">{hidden}
+<label>Företag <select name="tenant_id" id="company">{options}</select></label>
+<p><button name="decision" value="approve" id="approve">Godkänn</button>
+<button name="decision" value="deny" id="deny">Avbryt</button></p></form>"""
+        return _page("Godkänn integration", body)
+
+    def authorize_decision(self, request: Request) -> Response:
+        form = request.form
+        app, problem = self._check_authorize(
+            form.get("client_id"),
+            form.get("redirect_uri"),
+            form.get("response_type"),
+            form.get("scope"),
+            form.get("account_type"),
+        )
+        if problem:
+            return _page("Det gick inte att ansluta", f"<p id='error'>{html.escape(problem)}</p>", 400)
+        assert app is not None
+        redirect_uri = form.get("redirect_uri") or app.redirect_uris[0]
+        if form.get("decision") != "approve":
+            query = {
+                "error": "access_denied",
+                "error_description": "The user denied the request",
+                "state": form.get("state", ""),
+            }
+            return redirect(f"{redirect_uri}?{urlencode(query)}", code=302)
+        try:
+            tenant_id = int(form.get("tenant_id", ""))
+        except ValueError:
+            return _page("Det gick inte att ansluta", "<p id='error'>Välj ett företag.</p>", 400)
+        code = self.grant_code(
+            client_id=app.client_id,
+            tenant_id=tenant_id,
+            scopes=frozenset((form.get("scope") or "").split()),
+            redirect_uri=form.get("redirect_uri") or None,
+            service_account=form.get("account_type") == "service",
+        )
+        return redirect(f"{redirect_uri}?{urlencode({'code': code, 'state': form.get('state', '')})}", code=302)
+
+    def grant_code(
+        self,
+        *,
+        client_id: str,
+        tenant_id: int,
+        scopes: frozenset[str],
+        redirect_uri: str | None,
+        service_account: bool,
+    ) -> str:
+        with self.state.lock:
+            if tenant_id not in self.state.companies:
+                raise KeyError(f"no sandbox company {tenant_id}")
+            code = secrets.token_urlsafe(24)
+            self.state.codes[code] = AuthCode(
+                client_id=client_id,
+                tenant_id=tenant_id,
+                scopes=scopes,
+                redirect_uri=redirect_uri,
+                service_account=service_account,
+                expires_at=self.state.now() + self.state.AUTH_CODE_SECONDS,
+            )
+            return code
+
+    def _check_authorize(
+        self,
+        client_id: str | None,
+        redirect_uri: str | None,
+        response_type: str | None,
+        scope: str | None,
+        account_type: str | None,
+    ) -> tuple[App | None, str | None]:
+        app = self.state.apps.get(client_id or "")
+        if app is None:
+            return None, "Auth code or ClientID supplied is invalid"
+        if response_type != "code":
+            return None, "response_type must be code"
+        scopes = set((scope or "").split())
+        if not scopes or not scopes <= KNOWN_SCOPES:
+            return None, f"Invalid scope: {' '.join(sorted(scopes - KNOWN_SCOPES)) or '(none)'}"
+        if redirect_uri and redirect_uri not in app.redirect_uris:
+            return None, "redirect_uri does not match the registered Redirect URI"
+        if account_type not in (None, "", "service"):
+            return None, "account_type must be service"
+        if account_type == "service" and not app.service_account_allowed:
+            return None, "Client does not allow service account"
+        return app, None
+
+    # -- token endpoint --------------------------------------------------------------------------------------
+    def token(self, request: Request) -> Response:
+        try:
+            app = self._client(request)
+            grant = request.form.get("grant_type")
+            with self.state.lock:
+                if grant == "authorization_code":
+                    answer = self._exchange_code(app, request)
+                elif grant == "refresh_token":
+                    answer = self._refresh(app, request)
+                elif grant == "client_credentials":
+                    answer = self._client_credentials(app, request)
+                else:
+                    raise OAuthError("unsupported_grant_type", f"Unsupported grant type: {grant}")
+        except OAuthError as error:
+            return oauth_error(error)
+        return Response(json_codec.dumps(answer), content_type="application/json", headers={"Server": "Fortnox"})
+
+    def revoke(self, request: Request) -> Response:
+        try:
+            app = self._client(request)
+        except OAuthError as error:
+            return oauth_error(error)
+        with self.state.lock:
+            token = self.state.refresh_tokens.get(request.form.get("token", ""))
+            if token is not None and token.client_id == app.client_id:
+                token.revoked = True
+                consent = self.state.consents.get((app.client_id, token.tenant_id))
+                if consent is not None:
+                    consent.revoked = True
+        return Response(json_codec.dumps({"revoked": True}), content_type="application/json")
+
+    def _client(self, request: Request) -> App:
+        header = request.headers.get("Authorization", "")
+        invalid = OAuthError("invalid_client", "The client credentials are invalid", 401)
+        if not header.startswith("Basic "):
+            raise invalid
+        try:
+            client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            raise invalid from None
+        app = self.state.apps.get(client_id)
+        if app is None or not secrets.compare_digest(app.client_secret, secret):
+            raise invalid
+        return app
+
+    def _exchange_code(self, app: App, request: Request) -> dict[str, object]:
+        code = self.state.codes.get(request.form.get("code", ""))
+        if code is None or code.used or code.client_id != app.client_id or code.expires_at <= self.state.now():
+            raise OAuthError("invalid_grant", "Invalid authorization code")
+        if code.redirect_uri is not None and request.form.get("redirect_uri") != code.redirect_uri:
+            raise OAuthError("invalid_grant", "Redirect URI mismatch")
+        code.used = True
+        self.state.consents[(app.client_id, code.tenant_id)] = Consent(
+            client_id=app.client_id,
+            tenant_id=code.tenant_id,
+            scopes=code.scopes,
+            service_account=code.service_account,
+        )
+        return tokens.issue(
+            self.state, client_id=app.client_id, tenant_id=code.tenant_id, scopes=code.scopes, refresh=True
+        )
+
+    def _refresh(self, app: App, request: Request) -> dict[str, object]:
+        token = self.state.refresh_tokens.get(request.form.get("refresh_token", ""))
+        if (
+            token is None
+            or token.used
+            or token.revoked
+            or token.client_id != app.client_id
+            or token.expires_at <= self.state.now()
+        ):
+            raise OAuthError("invalid_grant", "Invalid refresh token")
+        consent = self.state.consents.get((app.client_id, token.tenant_id))
+        if consent is None or consent.revoked:
+            raise OAuthError("invalid_grant", "Invalid refresh token")
+        token.used = True
+        return tokens.issue(
+            self.state, client_id=app.client_id, tenant_id=token.tenant_id, scopes=token.scopes, refresh=True
+        )
+
+    def _client_credentials(self, app: App, request: Request) -> dict[str, object]:
+        try:
+            tenant_id = int(request.headers.get("TenantId", ""))
+        except ValueError:
+            raise OAuthError("invalid_request", "TenantId header is required") from None
+        consent = self.state.consents.get((app.client_id, tenant_id))
+        if consent is None or consent.revoked or not consent.service_account:
+            raise OAuthError("invalid_grant", "No service account consent for this tenant")
+        return tokens.issue(
+            self.state, client_id=app.client_id, tenant_id=tenant_id, scopes=consent.scopes, refresh=False
+        )

@@ -1,0 +1,71 @@
+"""Deploy the template's data resources into moto through CloudFormation and resolve what functions need."""
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from infra.names import ROOT, STACK_NAME
+from local_stack.moto_server import ACCOUNT_ID, REGION
+from local_stack.template import FunctionSpec, functions, local_template, secrets
+
+TEMPLATE_PATH = ROOT / "cdk.out" / f"{STACK_NAME}.template.json"
+
+
+@dataclass
+class DeployedStack:
+    endpoint_url: str
+    physical_ids: dict[str, str]
+    functions: list[FunctionSpec]
+
+    def resolve(self, value: Any) -> str:
+        """The few intrinsic functions our function environments use: Ref and Fn::GetAtt Arn."""
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict) and "Ref" in value:
+            return self.physical_ids[value["Ref"]]
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            logical_id, attribute = value["Fn::GetAtt"]
+            return self.arn(logical_id) if attribute == "Arn" else self.physical_ids[logical_id]
+        raise ValueError(f"cannot resolve {value!r} locally")
+
+    def arn(self, logical_id: str) -> str:
+        physical = self.physical_ids[logical_id]
+        if physical.startswith("arn:"):
+            return physical
+        if physical.startswith("http"):
+            return f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{physical.rsplit('/', 1)[-1]}"
+        return physical
+
+    def environment(self, spec: FunctionSpec) -> dict[str, str]:
+        return {name: self.resolve(value) for name, value in spec.environment.items()}
+
+    def queue_url(self, logical_id: str) -> str:
+        return self.physical_ids[logical_id]
+
+
+def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(path.read_text())
+    return loaded
+
+
+def deploy(template: dict[str, Any], endpoint_url: str, *, stack_name: str = STACK_NAME) -> DeployedStack:
+    cloudformation = boto3.client("cloudformation", endpoint_url=endpoint_url, region_name=REGION)
+    cloudformation.create_stack(StackName=stack_name, TemplateBody=json.dumps(local_template(template)))
+    for _ in range(100):
+        status = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]["StackStatus"]
+        if status.endswith("_COMPLETE") or status.endswith("_FAILED"):
+            break
+        time.sleep(0.1)
+    if status != "CREATE_COMPLETE":
+        raise RuntimeError(f"local stack {stack_name} ended in {status}")
+    resources = cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
+    physical_ids = {row["LogicalResourceId"]: row["PhysicalResourceId"] for row in resources}
+    secrets_manager = boto3.client("secretsmanager", endpoint_url=endpoint_url, region_name=REGION)
+    for logical_id in secrets(template):
+        created = secrets_manager.create_secret(Name=f"{stack_name}-{logical_id}", SecretString="unset")
+        physical_ids[logical_id] = created["ARN"]
+    return DeployedStack(endpoint_url=endpoint_url, physical_ids=physical_ids, functions=functions(template))

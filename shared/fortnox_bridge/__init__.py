@@ -1,0 +1,1 @@
+"""Fortnox Bridge: the shared layer every function imports."""

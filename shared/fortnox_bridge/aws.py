@@ -1,0 +1,53 @@
+"""boto3 clients built lazily and once per process, pointed at moto or AWS by configuration alone.
+
+No client exists at import time, so tests can start moto first; ``reset()`` forgets them between tests.
+"""
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from fortnox_bridge import settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource
+    from mypy_boto3_events.client import EventBridgeClient
+    from mypy_boto3_secretsmanager.client import SecretsManagerClient
+    from mypy_boto3_sqs.client import SQSClient
+
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10)
+
+
+def _options() -> dict[str, Any]:
+    aws = settings.aws()
+    options: dict[str, Any] = {"region_name": aws.region, "config": _CONFIG}
+    if aws.endpoint_url is not None:
+        options["endpoint_url"] = str(aws.endpoint_url)
+    return options
+
+
+@cache
+def dynamodb() -> "DynamoDBServiceResource":
+    return boto3.resource("dynamodb", **_options())
+
+
+@cache
+def sqs() -> "SQSClient":
+    return boto3.client("sqs", **_options())
+
+
+@cache
+def secrets() -> "SecretsManagerClient":
+    return boto3.client("secretsmanager", **_options())
+
+
+@cache
+def events() -> "EventBridgeClient":
+    return boto3.client("events", **_options())
+
+
+def reset() -> None:
+    for factory in (dynamodb, sqs, secrets, events, settings.aws):
+        factory.cache_clear()

@@ -1,0 +1,1 @@
+"""The Fortnox API client: typed resources over one HTTP transport."""

@@ -1,0 +1,105 @@
+"""Fortnox's token endpoint (apps.fortnox.se/oauth-v1): code exchange, refresh, client credentials, revoke."""
+
+import time
+from collections.abc import Callable
+
+import httpx
+from pydantic import BaseModel, Field, SecretStr
+
+from fortnox_bridge import json_codec
+from fortnox_bridge.fortnox.errors import FortnoxTransportError, FortnoxUnexpectedResponse, parse_error
+
+
+class TokenSet(BaseModel):
+    """A token answer. Secrets stay ``SecretStr`` so a stray log line prints stars, not tokens."""
+
+    access_token: SecretStr
+    refresh_token: SecretStr | None = None
+    expires_in: int = Field(gt=0)
+    scope: str = ""
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+    obtained_at: float = Field(default_factory=time.time)
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return frozenset(self.scope.split())
+
+    def expires_within(self, seconds: float, *, now: float | None = None) -> bool:
+        current = time.time() if now is None else now
+        return current + seconds >= self.obtained_at + self.expires_in
+
+
+class TokenEndpoint:
+    def __init__(
+        self,
+        *,
+        auth_url: str,
+        client_id: str,
+        client_secret: Callable[[], str],
+        http: httpx.Client | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self._base = auth_url.rstrip("/")
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._http = http or httpx.Client(timeout=timeout)
+
+    def exchange_code(self, code: str, *, redirect_uri: str | None) -> TokenSet:
+        form = {"grant_type": "authorization_code", "code": code}
+        if redirect_uri is not None:
+            form["redirect_uri"] = redirect_uri
+        return self._token(form)
+
+    def refresh(self, refresh_token: str) -> TokenSet:
+        return self._token({"grant_type": "refresh_token", "refresh_token": refresh_token})
+
+    def client_credentials(self, fortnox_tenant_id: int) -> TokenSet:
+        """Service accounts only: no refresh token, consent valid until revoked."""
+        return self._token({"grant_type": "client_credentials"}, headers={"TenantId": str(fortnox_tenant_id)})
+
+    def revoke(self, refresh_token: str) -> None:
+        self._post("/oauth-v1/revoke", {"token_type_hint": "refresh_token", "token": refresh_token})
+
+    def _token(self, form: dict[str, str], headers: dict[str, str] | None = None) -> TokenSet:
+        response = self._post("/oauth-v1/token", form, headers)
+        try:
+            return TokenSet.model_validate(json_codec.loads(response.content))
+        except ValueError:
+            raise FortnoxUnexpectedResponse("the token endpoint answered without a token", status=200) from None
+
+    def _post(self, path: str, form: dict[str, str], headers: dict[str, str] | None = None) -> httpx.Response:
+        try:
+            response = self._http.post(
+                f"{self._base}{path}",
+                data=form,
+                auth=(self._client_id, self._client_secret()),
+                headers=headers,
+            )
+        except httpx.TransportError as error:
+            # A lost answer to a refresh may already have rotated the token at Fortnox.
+            raise FortnoxTransportError(
+                f"POST {path} got no answer: {type(error).__name__}", maybe_committed=True
+            ) from None
+        if response.status_code >= 400:
+            raise parse_error(response)
+        return response
+
+
+class ServiceAccountTokens:
+    """TokenProvider for a tenant that consented with ``account_type=service``: client credentials + TenantId."""
+
+    REFRESH_BEFORE_EXPIRY_SECONDS = 120.0
+
+    def __init__(self, endpoint: TokenEndpoint, fortnox_tenant_id: int) -> None:
+        self._endpoint = endpoint
+        self._tenant = fortnox_tenant_id
+        self._current: TokenSet | None = None
+
+    def access_token(self) -> str:
+        if self._current is None or self._current.expires_within(self.REFRESH_BEFORE_EXPIRY_SECONDS):
+            self._current = self._endpoint.client_credentials(self._tenant)
+        return self._current.access_token.get_secret_value()
+
+    def invalidate(self, token: str) -> None:
+        if self._current is not None and self._current.access_token.get_secret_value() == token:
+            self._current = None

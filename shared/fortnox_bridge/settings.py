@@ -1,0 +1,66 @@
+"""Typed settings, composed per function from small groups and read from the environment.
+
+A missing or malformed variable fails at start-up with its name, never at the first request that needs it.
+"""
+
+from functools import cache
+from typing import TypeVar
+
+from pydantic import AnyHttpUrl, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fortnox_bridge.errors import ConfigurationError
+
+
+class _Group(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+
+class ObservabilitySettings(_Group):
+    service_name: str = Field(default="fortnox-bridge", alias="POWERTOOLS_SERVICE_NAME")
+    log_level: str = Field(default="INFO", alias="POWERTOOLS_LOG_LEVEL")
+
+
+class AwsSettings(_Group):
+    region: str = Field(alias="AWS_REGION")
+    endpoint_url: AnyHttpUrl | None = Field(default=None, alias="AWS_ENDPOINT_URL")
+    """Set to a moto server locally; unset in AWS."""
+
+
+class TableSettings(_Group):
+    table_name: str = Field(alias="TABLE_NAME")
+
+
+class FortnoxSettings(_Group):
+    api_url: AnyHttpUrl = Field(default=AnyHttpUrl("https://api.fortnox.se"), alias="FORTNOX_API_URL")
+    auth_url: AnyHttpUrl = Field(default=AnyHttpUrl("https://apps.fortnox.se"), alias="FORTNOX_AUTH_URL")
+    client_id: str = Field(alias="FORTNOX_CLIENT_ID")
+    client_secret_id: str = Field(alias="FORTNOX_CLIENT_SECRET_ID")
+    """Name or ARN of the Secrets Manager secret that holds the app's client secret."""
+    timeout_seconds: float = Field(default=30.0, gt=0, alias="FORTNOX_TIMEOUT_SECONDS")
+
+
+class RateLimitSettings(_Group):
+    requests_per_window: int = Field(default=25, gt=0, alias="FORTNOX_RATE_LIMIT")
+    window_seconds: float = Field(default=5.0, gt=0, alias="FORTNOX_RATE_WINDOW_SECONDS")
+    margin_seconds: float = Field(default=0.1, ge=0, alias="FORTNOX_RATE_MARGIN_SECONDS")
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def load(settings_type: type[SettingsT]) -> SettingsT:
+    """Build a settings group, naming every missing or invalid variable in one error."""
+    try:
+        return settings_type()
+    except ValidationError as error:
+        problems = []
+        for issue in error.errors():
+            variable = ".".join(str(part) for part in issue["loc"])
+            problems.append(f"{variable}: {'is not set' if issue['type'] == 'missing' else issue['msg']}")
+        raise ConfigurationError(f"{settings_type.__name__} cannot start: " + "; ".join(problems)) from None
+
+
+@cache
+def aws() -> AwsSettings:
+    return load(AwsSettings)

@@ -1,0 +1,50 @@
+"""Keys of the single table. Every entity's key is built here and nowhere else."""
+
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from fortnox_bridge.ids import FortnoxTenantId, TenantId
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+Key = dict[str, str]
+
+
+def tenant_key(tenant: TenantId) -> Key:
+    return {"PK": f"TENANT#{tenant}", "SK": "PROFILE"}
+
+
+def connection_key(tenant: TenantId) -> Key:
+    return {"PK": f"TENANT#{tenant}", "SK": "CONNECTION"}
+
+
+def company_binding_key(company: FortnoxTenantId) -> Key:
+    return {"PK": f"FORTNOXCOMPANY#{company}", "SK": "BINDING"}
+
+
+def ledger_key(tenant: TenantId, kind: str, business_key: str) -> Key:
+    return {"PK": f"TENANT#{tenant}", "SK": f"EXPORT#{kind}#{business_key}"}
+
+
+def cursor_key(tenant: TenantId, name: str) -> Key:
+    return {"PK": f"TENANT#{tenant}", "SK": f"CURSOR#{name}"}
+
+
+def lock_key(name: str) -> Key:
+    return {"PK": f"LOCK#{name}", "SK": "LOCK"}
+
+
+def is_condition_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def plain(item: dict[str, Any]) -> dict[str, Any]:
+    """An item without its key attributes, ready for a pydantic model."""
+    return {name: value for name, value in item.items() if name not in {"PK", "SK", "GSI1PK", "GSI1SK"}}
+
+
+class StoreBase:
+    def __init__(self, table: "Table") -> None:
+        self._table = table

@@ -1,0 +1,148 @@
+"""Shared fixtures: the Fortnox sandbox and a moto server on 127.0.0.1, the synthesized stack, a tenant's client."""
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fortnox_bridge import wiring
+from fortnox_bridge.fortnox.client import FortnoxClient
+from fortnox_bridge.fortnox.ports import NoRateLimit, StaticToken
+from fortnox_bridge.fortnox.retry import RetryPolicy
+from fortnox_sandbox.control_client import AppCredentials, SandboxControl
+from fortnox_sandbox.server import SandboxServer
+from local_stack.moto_server import aws_environment, running_moto
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "FortnoxBridgeTests")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    """Tests make no network calls beyond 127.0.0.1: anything else fails loudly."""
+    if isinstance(address, tuple) and address[0] not in {"127.0.0.1", "localhost", "::1"}:
+        raise RuntimeError(f"test tried to reach {address[0]}: only 127.0.0.1 is allowed")
+    return _real_connect(self, address)
+
+
+socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def control(sandbox: SandboxServer) -> Iterator[SandboxControl]:
+    client = SandboxControl(sandbox.url)
+    yield client
+    client.close()
+
+
+@dataclass
+class Scene:
+    """A fresh sandbox with one app and one company, and the means to talk to it."""
+
+    control: SandboxControl
+    url: str
+    app: AppCredentials
+    tenant_id: int
+
+    def token(self, scope: str | None = None) -> str:
+        if scope is None:
+            return self.control.access_token(self.app, self.tenant_id)
+        return self.control.access_token(self.app, self.tenant_id, scope)
+
+    def client(self, *, token: str | None = None, retry: RetryPolicy | None = None, timeout: float = 5.0) -> FortnoxClient:
+        return FortnoxClient(
+            base_url=self.url,
+            tokens=StaticToken(token or self.token()),
+            rate_limiter=NoRateLimit(),
+            retry=retry or RetryPolicy(base_delay=0.01, max_delay=0.05),
+            timeout=timeout,
+        )
+
+
+@pytest.fixture
+def scene(sandbox: SandboxServer, control: SandboxControl) -> Scene:
+    control.reset()
+    control.set_rate_limit(25, 5.0)
+    app = control.create_app("test-client", "test-secret", ["http://127.0.0.1/callback"])
+    tenant_id = control.create_company(1000001, "Sandlådan Åkeri AB", "556677-8899")
+    return Scene(control=control, url=sandbox.url, app=app, tenant_id=tenant_id)
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    with running_moto() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def aws_env(moto_url: str) -> Iterator[dict[str, str]]:
+    values = aws_environment(moto_url)
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    yield values
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def layer_dir() -> Path:
+    from infra.layer import build
+
+    return build()
+
+
+@pytest.fixture(scope="session")
+def synthesized(layer_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from infra.app import build_app
+    from infra.names import STACK_NAME
+
+    app = build_app(layer_dir=layer_dir, outdir=tmp_path_factory.mktemp("cdk.out"))
+    assembly = app.synth()
+    return assembly.get_stack_by_name(STACK_NAME)
+
+
+@pytest.fixture(scope="session")
+def template(synthesized: Any) -> dict[str, Any]:
+    loaded: dict[str, Any] = synthesized.template
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def deployed(template: dict[str, Any], aws_env: dict[str, str], moto_url: str) -> Any:
+    from local_stack.deploy import deploy
+
+    return deploy(template, moto_url)
+
+
+@pytest.fixture
+def table_name(deployed: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    name = next(value for key, value in deployed.physical_ids.items() if key.startswith("StateTable"))
+    monkeypatch.setenv("TABLE_NAME", name)
+    wiring.reset()
+    return str(name)
+
+
+@pytest.fixture
+def table(table_name: str) -> Any:
+    return wiring.table()
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:10]
