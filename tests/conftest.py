@@ -57,6 +57,10 @@ class Scene:
     app: AppCredentials
     tenant_id: int
 
+    def new_company(self, name: str) -> int:
+        """A company whose id no earlier test used: the moto table outlives each test's sandbox reset."""
+        return self.control.create_company(uuid.uuid4().int % 900_000_000 + 100_000_000, name)
+
     def token(self, scope: str | None = None) -> str:
         if scope is None:
             return self.control.access_token(self.app, self.tenant_id)
@@ -146,3 +150,25 @@ def table(table_name: str) -> Any:
 @pytest.fixture
 def unique() -> str:
     return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def runner(deployed: Any, scene: Scene, table: Any) -> Any:
+    """The local runner wired to the session's moto stack and the sandbox, with the app's secret in place."""
+    import boto3
+
+    from local_stack.moto_server import REGION
+    from local_stack.runner import LocalRunner
+
+    secret_arn = next(value for key, value in deployed.physical_ids.items() if key.startswith("FortnoxClientSecret"))
+    boto3.client("secretsmanager", region_name=REGION).put_secret_value(SecretId=secret_arn, SecretString="test-secret")
+    wiring.reset()
+    return LocalRunner(
+        deployed,
+        overrides={
+            "FORTNOX_API_URL": scene.url,
+            "FORTNOX_AUTH_URL": scene.url,
+            "FORTNOX_CLIENT_ID": scene.app.client_id,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        },
+    )

@@ -12,10 +12,10 @@ class ApiError(Exception):
     sandbox does the same so a client that reads only one casing fails here as it would in production.
     """
 
-    def __init__(self, code: Code, **values: object) -> None:
-        self.status = code.status
-        self.code = code.number
-        self.message = code.message.format(**values)
+    def __init__(self, kind: Code, /, **values: object) -> None:
+        self.status = kind.status
+        self.code = kind.number
+        self.message = kind.message.format(**values)
         super().__init__(self.message)
 
     def body(self) -> dict[str, Any]:

@@ -1,0 +1,102 @@
+"""The whole local stack in one context manager: moto, the Fortnox sandbox, the deployed template, the runner."""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from fortnox_bridge import wiring
+from fortnox_sandbox.control_client import AppCredentials, SandboxControl
+from fortnox_sandbox.server import SandboxServer
+from fortnox_sandbox.state import SandboxState
+from local_stack.deploy import DeployedStack, deploy
+from local_stack.moto_server import REGION, aws_environment, running_moto
+from local_stack.runner import LocalRunner
+
+LOCAL_CLIENT_ID = "fortnox-bridge-local"
+LOCAL_CLIENT_SECRET = "local-client-secret"  # noqa: S105 - a sandbox-only credential
+
+
+@dataclass
+class LocalStack:
+    moto_url: str
+    sandbox: SandboxServer
+    control: SandboxControl
+    deployed: DeployedStack
+    runner: LocalRunner
+    app: AppCredentials
+
+    def logical(self, prefix: str) -> str:
+        return next(value for key, value in self.deployed.physical_ids.items() if key.startswith(prefix))
+
+    def send(self, queue_prefix: str, body: str) -> None:
+        sqs = boto3.client("sqs", endpoint_url=self.moto_url, region_name=REGION)
+        sqs.send_message(QueueUrl=self.logical(queue_prefix), MessageBody=body)
+
+    def queue_depth(self, queue_prefix: str) -> int:
+        sqs = boto3.client("sqs", endpoint_url=self.moto_url, region_name=REGION)
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=self.logical(queue_prefix),
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def synthesize(outdir: Path | None = None) -> dict[str, Any]:
+    """Build the layer and synthesize the app, exactly as ``make synth`` does."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    from infra.app import build_app
+    from infra.layer import build
+    from infra.names import ROOT, STACK_NAME
+
+    app = build_app(layer_dir=build(), outdir=outdir or ROOT / "cdk.out")
+    template: dict[str, Any] = app.synth().get_stack_by_name(STACK_NAME).template
+    return template
+
+
+@contextmanager
+def local_stack(template: dict[str, Any], *, rate_limit: int = 25, rate_window_seconds: float = 5.0) -> Iterator[LocalStack]:
+    with running_moto() as moto_url, SandboxServer(
+        app=None if rate_limit == 25 and rate_window_seconds == 5.0 else _sandbox_app(rate_limit, rate_window_seconds)
+    ) as sandbox:
+        os.environ.update(aws_environment(moto_url))
+        deployed = deploy(template, moto_url)
+        secret_arn = next(value for key, value in deployed.physical_ids.items() if key.startswith("FortnoxClientSecret"))
+        boto3.client("secretsmanager", endpoint_url=moto_url, region_name=REGION).put_secret_value(
+            SecretId=secret_arn, SecretString=LOCAL_CLIENT_SECRET
+        )
+        control = SandboxControl(sandbox.url)
+        app = control.create_app(LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, [f"{sandbox.url}/callback"])
+        overrides = {
+            "FORTNOX_API_URL": sandbox.url,
+            "FORTNOX_AUTH_URL": sandbox.url,
+            "FORTNOX_CLIENT_ID": LOCAL_CLIENT_ID,
+            "FORTNOX_RATE_WINDOW_SECONDS": str(rate_window_seconds),
+            "FORTNOX_RATE_LIMIT": str(rate_limit),
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "FortnoxBridgeLocal",
+            **aws_environment(moto_url),
+        }
+        wiring.reset()
+        try:
+            yield LocalStack(
+                moto_url=moto_url,
+                sandbox=sandbox,
+                control=control,
+                deployed=deployed,
+                runner=LocalRunner(deployed, overrides=overrides),
+                app=app,
+            )
+        finally:
+            control.close()
+            wiring.reset()
+
+
+def _sandbox_app(limit: int, window: float) -> Any:
+    from fortnox_sandbox.server import SandboxApp
+
+    return SandboxApp(SandboxState(rate_limit=limit, rate_window_seconds=window))

@@ -1,0 +1,103 @@
+"""The state store on the table deployed from the template into moto: conditional writes where workers race."""
+
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from fortnox_bridge.ids import FortnoxTenantId, TenantId
+from fortnox_bridge.store.connections import CompanyAlreadyBound, Connection, ConnectionStore
+from fortnox_bridge.store.cursors import CursorMoved, CursorStore
+from fortnox_bridge.store.ledger import ExportLedger, ExportState, LeaseHeld
+from fortnox_bridge.store.locks import LockStore
+from fortnox_bridge.store.tenants import CompanyProbe, Tenant, TenantStore
+
+pytestmark = pytest.mark.integration
+
+
+def test_only_one_of_many_racing_workers_claims_a_document(table: Any, unique: str) -> None:
+    ledger = ExportLedger(table)
+    winners: list[str] = []
+    losers: list[str] = []
+
+    def claim(owner: str) -> None:
+        try:
+            ledger.claim(TenantId(unique), "invoice", "100353", owner=owner, lease=timedelta(minutes=5))
+            winners.append(owner)
+        except LeaseHeld:
+            losers.append(owner)
+
+    threads = [threading.Thread(target=claim, args=(f"worker-{index}",)) for index in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(winners) == 1
+    assert len(losers) == 7
+
+
+def test_a_confirmed_document_is_returned_not_claimed_again(table: Any, unique: str) -> None:
+    ledger = ExportLedger(table)
+    entry = ledger.claim(TenantId(unique), "invoice", "7", owner="a", lease=timedelta(minutes=5))
+    ledger.mark(entry, ExportState.CONFIRMED, owner="a", fortnox_id="7")
+    again = ledger.claim(TenantId(unique), "invoice", "7", owner="b", lease=timedelta(minutes=5))
+    assert (again.state, again.fortnox_id, again.attempts) == (ExportState.CONFIRMED, "7", 1)
+
+
+def test_an_expired_lease_can_be_taken_over_and_the_old_holder_cannot_write(table: Any, unique: str) -> None:
+    ledger = ExportLedger(table)
+    stale = ledger.claim(TenantId(unique), "invoice", "9", owner="dead", lease=timedelta(seconds=-1))
+    fresh = ledger.claim(TenantId(unique), "invoice", "9", owner="alive", lease=timedelta(minutes=5))
+    assert fresh.attempts == 2
+    with pytest.raises(LeaseHeld):
+        ledger.mark(stale, ExportState.SENT, owner="dead")
+    ledger.mark(fresh, ExportState.FAILED, owner="alive", error="2001798 Konto 4903 saknas i kontoplanen.")
+    stored = ledger.get(TenantId(unique), "invoice", "9")
+    assert stored is not None
+    assert (stored.state, stored.last_error) == (ExportState.FAILED, "2001798 Konto 4903 saknas i kontoplanen.")
+
+
+def test_a_cursor_only_moves_from_the_position_it_was_read_at(table: Any, unique: str) -> None:
+    cursors = CursorStore(table)
+    cursors.advance(TenantId(unique), "payments", expected=None, position="2026-11-01 00:00")
+    cursors.advance(TenantId(unique), "payments", expected="2026-11-01 00:00", position="2026-11-02 00:00")
+    with pytest.raises(CursorMoved):
+        cursors.advance(TenantId(unique), "payments", expected="2026-11-01 00:00", position="2026-11-03 00:00")
+    assert cursors.get(TenantId(unique), "payments") == "2026-11-02 00:00"
+
+
+def test_a_lock_has_one_holder_until_released_or_expired(table: Any, unique: str) -> None:
+    now = [1000.0]
+    locks = LockStore(table, clock=lambda: now[0])
+    assert locks.acquire(f"refresh-{unique}", owner="a", lease_seconds=30)
+    assert not locks.acquire(f"refresh-{unique}", owner="b", lease_seconds=30)
+    now[0] += 31
+    assert locks.acquire(f"refresh-{unique}", owner="b", lease_seconds=30)
+    locks.release(f"refresh-{unique}", owner="a")  # not the holder: nothing happens
+    assert not locks.acquire(f"refresh-{unique}", owner="c", lease_seconds=30)
+    locks.release(f"refresh-{unique}", owner="b")
+    assert locks.acquire(f"refresh-{unique}", owner="c", lease_seconds=30)
+
+
+def test_a_fortnox_company_is_bound_to_one_tenant_only(table: Any, unique: str) -> None:
+    connections = ConnectionStore(table)
+    company = FortnoxTenantId(int(time.time() * 1000) % 10**9)
+    first = Connection(tenant_id=TenantId(f"{unique}-a"), fortnox_tenant_id=company, company_name="Åkeri AB")
+    connections.bind(first)
+    connections.bind(first)  # reconnecting the same tenant is fine
+    with pytest.raises(CompanyAlreadyBound):
+        connections.bind(first.model_copy(update={"tenant_id": TenantId(f"{unique}-b")}))
+    stored = connections.get(TenantId(f"{unique}-a"))
+    assert stored is not None and stored.company_name == "Åkeri AB"
+
+
+def test_tenant_probe_results_are_recorded(table: Any, unique: str) -> None:
+    tenants = TenantStore(table)
+    tenants.put(Tenant(tenant_id=TenantId(unique), display_name="Demo"))
+    probe = CompanyProbe(company_name="X", organisation_number=None, fortnox_tenant_id=FortnoxTenantId(5),
+                         financial_year_for_today=False)
+    tenants.record_probe(TenantId(unique), probe)
+    stored = tenants.get(TenantId(unique))
+    assert stored is not None and stored.last_probe == probe
