@@ -44,14 +44,27 @@ def build(target: Path = DEFAULT_LAYER_DIR) -> Path:
     )
     subprocess.run(  # noqa: S603
         [
-            uv, "pip", "install", "--quiet", "--target", str(site), "--python-platform", PLATFORM,
-            "--python-version", PYTHON_VERSION, "--only-binary", ":all:", "-r", str(requirements),
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--target",
+            str(site),
+            "--python-platform",
+            PLATFORM,
+            "--python-version",
+            PYTHON_VERSION,
+            "--only-binary",
+            ":all:",
+            "-r",
+            str(requirements),
         ],
         cwd=ROOT,
         check=True,
     )
-    shutil.copytree(ROOT / "shared" / "fortnox_bridge", site / "fortnox_bridge",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "shared" / "fortnox_bridge", site / "fortnox_bridge", ignore=shutil.ignore_patterns("__pycache__")
+    )
     stamp.write_text(fingerprint)
     return target
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from fortnox_bridge import wiring
 from fortnox_bridge.fortnox.client import FortnoxClient
 from fortnox_bridge.fortnox.ports import NoRateLimit, StaticToken
@@ -66,7 +65,9 @@ class Scene:
             return self.control.access_token(self.app, self.tenant_id)
         return self.control.access_token(self.app, self.tenant_id, scope)
 
-    def client(self, *, token: str | None = None, retry: RetryPolicy | None = None, timeout: float = 5.0) -> FortnoxClient:
+    def client(
+        self, *, token: str | None = None, retry: RetryPolicy | None = None, timeout: float = 5.0
+    ) -> FortnoxClient:
         return FortnoxClient(
             base_url=self.url,
             tokens=StaticToken(token or self.token()),
@@ -156,7 +157,6 @@ def unique() -> str:
 def runner(deployed: Any, scene: Scene, table: Any) -> Any:
     """The local runner wired to the session's moto stack and the sandbox, with the app's secret in place."""
     import boto3
-
     from local_stack.moto_server import REGION
     from local_stack.runner import LocalRunner
 

@@ -3,22 +3,29 @@
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from fortnox_bridge import wiring
 from fortnox_bridge.errors import BadInputError, NeedsTenantActionError
 from fortnox_bridge.observability import logger, metrics, tracer
 from fortnox_bridge.probe import ProbeRequested, probe_tenant
 from fortnox_bridge.store.connections import ConnectionStore
 from fortnox_bridge.store.tenants import TenantStore
+from pydantic import Json
 
-processor = BatchProcessor(event_type=EventType.SQS, model=SqsRecordModel)
+
+class ProbeRecord(SqsRecordModel):
+    body: Json[ProbeRequested]
+
+
+# A record whose body is not a valid ProbeRequested fails alone, before the domain sees it.
+processor = BatchProcessor(event_type=EventType.SQS, model=ProbeRecord)
 
 
 @tracer.capture_method
-def record_handler(record: SqsRecordModel) -> None:
-    request = ProbeRequested.model_validate_json(record.body)
+def record_handler(record: ProbeRecord) -> None:
+    request = record.body
     try:
         probe = probe_tenant(
             request.tenant_id,
@@ -41,5 +48,5 @@ def record_handler(record: SqsRecordModel) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -38,8 +38,12 @@ class TenantProbe(Construct):
                 resources=[table.table_arn],
             )
         )
-        role.add_to_policy(iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[client_secret.secret_arn]))
-        role.add_to_policy(iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]))
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[client_secret.secret_arn])
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"])
+        )
         self.function = lambda_.Function(
             self,
             "Function",

@@ -117,14 +117,18 @@ def list_invoices(ctx: ApiContext) -> Response:
     if status is not None and status not in INVOICE_STATUS_FILTERS:
         raise ApiError(codes.INVALID_FILTER)
     today = ctx.state.today().isoformat()
-    keep = {
-        None: lambda row: True,
-        "cancelled": lambda row: row["Cancelled"],
-        "fullypaid": lambda row: not row["Cancelled"] and row["Balance"] == 0 and row["Booked"],
-        "unpaid": lambda row: not row["Cancelled"] and row["Balance"] != 0,
-        "unpaidoverdue": lambda row: not row["Cancelled"] and row["Balance"] != 0 and row["DueDate"] < today,
-        "unbooked": lambda row: not row["Cancelled"] and not row["Booked"],
-    }[status]
+
+    def keep(row: dict[str, Any]) -> bool:
+        open_balance = not row["Cancelled"] and row["Balance"] != 0
+        return {
+            None: True,
+            "cancelled": bool(row["Cancelled"]),
+            "fullypaid": not row["Cancelled"] and row["Balance"] == 0 and bool(row["Booked"]),
+            "unpaid": open_balance,
+            "unpaidoverdue": open_balance and row["DueDate"] < today,
+            "unbooked": not row["Cancelled"] and not row["Booked"],
+        }[status]
+
     rows = [row for row in rows if keep(row)]
     exact = {
         "documentnumber": "DocumentNumber",
@@ -145,13 +149,11 @@ def list_invoices(ctx: ApiContext) -> Response:
         wanted = ctx.arg(name)
         if wanted is not None:
             rows = [row for row in rows if wanted in str(row.get(field) or "")]
-    for name, compare in (
-        ("fromdate", lambda value, wanted: value >= wanted),
-        ("todate", lambda value, wanted: value <= wanted),
-    ):
-        wanted = ctx.arg(name)
-        if wanted is not None:
-            rows = [row for row in rows if compare(row["InvoiceDate"], wanted)]
+    earliest, latest = ctx.arg("fromdate"), ctx.arg("todate")
+    if earliest is not None:
+        rows = [row for row in rows if row["InvoiceDate"] >= earliest]
+    if latest is not None:
+        rows = [row for row in rows if row["InvoiceDate"] <= latest]
     modified = ctx.arg("lastmodified")
     if modified is not None:
         rows = [row for row in rows if row["_modified"] >= modified]

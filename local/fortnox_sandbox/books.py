@@ -985,10 +985,11 @@ def upload(
     if folder not in INBOX_FOLDERS:
         raise ApiError(codes.INVALID_PARAMETER, field="path")
     file_id = str(uuid.uuid4())
-    record = {
+    archive_id = str(uuid.uuid4())
+    record: Record = {
         "@url": f"{host}/3/inbox/{file_id}",
         "Id": file_id,
-        "ArchiveFileId": str(uuid.uuid4()),
+        "ArchiveFileId": archive_id,
         "Name": name,
         "Path": f"{folder}/{name}",
         "Size": len(content),
@@ -997,7 +998,7 @@ def upload(
         "_content": content,
         "_pdf": content.startswith(b"%PDF") and content_type in {"application/pdf", "application/octet-stream"},
     }
-    company.inbox[record["ArchiveFileId"]] = _touch(state, record)
+    company.inbox[archive_id] = _touch(state, record)
     return record
 
 

@@ -5,7 +5,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
@@ -80,7 +80,7 @@ class SandboxApp:
             return json_response(ApiError(codes.RESOURCE_NOT_FOUND).body(), 404)
         return Response("Not Found", status=404)
 
-    def _api(self, request: Request, route: ApiRoute, values: dict[str, Any]) -> Response:
+    def _api(self, request: Request, route: ApiRoute, values: Mapping[str, Any]) -> Response:
         try:
             claims = tokens.verify(self.state, request.headers.get("Authorization"))
         except Unauthorized:
@@ -111,7 +111,7 @@ class SandboxApp:
             raise _DropConnection
         return response
 
-    def _handle(self, request: Request, route: ApiRoute, values: dict[str, Any], claims: dict[str, Any]) -> Response:
+    def _handle(self, request: Request, route: ApiRoute, values: Mapping[str, Any], claims: dict[str, Any]) -> Response:
         scopes = set(str(claims.get("scope", "")).split())
         if route.scope not in scopes:
             raise ApiError(codes.MISSING_SCOPE)
@@ -172,7 +172,7 @@ class SandboxServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host if isinstance(host, str) else host.decode()}:{port}"
 
     @property
     def state(self) -> SandboxState:

@@ -23,7 +23,9 @@ def connect_service_account(
     display_name: str,
 ) -> Connection:
     code = control.consent(app, fortnox_tenant_id, ALL_SCOPES, service_account=True)
-    endpoint = TokenEndpoint(auth_url=control.base_url, client_id=app.client_id, client_secret=lambda: app.client_secret)
+    endpoint = TokenEndpoint(
+        auth_url=control.base_url, client_id=app.client_id, client_secret=lambda: app.client_secret
+    )
     granted = endpoint.exchange_code(code, redirect_uri=None)
     TenantStore(table).put(Tenant(tenant_id=tenant_id, display_name=display_name))
     company = control.company(fortnox_tenant_id)

@@ -12,7 +12,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,7 +166,7 @@ class LocalRunner:
         # Lambda treats an unknown or empty identifier as a failure of the whole batch.
         return known if not ids <= known else ids
 
-    def _record(self, message: dict[str, Any], source: EventSource) -> dict[str, Any]:
+    def _record(self, message: Mapping[str, Any], source: EventSource) -> dict[str, Any]:
         return {
             "messageId": message["MessageId"],
             "receiptHandle": message["ReceiptHandle"],

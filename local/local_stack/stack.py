@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-
 from fortnox_bridge import wiring
 from fortnox_sandbox.control_client import AppCredentials, SandboxControl
 from fortnox_sandbox.server import SandboxServer
 from fortnox_sandbox.state import SandboxState
+
 from local_stack.deploy import DeployedStack, deploy
 from local_stack.moto_server import REGION, aws_environment, running_moto
 from local_stack.runner import LocalRunner
@@ -59,13 +59,22 @@ def synthesize(outdir: Path | None = None) -> dict[str, Any]:
 
 
 @contextmanager
-def local_stack(template: dict[str, Any], *, rate_limit: int = 25, rate_window_seconds: float = 5.0) -> Iterator[LocalStack]:
-    with running_moto() as moto_url, SandboxServer(
-        app=None if rate_limit == 25 and rate_window_seconds == 5.0 else _sandbox_app(rate_limit, rate_window_seconds)
-    ) as sandbox:
+def local_stack(
+    template: dict[str, Any], *, rate_limit: int = 25, rate_window_seconds: float = 5.0
+) -> Iterator[LocalStack]:
+    with (
+        running_moto() as moto_url,
+        SandboxServer(
+            app=None
+            if rate_limit == 25 and rate_window_seconds == 5.0
+            else _sandbox_app(rate_limit, rate_window_seconds)
+        ) as sandbox,
+    ):
         os.environ.update(aws_environment(moto_url))
         deployed = deploy(template, moto_url)
-        secret_arn = next(value for key, value in deployed.physical_ids.items() if key.startswith("FortnoxClientSecret"))
+        secret_arn = next(
+            value for key, value in deployed.physical_ids.items() if key.startswith("FortnoxClientSecret")
+        )
         boto3.client("secretsmanager", endpoint_url=moto_url, region_name=REGION).put_secret_value(
             SecretId=secret_arn, SecretString=LOCAL_CLIENT_SECRET
         )

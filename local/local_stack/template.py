@@ -8,7 +8,7 @@ from infra.names import SOURCE_METADATA_KEY
 # What moto's CloudFormation deploys for us. Functions, roles, log groups and layers are not deployed: the local
 # runner calls the handlers in this process instead (docs/decisions.md, "the local stack").
 DEPLOYED_TYPES = frozenset({"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Events::EventBus", "AWS::S3::Bucket"})
-SECRET_TYPE = "AWS::SecretsManager::Secret"
+SECRET_TYPE = "AWS::SecretsManager::Secret"  # noqa: S105 - a resource type, not a secret
 """moto's CloudFormation cannot create secrets, so the local stack creates them through the API instead."""
 
 

@@ -27,7 +27,10 @@ def test_state_table_has_the_documented_keys_ttl_gsi_and_recovery(assertions: Te
             "DeletionPolicy": "Retain",
             "Properties": Match.object_like(
                 {
-                    "KeySchema": [{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+                    "KeySchema": [
+                        {"AttributeName": "PK", "KeyType": "HASH"},
+                        {"AttributeName": "SK", "KeyType": "RANGE"},
+                    ],
                     "BillingMode": "PAY_PER_REQUEST",
                     "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
                     "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
@@ -104,9 +107,12 @@ def test_function_role_is_least_privilege(template: dict[str, Any]) -> None:
         assert not any(action.endswith("*") and not action.startswith("xray") for action in actions), statement
         if any(action.startswith(("dynamodb:", "secretsmanager:")) for action in actions):
             assert statement["Resource"] != "*"
-    dynamo_actions = {action for statement in statements for action in
-                      (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
-                      if action.startswith("dynamodb:")}
+    dynamo_actions = {
+        action
+        for statement in statements
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+        if action.startswith("dynamodb:")
+    }
     assert dynamo_actions == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
 
 

@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import httpx
 import pytest
-
 from fortnox_bridge.fortnox import errors
 from fortnox_bridge.fortnox.client import FortnoxClient
 from fortnox_bridge.fortnox.models.customers import CustomerWrite
@@ -14,6 +13,7 @@ from fortnox_bridge.fortnox.models.invoices import InvoiceRowWrite, InvoiceWrite
 from fortnox_bridge.fortnox.oauth import TokenEndpoint
 from fortnox_bridge.fortnox.ports import NoRateLimit
 from fortnox_bridge.fortnox.retry import RetryPolicy
+
 from tests.conftest import Scene
 
 pytestmark = pytest.mark.integration
@@ -22,7 +22,9 @@ pytestmark = pytest.mark.integration
 def _invoice(customer: str = "1", **fields: object) -> InvoiceWrite:
     return InvoiceWrite(
         CustomerNumber=customer,
-        InvoiceRows=[InvoiceRowWrite(AccountNumber=3001, DeliveredQuantity=Decimal(2), Price=Decimal("100.25"), VAT=25)],
+        InvoiceRows=[
+            InvoiceRowWrite(AccountNumber=3001, DeliveredQuantity=Decimal(2), Price=Decimal("100.25"), VAT=25)
+        ],
         **fields,  # type: ignore[arg-type]
     )
 
@@ -75,7 +77,11 @@ def test_oauth_errors_sent_as_text_html_are_parsed(scene: Scene) -> None:
     endpoint = TokenEndpoint(auth_url=scene.url, client_id=scene.app.client_id, client_secret=lambda: "test-secret")
     with pytest.raises(errors.FortnoxInvalidGrant) as caught:
         endpoint.refresh("never-issued")
-    assert (caught.value.status, caught.value.error, caught.value.message) == (400, "invalid_grant", "Invalid refresh token")
+    assert (caught.value.status, caught.value.error, caught.value.message) == (
+        400,
+        "invalid_grant",
+        "Invalid refresh token",
+    )
     wrong = TokenEndpoint(auth_url=scene.url, client_id=scene.app.client_id, client_secret=lambda: "wrong")
     with pytest.raises(errors.FortnoxInvalidClient) as refused:
         wrong.refresh("anything")
@@ -87,7 +93,11 @@ def test_fileattachments_error_shape_is_parsed(client: FortnoxClient) -> None:
     text = client.inbox.upload("note.pdf", b"not really a pdf")
     with pytest.raises(errors.FortnoxAttachmentError) as caught:
         client.file_attachments.attach(
-            [AttachmentWrite(entityId=int(invoice.DocumentNumber or 0), entityType="F", fileId=text.ArchiveFileId or "")]
+            [
+                AttachmentWrite(
+                    entityId=int(invoice.DocumentNumber or 0), entityType="F", fileId=text.ArchiveFileId or ""
+                )
+            ]
         )
     assert (caught.value.status, caught.value.error) == (400, "wrong_file_type")
 
@@ -121,7 +131,11 @@ def test_a_list_of_1234_is_paged_completely(scene: Scene, client: FortnoxClient)
     customers = list(client.customers.list())
     assert len(customers) == 1234
     assert len({customer.CustomerNumber for customer in customers}) == 1234
-    pages = [row for row in scene.control.requests(scene.tenant_id) if row["path"] == "/3/customers" and row["method"] == "GET"]
+    pages = [
+        row
+        for row in scene.control.requests(scene.tenant_id)
+        if row["path"] == "/3/customers" and row["method"] == "GET"
+    ]
     assert [row["query"] for row in pages] == ["limit=500&page=1", "limit=500&page=2", "limit=500&page=3"]
 
 
@@ -129,10 +143,17 @@ def test_a_list_that_changes_while_read_is_refused(scene: Scene) -> None:
     def fortnox(request: httpx.Request) -> httpx.Response:
         page = int(request.url.params["page"])
         rows = [{"CustomerNumber": str(page)}]
-        return httpx.Response(200, json={"MetaInformation": {"@TotalResources": 3, "@TotalPages": 2, "@CurrentPage": page}, "Customers": rows})
+        return httpx.Response(
+            200,
+            json={"MetaInformation": {"@TotalResources": 3, "@TotalPages": 2, "@CurrentPage": page}, "Customers": rows},
+        )
 
-    client = FortnoxClient(base_url="http://127.0.0.1:9", tokens=_Static(), rate_limiter=NoRateLimit(),
-                           http=httpx.Client(transport=httpx.MockTransport(fortnox)))
+    client = FortnoxClient(
+        base_url="http://127.0.0.1:9",
+        tokens=_Static(),
+        rate_limiter=NoRateLimit(),
+        http=httpx.Client(transport=httpx.MockTransport(fortnox)),
+    )
     with pytest.raises(errors.FortnoxUnexpectedResponse, match="announced 3"):
         list(client.customers.list())
 
@@ -150,7 +171,9 @@ def test_429_then_success_is_retried(scene: Scene, client: FortnoxClient) -> Non
     scene.control.fault("429", count=2, path_prefix="/3/companyinformation")
     company = client.company_information.get()
     assert company.CompanyName == "Sandlådan Åkeri AB"
-    statuses = [row["status"] for row in scene.control.requests(scene.tenant_id) if row["path"] == "/3/companyinformation"]
+    statuses = [
+        row["status"] for row in scene.control.requests(scene.tenant_id) if row["path"] == "/3/companyinformation"
+    ]
     assert statuses == [429, 429, 200]
 
 
@@ -169,7 +192,11 @@ def test_5xx_on_a_create_is_not_retried(scene: Scene, client: FortnoxClient) -> 
     scene.control.fault("500", count=1, method="POST", path_prefix="/3/invoices")
     with pytest.raises(errors.FortnoxServerError):
         client.invoices.create(_invoice())
-    posts = [row for row in scene.control.requests(scene.tenant_id) if row["method"] == "POST" and row["path"] == "/3/invoices"]
+    posts = [
+        row
+        for row in scene.control.requests(scene.tenant_id)
+        if row["method"] == "POST" and row["path"] == "/3/invoices"
+    ]
     assert len(posts) == 1
 
 
@@ -181,7 +208,11 @@ def test_a_create_that_times_out_is_not_retried_and_says_it_may_have_committed(s
         client.invoices.create(_invoice())
     assert caught.value.maybe_committed is True
     time.sleep(0.6)
-    posts = [row for row in scene.control.requests(scene.tenant_id) if row["method"] == "POST" and row["path"] == "/3/invoices"]
+    posts = [
+        row
+        for row in scene.control.requests(scene.tenant_id)
+        if row["method"] == "POST" and row["path"] == "/3/invoices"
+    ]
     assert len(posts) == 1
 
 
@@ -216,7 +247,8 @@ def test_a_401_gets_one_fresh_token_and_succeeds(scene: Scene) -> None:
             self.current = good
 
     tokens = Rotating()
-    client = FortnoxClient(base_url=scene.url, tokens=tokens, rate_limiter=NoRateLimit(),
-                           retry=RetryPolicy(base_delay=0.01))
+    client = FortnoxClient(
+        base_url=scene.url, tokens=tokens, rate_limiter=NoRateLimit(), retry=RetryPolicy(base_delay=0.01)
+    )
     assert client.company_information.get().DatabaseNumber == scene.tenant_id
     assert tokens.invalidated == ["expired-token"]

@@ -5,10 +5,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
 from fortnox_bridge.fortnox.client import FortnoxClient
 from fortnox_bridge.fortnox.ports import StaticToken
 from fortnox_bridge.ratelimit.sliding_window import DynamoDbSlidingWindow, WindowRule
+
 from tests.conftest import Scene
 
 pytestmark = pytest.mark.integration
@@ -33,7 +33,9 @@ def test_four_workers_share_one_tenant_limit_and_use_over_90_percent(scene: Scen
     per_worker = 40
 
     def worker() -> None:
-        limiter = DynamoDbSlidingWindow(table, client_id="test-client", tenant_key=f"{scene.tenant_id}-{unique}", rule=rule)
+        limiter = DynamoDbSlidingWindow(
+            table, client_id="test-client", tenant_key=f"{scene.tenant_id}-{unique}", rule=rule
+        )
         client = FortnoxClient(base_url=scene.url, tokens=StaticToken(token), rate_limiter=limiter)
         for _ in range(per_worker):
             client.company_information.get()

@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
 from fortnox_bridge.store.connections import CompanyAlreadyBound, Connection, ConnectionStore
 from fortnox_bridge.store.cursors import CursorMoved, CursorStore
@@ -96,8 +95,9 @@ def test_a_fortnox_company_is_bound_to_one_tenant_only(table: Any, unique: str) 
 def test_tenant_probe_results_are_recorded(table: Any, unique: str) -> None:
     tenants = TenantStore(table)
     tenants.put(Tenant(tenant_id=TenantId(unique), display_name="Demo"))
-    probe = CompanyProbe(company_name="X", organisation_number=None, fortnox_tenant_id=FortnoxTenantId(5),
-                         financial_year_for_today=False)
+    probe = CompanyProbe(
+        company_name="X", organisation_number=None, fortnox_tenant_id=FortnoxTenantId(5), financial_year_for_today=False
+    )
     tenants.record_probe(TenantId(unique), probe)
     stored = tenants.get(TenantId(unique))
     assert stored is not None and stored.last_probe == probe

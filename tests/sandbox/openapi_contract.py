@@ -7,9 +7,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator, oas30_format_checker
-
 from fortnox_sandbox.spec_deviations import tolerated
+from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator, oas30_format_checker
 
 SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "fortnox" / "openapi.json"
 
@@ -77,7 +76,9 @@ def _check(schema: dict[str, Any], instance: Any, direction: str, where: str) ->
             missing = re.findall(r"'([^']+)' is a required property", error.message)
             field = missing[0] if missing else field
         if tolerated(direction, str(error.validator), field, error.instance) is None:
-            violations.append(Violation(where, f"{direction} {'/'.join(map(str, error.absolute_path))}: {error.message}"))
+            violations.append(
+                Violation(where, f"{direction} {'/'.join(map(str, error.absolute_path))}: {error.message}")
+            )
     return violations
 
 

@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import httpx
 import pytest
-
 from fortnox_bridge.fortnox.models.customers import CustomerWrite
 from fortnox_bridge.fortnox.models.files import AttachmentWrite
 from fortnox_bridge.fortnox.models.invoices import InvoiceRowWrite, InvoiceWrite
@@ -15,6 +14,7 @@ from fortnox_bridge.fortnox.models.payments import InvoicePaymentWrite
 from fortnox_bridge.fortnox.models.vouchers import VoucherRowWrite, VoucherWrite
 from fortnox_sandbox.api import ROUTES
 from fortnox_sandbox.server import SandboxServer
+
 from tests.conftest import Scene
 from tests.sandbox.openapi_contract import operation_for, validate_exchange
 
@@ -25,7 +25,9 @@ def _exercise_every_route(scene: Scene) -> None:
     scene.control.set_rate_limit(10_000, 5.0)  # the limit has tests of its own; here it would only slow things down
     client = scene.client()
     token = scene.token()
-    raw = httpx.Client(base_url=scene.url, headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    raw = httpx.Client(
+        base_url=scene.url, headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    )
     today = date.today()
 
     client.company_information.get()
@@ -38,11 +40,22 @@ def _exercise_every_route(scene: Scene) -> None:
     raw.delete(f"/3/customers/{spare.CustomerNumber}")
     raw.get("/3/customers/999999")
 
-    rows = [InvoiceRowWrite(AccountNumber=3001, Description="Frakt", DeliveredQuantity=Decimal(3), Price=Decimal("99.90"), VAT=25)]
-    invoice = client.invoices.create(InvoiceWrite(CustomerNumber=customer.CustomerNumber, InvoiceRows=rows,
-                                                  Currency="EUR", CurrencyRate=Decimal("11.25"), Language="EN",
-                                                  Remarks="Invoice 100353, 4555, 2024-09-04",
-                                                  ExternalInvoiceReference1="bridge:1"))
+    rows = [
+        InvoiceRowWrite(
+            AccountNumber=3001, Description="Frakt", DeliveredQuantity=Decimal(3), Price=Decimal("99.90"), VAT=25
+        )
+    ]
+    invoice = client.invoices.create(
+        InvoiceWrite(
+            CustomerNumber=customer.CustomerNumber,
+            InvoiceRows=rows,
+            Currency="EUR",
+            CurrencyRate=Decimal("11.25"),
+            Language="EN",
+            Remarks="Invoice 100353, 4555, 2024-09-04",
+            ExternalInvoiceReference1="bridge:1",
+        )
+    )
     number = invoice.DocumentNumber or ""
     client.invoices.update(number, InvoiceWrite(Comments="uppdaterad"))
     list(client.invoices.list(externalinvoicereference1="bridge:1"))
@@ -55,9 +68,20 @@ def _exercise_every_route(scene: Scene) -> None:
     raw.post("/3/invoices", content='{"Invoice":{"CustomerNumber":"1","Currency":"XXX"}}')
     raw.get("/3/invoices/424242")
 
-    order = client.orders.create(OrderWrite(CustomerNumber=customer.CustomerNumber or "",
-                                            OrderRows=[OrderRowWrite(AccountNumber=3001, OrderedQuantity=Decimal(2),
-                                                                     DeliveredQuantity=Decimal(2), Price=Decimal(50), VAT=Decimal(25))]))
+    order = client.orders.create(
+        OrderWrite(
+            CustomerNumber=customer.CustomerNumber or "",
+            OrderRows=[
+                OrderRowWrite(
+                    AccountNumber=3001,
+                    OrderedQuantity=Decimal(2),
+                    DeliveredQuantity=Decimal(2),
+                    Price=Decimal(50),
+                    VAT=Decimal(25),
+                )
+            ],
+        )
+    )
     client.orders.get(order.DocumentNumber or "")
     from_order = client.orders.create_invoice(order.DocumentNumber or "")
     client.invoices.bookkeep(from_order.DocumentNumber or "")
@@ -67,14 +91,24 @@ def _exercise_every_route(scene: Scene) -> None:
     client.financial_years.list()
     raw.get(f"/3/financialyears/{year.Id}")
     voucher = client.vouchers.create(
-        VoucherWrite(Description="Dagskassa", TransactionDate=today, VoucherSeries="A",
-                     VoucherRows=[VoucherRowWrite(Account=1930, Debit=Decimal("125.00")),
-                                  VoucherRowWrite(Account=3001, Credit=Decimal("100.00"), CostCenter="STHLM"),
-                                  VoucherRowWrite(Account=2610, Credit=Decimal("25.00"))]),
+        VoucherWrite(
+            Description="Dagskassa",
+            TransactionDate=today,
+            VoucherSeries="A",
+            VoucherRows=[
+                VoucherRowWrite(Account=1930, Debit=Decimal("125.00")),
+                VoucherRowWrite(Account=3001, Credit=Decimal("100.00"), CostCenter="STHLM"),
+                VoucherRowWrite(Account=2610, Credit=Decimal("25.00")),
+            ],
+        ),
         financial_year=year.Id,
     )
-    raw.post(f"/3/vouchers?financialyear={year.Id}", content='{"Voucher":{"Description":"x","TransactionDate":"'
-             + today.isoformat() + '","VoucherSeries":"B","VoucherRows":[{"Account":1930,"Debit":1},{"Account":3001,"Credit":1}]}}')
+    raw.post(
+        f"/3/vouchers?financialyear={year.Id}",
+        content='{"Voucher":{"Description":"x","TransactionDate":"'
+        + today.isoformat()
+        + '","VoucherSeries":"B","VoucherRows":[{"Account":1930,"Debit":1},{"Account":3001,"Credit":1}]}}',
+    )
     list(client.vouchers.list(financial_year=year.Id))
     raw.get(f"/3/vouchers/sublist/A?financialyear={year.Id}")
     client.vouchers.get("A", voucher.VoucherNumber or 0, financial_year=year.Id)
@@ -88,19 +122,25 @@ def _exercise_every_route(scene: Scene) -> None:
     client.projects.get("P100")
     list(client.currencies.list())
 
-    payment = client.invoice_payments.create(InvoicePaymentWrite(InvoiceNumber=int(from_order.DocumentNumber or 0),
-                                                                  Amount=Decimal(50), PaymentDate=today))
+    payment = client.invoice_payments.create(
+        InvoicePaymentWrite(InvoiceNumber=int(from_order.DocumentNumber or 0), Amount=Decimal(50), PaymentDate=today)
+    )
     list(client.invoice_payments.list())
     client.invoice_payments.get(payment.Number or "")
-    raw.put(f"/3/invoicepayments/{payment.Number}", content='{"InvoicePayment":{"Amount":60,"InvoiceNumber":'
-            + (from_order.DocumentNumber or "0") + "}}")
+    raw.put(
+        f"/3/invoicepayments/{payment.Number}",
+        content='{"InvoicePayment":{"Amount":60,"InvoiceNumber":' + (from_order.DocumentNumber or "0") + "}}",
+    )
     raw.delete(f"/3/invoicepayments/{payment.Number}")
 
     uploaded = client.inbox.upload("faktura.pdf", PDF)
-    client.file_attachments.attach([AttachmentWrite(entityId=int(number), entityType="F", fileId=uploaded.ArchiveFileId or "",
-                                                    includeOnSend=True)])
+    client.file_attachments.attach(
+        [AttachmentWrite(entityId=int(number), entityType="F", fileId=uploaded.ArchiveFileId or "", includeOnSend=True)]
+    )
     client.file_attachments.for_entity(int(number), "F")
-    raw.post("/api/fileattachments/attachments-v1", content=f'[{{"entityId":{number},"entityType":"F","fileId":"nope"}}]')
+    raw.post(
+        "/api/fileattachments/attachments-v1", content=f'[{{"entityId":{number},"entityType":"F","fileId":"nope"}}]'
+    )
 
 
 def test_sandbox_traffic_matches_the_spec_but_for_listed_deviations(scene: Scene, sandbox: SandboxServer) -> None:

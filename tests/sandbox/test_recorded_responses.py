@@ -42,13 +42,18 @@ def test_expired_token(scene: Scene) -> None:
     token = scene.token()
     scene.control.advance_clock(3601)
     answer = httpx.get(f"{scene.url}/3/customers", headers={"Authorization": f"Bearer {token}"})
-    _assert_same(_recording("authentication__expired_token"), answer.status_code, answer.headers["Content-Type"], answer.json())
+    _assert_same(
+        _recording("authentication__expired_token"), answer.status_code, answer.headers["Content-Type"], answer.json()
+    )
     assert answer.json() == {"message": "unauthorized"}
 
 
 def test_invalid_client_credentials(scene: Scene) -> None:
-    answer = httpx.post(f"{scene.url}/oauth-v1/token", data={"grant_type": "refresh_token", "refresh_token": "x"},
-                        auth=(scene.app.client_id, "wrong-secret"))
+    answer = httpx.post(
+        f"{scene.url}/oauth-v1/token",
+        data={"grant_type": "refresh_token", "refresh_token": "x"},
+        auth=(scene.app.client_id, "wrong-secret"),
+    )
     recorded = _recording("authentication__invalid_authorization")
     _assert_same(recorded, answer.status_code, answer.headers["Content-Type"], json.loads(answer.text))
     assert json.loads(answer.text) == recorded["response"]["body"]
@@ -73,14 +78,23 @@ def test_valid_refresh(scene: Scene) -> None:
 @pytest.fixture
 def with_customers(scene: Scene) -> Scene:
     headers = {"Authorization": f"Bearer {scene.token()}", "Content-Type": "application/json"}
-    for name in ["Updated name", "Test customer", "Customer with Swedish country code", "Customer with Sales Account",
-                 "A customer", "Updated name", "Test customer"]:
+    for name in [
+        "Updated name",
+        "Test customer",
+        "Customer with Swedish country code",
+        "Customer with Sales Account",
+        "A customer",
+        "Updated name",
+        "Test customer",
+    ]:
         httpx.post(f"{scene.url}/3/customers", headers=headers, json={"Customer": {"Name": name}}).raise_for_status()
     return scene
 
 
 def test_customer_list(with_customers: Scene) -> None:
-    answer = httpx.get(f"{with_customers.url}/3/customers/", headers={"Authorization": f"Bearer {with_customers.token()}"})
+    answer = httpx.get(
+        f"{with_customers.url}/3/customers/", headers={"Authorization": f"Bearer {with_customers.token()}"}
+    )
     recorded = _recording("customers__all")
     _assert_same(recorded, answer.status_code, answer.headers["Content-Type"], answer.json())
     assert answer.json()["MetaInformation"] == recorded["response"]["body"]["MetaInformation"]
@@ -94,19 +108,27 @@ def test_customer_not_found(scene: Scene) -> None:
 
 
 def test_customer_by_number(with_customers: Scene) -> None:
-    answer = httpx.get(f"{with_customers.url}/3/customers/1", headers={"Authorization": f"Bearer {with_customers.token()}"})
+    answer = httpx.get(
+        f"{with_customers.url}/3/customers/1", headers={"Authorization": f"Bearer {with_customers.token()}"}
+    )
     recorded = _recording("customers__find_id_1")
     assert set(answer.json()["Customer"]) == set(recorded["response"]["body"]["Customer"])
     assert answer.status_code == 200
 
 
 def test_customer_create(scene: Scene) -> None:
-    answer = httpx.post(f"{scene.url}/3/customers/", json={"Customer": {"Name": "A value"}},
-                        headers={"Authorization": f"Bearer {scene.token()}"})
+    answer = httpx.post(
+        f"{scene.url}/3/customers/",
+        json={"Customer": {"Name": "A value"}},
+        headers={"Authorization": f"Bearer {scene.token()}"},
+    )
     recorded = _recording("customers__save_new")
     _assert_same(recorded, answer.status_code, answer.headers["Content-Type"], answer.json())
     assert "Location" in answer.headers
     created = {key: value for key, value in answer.json()["Customer"].items() if key not in {"@url", "CustomerNumber"}}
-    expected = {key: value for key, value in recorded["response"]["body"]["Customer"].items()
-                if key not in {"@url", "CustomerNumber"}}
+    expected = {
+        key: value
+        for key, value in recorded["response"]["body"]["Customer"].items()
+        if key not in {"@url", "CustomerNumber"}
+    }
     assert created == expected

@@ -12,8 +12,9 @@ from tests.conftest import Scene
 
 class Api:
     def __init__(self, scene: Scene) -> None:
-        self.http = httpx.Client(base_url=scene.url, headers={"Authorization": f"Bearer {scene.token()}",
-                                                              "Content-Type": "application/json"})
+        self.http = httpx.Client(
+            base_url=scene.url, headers={"Authorization": f"Bearer {scene.token()}", "Content-Type": "application/json"}
+        )
 
     def post(self, path: str, body: Any) -> httpx.Response:
         return self.http.post(path, json=body)
@@ -35,8 +36,14 @@ def _code(answer: httpx.Response) -> int:
 
 
 def _voucher(*rows: dict[str, Any], series: str = "A", day: str | None = None) -> dict[str, Any]:
-    return {"Voucher": {"Description": "Dagskassa", "TransactionDate": day or date.today().isoformat(),
-                        "VoucherSeries": series, "VoucherRows": list(rows)}}
+    return {
+        "Voucher": {
+            "Description": "Dagskassa",
+            "TransactionDate": day or date.today().isoformat(),
+            "VoucherSeries": series,
+            "VoucherRows": list(rows),
+        }
+    }
 
 
 def _row(account: int, debit: str = "0", credit: str = "0", **extra: Any) -> dict[str, Any]:
@@ -71,7 +78,9 @@ def test_voucher_setup_errors_carry_fortnox_codes(api: Api, rows: tuple[Any, ...
 
 def test_messages_read_as_fortnox_writes_them(api: Api) -> None:
     answer = api.post("/3/vouchers", _voucher(_row(4903, debit="1"), _row(3001, credit="1")))
-    assert answer.json() == {"ErrorInformation": {"error": 1, "message": "Konto 4903 saknas i kontoplanen.", "code": 2001798}}
+    assert answer.json() == {
+        "ErrorInformation": {"error": 1, "message": "Konto 4903 saknas i kontoplanen.", "code": 2001798}
+    }
     answer = api.post("/3/vouchers", _voucher(*BALANCED, series="F"))
     assert answer.json()["ErrorInformation"]["message"] == "Verifikationsserien är inte manuell (F)."
 
@@ -90,8 +99,16 @@ def test_unbalanced_voucher_is_refused(api: Api) -> None:
 
 def test_locked_period_refuses_vouchers_and_bookkeeping(scene: Scene, api: Api) -> None:
     today = date.today().isoformat()
-    invoice = api.post("/3/invoices", {"Invoice": {"CustomerNumber": "1", "InvoiceDate": today,
-                                                   "InvoiceRows": [{"AccountNumber": 3001, "DeliveredQuantity": "1", "Price": 10}]}})
+    invoice = api.post(
+        "/3/invoices",
+        {
+            "Invoice": {
+                "CustomerNumber": "1",
+                "InvoiceDate": today,
+                "InvoiceRows": [{"AccountNumber": 3001, "DeliveredQuantity": "1", "Price": 10}],
+            }
+        },
+    )
     scene.control.lock_period(scene.tenant_id, today)
     assert _code(api.post("/3/vouchers", _voucher(*BALANCED))) == 2000401
     assert _code(api.put(f"/3/invoices/{invoice.json()['Invoice']['DocumentNumber']}/bookkeep")) == 2000401
@@ -127,7 +144,9 @@ def test_unknown_field_names_are_refused(api: Api) -> None:
 
 def test_a_booked_invoice_cannot_be_updated_but_can_be_credited(api: Api) -> None:
     rows = [{"AccountNumber": 3001, "DeliveredQuantity": "2", "Price": 100, "VAT": 25}]
-    number = api.post("/3/invoices", {"Invoice": {"CustomerNumber": "1", "InvoiceRows": rows}}).json()["Invoice"]["DocumentNumber"]
+    number = api.post("/3/invoices", {"Invoice": {"CustomerNumber": "1", "InvoiceRows": rows}}).json()["Invoice"][
+        "DocumentNumber"
+    ]
     booked = api.put(f"/3/invoices/{number}/bookkeep").json()["Invoice"]
     assert booked["Booked"] is True and booked["VoucherSeries"] == "B"
     refused = api.put(f"/3/invoices/{number}", {"Invoice": {"Remarks": "ändrad"}})
@@ -144,9 +163,17 @@ def test_an_unbooked_invoice_is_updated_and_its_rows_renumbered(api: Api) -> Non
     rows = [{"AccountNumber": 3001, "DeliveredQuantity": "1", "Price": 100}]
     created = api.post("/3/invoices", {"Invoice": {"CustomerNumber": "1", "InvoiceRows": rows}}).json()["Invoice"]
     row_id = created["InvoiceRows"][0]["RowId"]
-    updated = api.put(f"/3/invoices/{created['DocumentNumber']}",
-                      {"Invoice": {"InvoiceRows": [{"RowId": row_id, "Price": 200}, {"AccountNumber": 3002, "DeliveredQuantity": "1",
-                                                                                     "Price": 10, "VAT": 12}]}}).json()["Invoice"]
+    updated = api.put(
+        f"/3/invoices/{created['DocumentNumber']}",
+        {
+            "Invoice": {
+                "InvoiceRows": [
+                    {"RowId": row_id, "Price": 200},
+                    {"AccountNumber": 3002, "DeliveredQuantity": "1", "Price": 10, "VAT": 12},
+                ]
+            }
+        },
+    ).json()["Invoice"]
     assert [row["Price"] for row in updated["InvoiceRows"]] == [200, 10]
     assert row_id not in {row["RowId"] for row in updated["InvoiceRows"]}
     assert updated["Total"] == 261  # 250 + 11.20, rounded to whole kronor
@@ -167,8 +194,15 @@ def test_external_reference_search_is_a_substring_match(api: Api) -> None:
 
 
 def test_an_order_becomes_one_invoice(api: Api) -> None:
-    order = api.post("/3/orders", {"Order": {"CustomerNumber": "1", "OrderRows": [
-        {"AccountNumber": 3001, "OrderedQuantity": "2", "DeliveredQuantity": "2", "Price": 50}]}}).json()["Order"]
+    order = api.post(
+        "/3/orders",
+        {
+            "Order": {
+                "CustomerNumber": "1",
+                "OrderRows": [{"AccountNumber": 3001, "OrderedQuantity": "2", "DeliveredQuantity": "2", "Price": 50}],
+            }
+        },
+    ).json()["Order"]
     invoice = api.put(f"/3/orders/{order['DocumentNumber']}/createinvoice").json()["Invoice"]
     assert invoice["OrderReference"] == order["DocumentNumber"]
     assert invoice["Total"] == 125
@@ -178,13 +212,19 @@ def test_an_order_becomes_one_invoice(api: Api) -> None:
 def test_attachments_only_pdf_only_from_invoice_inboxes(scene: Scene, api: Api) -> None:
     number = api.post("/3/invoices", {"Invoice": {"CustomerNumber": "1"}}).json()["Invoice"]["DocumentNumber"]
     upload = httpx.Client(base_url=scene.url, headers={"Authorization": api.http.headers["Authorization"]})
-    pdf = upload.post("/3/inbox", params={"path": "inbox_kf"}, files={"file": ("a.pdf", b"%PDF-1.4 x", "application/pdf")})
-    voucher_pdf = upload.post("/3/inbox", params={"path": "inbox_v"}, files={"file": ("v.pdf", b"%PDF-1.4 x", "application/pdf")})
+    pdf = upload.post(
+        "/3/inbox", params={"path": "inbox_kf"}, files={"file": ("a.pdf", b"%PDF-1.4 x", "application/pdf")}
+    )
+    voucher_pdf = upload.post(
+        "/3/inbox", params={"path": "inbox_v"}, files={"file": ("v.pdf", b"%PDF-1.4 x", "application/pdf")}
+    )
     png = upload.post("/3/inbox", params={"path": "inbox_kf"}, files={"file": ("a.png", b"\x89PNG", "image/png")})
     attach = "/api/fileattachments/attachments-v1"
 
     def attach_file(file_id: str, include: bool = True) -> httpx.Response:
-        return api.http.post(attach, json=[{"entityId": int(number), "entityType": "F", "fileId": file_id, "includeOnSend": include}])
+        return api.http.post(
+            attach, json=[{"entityId": int(number), "entityType": "F", "fileId": file_id, "includeOnSend": include}]
+        )
 
     assert attach_file(png.json()["File"]["ArchiveFileId"]).json()["error"] == "wrong_file_type"
     assert attach_file(voucher_pdf.json()["File"]["ArchiveFileId"]).json()["error"] == "wrong_file_location"
@@ -197,7 +237,9 @@ def test_attachments_only_pdf_only_from_invoice_inboxes(scene: Scene, api: Api) 
 
 def test_payments_settle_the_invoice_balance(scene: Scene, api: Api) -> None:
     rows = [{"AccountNumber": 3001, "DeliveredQuantity": "1", "Price": 800, "VAT": 25}]
-    number = api.post("/3/invoices", {"Invoice": {"CustomerNumber": "1", "InvoiceRows": rows}}).json()["Invoice"]["DocumentNumber"]
+    number = api.post("/3/invoices", {"Invoice": {"CustomerNumber": "1", "InvoiceRows": rows}}).json()["Invoice"][
+        "DocumentNumber"
+    ]
     assert scene.control.company(scene.tenant_id)["invoices"][0]["Balance"] == 1000
     with pytest.raises(httpx.HTTPStatusError):
         scene.control.register_payment(scene.tenant_id, number, Decimal(400))  # not booked yet
@@ -213,7 +255,9 @@ def test_payments_settle_the_invoice_balance(scene: Scene, api: Api) -> None:
 
 def test_payments_listed_by_last_modified(scene: Scene, api: Api) -> None:
     rows = [{"AccountNumber": 3001, "DeliveredQuantity": "1", "Price": 100}]
-    number = api.post("/3/invoices", {"Invoice": {"CustomerNumber": "1", "InvoiceRows": rows}}).json()["Invoice"]["DocumentNumber"]
+    number = api.post("/3/invoices", {"Invoice": {"CustomerNumber": "1", "InvoiceRows": rows}}).json()["Invoice"][
+        "DocumentNumber"
+    ]
     api.put(f"/3/invoices/{number}/bookkeep")
     scene.control.register_payment(scene.tenant_id, number, Decimal(50))
     scene.control.advance_clock(600)

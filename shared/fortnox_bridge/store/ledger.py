@@ -94,7 +94,7 @@ class ExportLedger(StoreBase):
     ) -> None:
         """Move the entry while ``owner`` still holds the lease; a lost lease raises ``LeaseHeld``."""
         names = {"#state": "state"}
-        values: dict[str, object] = {
+        values: dict[str, str] = {
             ":state": state.value,
             ":owner": owner,
             ":now": datetime.now(UTC).isoformat(),
