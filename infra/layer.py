@@ -4,6 +4,7 @@
 """
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -35,7 +36,7 @@ def build(target: Path = DEFAULT_LAYER_DIR) -> Path:
     site = target / "python"
     site.mkdir(parents=True)
     requirements = target.parent / "layer-requirements.txt"
-    uv = shutil.which("uv") or "uv"
+    uv = os.environ.get("UV") or shutil.which("uv") or "uv"
     subprocess.run(  # noqa: S603 - fixed arguments, no shell
         [uv, "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes", "-o", str(requirements)],
         cwd=ROOT,

@@ -1,13 +1,11 @@
 """The shared limiter over DynamoDB (moto server) and the sandbox's own limit: workers never exceed it."""
 
-import threading
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from fortnox_bridge.fortnox.client import FortnoxClient
-from fortnox_bridge.fortnox.ports import StaticToken
 from fortnox_bridge.ratelimit.sliding_window import DynamoDbSlidingWindow, WindowRule
+from local_stack.burst import max_in_any_window, run_burst
 
 from tests.conftest import Scene
 
@@ -17,47 +15,35 @@ WINDOW = 2.0
 LIMIT = 25
 
 
-def _max_in_any_window(times: list[float], window: float) -> int:
-    times = sorted(times)
-    best = 0
-    for index, start in enumerate(times):
-        best = max(best, sum(1 for moment in times[index:] if moment < start + window))
-    return best
-
-
 def test_four_workers_share_one_tenant_limit_and_use_over_90_percent(scene: Scene, table: Any, unique: str) -> None:
     # Given the sandbox enforcing 25 requests per 2 s (Fortnox's rule on a shorter window) ...
     scene.control.set_rate_limit(LIMIT, WINDOW)
-    token = scene.token()
     rule = WindowRule(limit=LIMIT, window_seconds=WINDOW, margin_seconds=0.05)
-    per_worker = 40
-
-    def worker() -> None:
-        limiter = DynamoDbSlidingWindow(
-            table, client_id="test-client", tenant_key=f"{scene.tenant_id}-{unique}", rule=rule
-        )
-        client = FortnoxClient(base_url=scene.url, tokens=StaticToken(token), rate_limiter=limiter)
-        for _ in range(per_worker):
-            client.company_information.get()
 
     # ... when four workers, each with its own limiter object, call Fortnox as fast as they may ...
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    result = run_burst(
+        table=table,
+        control=scene.control,
+        api_url=scene.url,
+        token=scene.token(),
+        tenant_id=scene.tenant_id,
+        client_id=scene.app.client_id,
+        workers=4,
+        per_worker=40,
+        rule=rule,
+        limiter_key=f"{scene.tenant_id}-{unique}",
+    )
 
-    # ... then the sandbox never refused one and never saw more than 25 in any window ...
-    log = [row for row in scene.control.requests(scene.tenant_id) if row["path"] == "/3/companyinformation"]
-    assert len(log) == 4 * per_worker
-    assert {row["status"] for row in log} == {200}
-    times = [float(row["time"]) for row in log]
-    assert _max_in_any_window(times, WINDOW) <= LIMIT
-    # ... and the full windows were used: 160 requests fit in 6 windows after the first burst.
-    first = min(times)
-    full_windows = 5
-    used = sum(1 for moment in times if moment < first + full_windows * WINDOW)
-    assert used >= 0.9 * full_windows * LIMIT
+    # ... then the sandbox refused none, never saw more than 25 in any window, and the limit was used.
+    assert result.requests == 160
+    assert result.refused == 0
+    assert result.max_in_any_window <= LIMIT
+    assert result.fraction_of_limit >= 0.9
+
+
+def test_max_in_any_window_counts_a_sliding_window() -> None:
+    assert max_in_any_window([0.0, 0.5, 1.9, 2.0, 2.1], 2.0) == 4  # 0.5 .. 2.1
+    assert max_in_any_window([], 2.0) == 0
 
 
 def test_the_sandbox_refuses_the_26th_request_in_a_window(scene: Scene) -> None:

@@ -1,0 +1,135 @@
+"""``make demo``: the local stack end to end, on the embedded defaults.
+
+Synthesizes the CDK app, deploys its data resources into a moto server, starts the Fortnox sandbox, connects a
+demo tenant, reads its company through the client, probes it through the queue and the real handler, and sends a
+rate-limited burst from four workers. Prints what happened and stops everything it started.
+"""
+
+import json
+import os
+import sys
+import time
+
+from fortnox_bridge import wiring
+from fortnox_bridge.fortnox.oauth import ServiceAccountTokens, TokenEndpoint
+from fortnox_bridge.ids import TenantId
+from fortnox_bridge.observability import logger
+from fortnox_bridge.ratelimit.sliding_window import WindowRule
+from fortnox_bridge.store.tenants import TenantStore
+
+from infra.names import MAX_RECEIVE_COUNT
+from local_stack.burst import run_burst
+from local_stack.onboarding import connect_service_account
+from local_stack.stack import local_stack, synthesize
+
+DEMO_TENANT = TenantId("demo-akeri")
+DEMO_COMPANY = 1000001
+BURST_COMPANY = 1000002
+
+
+def say(title: str, *lines: str) -> None:
+    print(f"\n== {title}")
+    for line in lines:
+        print(f"   {line}")
+
+
+def main() -> int:
+    started = time.monotonic()
+    logger.setLevel("ERROR")  # the demo prints its own story; the handlers' JSON logs would drown it
+    template = synthesize()
+    resources = sorted({resource["Type"] for resource in template["Resources"].values()})
+    say("CDK app synthesized (no Docker, no CDK CLI)", *resources)
+
+    with local_stack(template) as stack:
+        # The demo itself acts with the probe function's configuration, so both see the same table and Fortnox.
+        env = stack.runner.environment(stack.runner.function("TenantProbeFunction"))
+        os.environ.update(env)
+        wiring.reset()
+        table = wiring.table()
+        say(
+            "Local stack up",
+            f"moto server      {stack.moto_url}",
+            f"Fortnox sandbox  {stack.sandbox.url}",
+            f"state table      {env['TABLE_NAME']}",
+            f"probe queue      {stack.logical('TenantProbeWorkQueue').rsplit('/', 1)[-1]} "
+            f"(dead letters after {MAX_RECEIVE_COUNT} deliveries)",
+        )
+
+        stack.control.create_company(DEMO_COMPANY, "Sandlådan Åkeri AB", "556677-8899")
+        connection = connect_service_account(
+            table,
+            stack.control,
+            stack.app,
+            tenant_id=DEMO_TENANT,
+            fortnox_tenant_id=DEMO_COMPANY,
+            display_name="Demo Åkeri",
+        )
+        say(
+            "Tenant connected (service account consent)",
+            f"{DEMO_TENANT} -> Fortnox company {connection.fortnox_tenant_id}",
+            f"scopes: {' '.join(connection.scopes)}",
+        )
+
+        with wiring.fortnox_client(connection) as client:
+            company = client.company_information.get()
+            year = client.financial_years.for_date(wiring.today().date())
+            accounts = sum(1 for _ in client.accounts.list(financial_year=year.Id if year and year.Id else None))
+        say(
+            "Company read through the Fortnox client",
+            f"{company.CompanyName} ({company.OrganizationNumber}), database number {company.DatabaseNumber}",
+            f"financial year {year.FromDate} .. {year.ToDate}, {accounts} accounts"
+            if year
+            else "no financial year today",
+        )
+
+        stack.send("TenantProbeWorkQueue", json.dumps({"tenant_id": DEMO_TENANT}))
+        stack.send("TenantProbeWorkQueue", json.dumps({"tenant_id": "ghost"}))
+        stack.send("TenantProbeWorkQueue", "not json")
+        outcomes = stack.runner.drain(stack.runner.function("TenantProbeFunction"))
+        probe = TenantStore(table).get(DEMO_TENANT)
+        say(
+            "Tenant probe through the queue and the real handler",
+            f"batches: {[(outcome.received, outcome.failed) for outcome in outcomes]} (received, failed)",
+            f"recorded: {probe.last_probe.model_dump_json() if probe and probe.last_probe else 'nothing'}",
+            f"dead letters: {stack.queue_depth('TenantProbeWorkDeadLetters')} (the message that was not JSON)",
+        )
+
+        endpoint = TokenEndpoint(
+            auth_url=stack.sandbox.url, client_id=stack.app.client_id, client_secret=lambda: stack.app.client_secret
+        )
+        # A second company, so the burst starts on an empty window of its own.
+        burst_company = stack.control.create_company(BURST_COMPANY, "Sandlådan Kassa AB", "556677-0000")
+        endpoint.exchange_code(stack.control.consent(stack.app, burst_company, service_account=True), redirect_uri=None)
+        token = ServiceAccountTokens(endpoint, burst_company).access_token()
+        rule = WindowRule(limit=25, window_seconds=5.0, margin_seconds=0.1)
+        result = run_burst(
+            table=table,
+            control=stack.control,
+            api_url=stack.sandbox.url,
+            token=token,
+            tenant_id=burst_company,
+            client_id=stack.app.client_id,
+            workers=4,
+            per_worker=20,
+            rule=rule,
+            limiter_key=str(burst_company),
+        )
+        say(
+            "Rate-limited burst: 4 workers, 80 requests, Fortnox's 25 per 5 s",
+            f"refused by the sandbox: {result.refused}",
+            f"most in any 5 s window: {result.max_in_any_window} (limit 25)",
+            f"used {result.fraction_of_limit:.0%} of the limit ({result.seconds:.1f} s; the rule allows no less than "
+            f"{(-(-result.requests // 25) - 1) * 5} s)",
+        )
+        ok = (
+            result.refused == 0
+            and result.max_in_any_window <= 25
+            and probe is not None
+            and probe.last_probe is not None
+        )
+    say("Done" if ok else "FAILED", f"{time.monotonic() - started:.1f} s; local stack stopped")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
