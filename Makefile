@@ -6,7 +6,7 @@ TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 PYTHON ?= python3
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-export UV_PYTHON := $(shell command -v $(PYTHON))
+export UV_PYTHON_PREFERENCE := only-system
 
 .PHONY: test demo synth sandbox bench lint typecheck clean
 

@@ -1,0 +1,33 @@
+"""``python -m local_stack.schemas``: write the JSON Schemas of every queue contract into events/schemas/."""
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from fortnox_bridge.probe import ProbeRequested
+from infra.names import ROOT
+
+CONTRACTS: dict[str, type[BaseModel]] = {
+    "tenant.probe_requested": ProbeRequested,
+}
+SCHEMA_DIR = ROOT / "events" / "schemas"
+
+
+def schema_text(model: type[BaseModel]) -> str:
+    return json.dumps(model.model_json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def write(directory: Path = SCHEMA_DIR) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, model in CONTRACTS.items():
+        path = directory / f"{name}.schema.json"
+        path.write_text(schema_text(model))
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for path in write():
+        print(path.relative_to(ROOT))
