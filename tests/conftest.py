@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fortnox_bridge import wiring
 from fortnox_bridge.fortnox.client import FortnoxClient
 from fortnox_bridge.fortnox.ports import NoRateLimit, StaticToken
@@ -157,6 +158,7 @@ def unique() -> str:
 def runner(deployed: Any, scene: Scene, table: Any) -> Any:
     """The local runner wired to the session's moto stack and the sandbox, with the app's secret in place."""
     import boto3
+
     from local_stack.moto_server import REGION
     from local_stack.runner import LocalRunner
 

@@ -8,9 +8,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from fortnox_bridge import json_codec
 from werkzeug.wrappers import Request, Response
 
+from fortnox_bridge import json_codec
 from fortnox_sandbox import books
 from fortnox_sandbox.errors import ApiError
 from fortnox_sandbox.http_util import json_response, public

@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+
 from fortnox_bridge import json_codec
 
 ALL_SCOPES = (

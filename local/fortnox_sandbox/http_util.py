@@ -3,9 +3,9 @@
 from dataclasses import dataclass
 from typing import Any
 
-from fortnox_bridge import json_codec
 from werkzeug.wrappers import Request, Response
 
+from fortnox_bridge import json_codec
 from fortnox_sandbox import codes
 from fortnox_sandbox.errors import ApiError
 from fortnox_sandbox.spec_fields import WRITABLE_FIELDS

@@ -11,10 +11,10 @@ import html
 import secrets
 from urllib.parse import urlencode
 
-from fortnox_bridge import json_codec
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
+from fortnox_bridge import json_codec
 from fortnox_sandbox import tokens
 from fortnox_sandbox.errors import OAuthError
 from fortnox_sandbox.state import App, AuthCode, Consent, SandboxState

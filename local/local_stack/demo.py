@@ -16,7 +16,6 @@ from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import logger
 from fortnox_bridge.ratelimit.sliding_window import WindowRule
 from fortnox_bridge.store.tenants import TenantStore
-
 from infra.names import MAX_RECEIVE_COUNT
 from local_stack.burst import run_burst
 from local_stack.onboarding import connect_service_account

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+
 from fortnox_bridge import wiring
 from fortnox_sandbox.control_client import AppCredentials, SandboxControl
 from fortnox_sandbox.server import SandboxServer
 from fortnox_sandbox.state import SandboxState
-
 from local_stack.deploy import DeployedStack, deploy
 from local_stack.moto_server import REGION, aws_environment, running_moto
 from local_stack.runner import LocalRunner

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+
 from fortnox_bridge.fortnox import errors
 from fortnox_bridge.fortnox.client import FortnoxClient
 from fortnox_bridge.fortnox.models.customers import CustomerWrite
@@ -13,7 +14,6 @@ from fortnox_bridge.fortnox.models.invoices import InvoiceRowWrite, InvoiceWrite
 from fortnox_bridge.fortnox.oauth import TokenEndpoint
 from fortnox_bridge.fortnox.ports import NoRateLimit
 from fortnox_bridge.fortnox.retry import RetryPolicy
-
 from tests.conftest import Scene
 
 pytestmark = pytest.mark.integration

@@ -5,13 +5,13 @@ from typing import Any
 
 import boto3
 import pytest
+
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.store.tenants import TenantStore
 from local_stack.moto_server import REGION
 from local_stack.onboarding import connect_service_account
 from local_stack.runner import LocalRunner
 from local_stack.template import local_template
-
 from tests.conftest import Scene
 
 pytestmark = pytest.mark.integration

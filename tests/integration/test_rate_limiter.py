@@ -4,9 +4,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+
 from fortnox_bridge.ratelimit.sliding_window import DynamoDbSlidingWindow, WindowRule
 from local_stack.burst import max_in_any_window, run_burst
-
 from tests.conftest import Scene
 
 pytestmark = pytest.mark.integration

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
 from fortnox_bridge.store.connections import CompanyAlreadyBound, Connection, ConnectionStore
 from fortnox_bridge.store.cursors import CursorMoved, CursorStore

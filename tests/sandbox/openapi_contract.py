@@ -7,8 +7,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from fortnox_sandbox.spec_deviations import tolerated
 from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator, oas30_format_checker
+
+from fortnox_sandbox.spec_deviations import tolerated
 
 SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "fortnox" / "openapi.json"
 

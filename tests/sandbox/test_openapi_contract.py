@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+
 from fortnox_bridge.fortnox.models.customers import CustomerWrite
 from fortnox_bridge.fortnox.models.files import AttachmentWrite
 from fortnox_bridge.fortnox.models.invoices import InvoiceRowWrite, InvoiceWrite
@@ -14,7 +15,6 @@ from fortnox_bridge.fortnox.models.payments import InvoicePaymentWrite
 from fortnox_bridge.fortnox.models.vouchers import VoucherRowWrite, VoucherWrite
 from fortnox_sandbox.api import ROUTES
 from fortnox_sandbox.server import SandboxServer
-
 from tests.conftest import Scene
 from tests.sandbox.openapi_contract import operation_for, validate_exchange
 

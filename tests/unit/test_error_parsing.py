@@ -2,6 +2,7 @@
 
 import httpx
 import pytest
+
 from fortnox_bridge.errors import BadInputError, NeedsTenantActionError, RetryableError
 from fortnox_bridge.fortnox import errors
 

@@ -3,10 +3,10 @@
 import json
 
 import pytest
-from local_stack.schemas import CONTRACTS, SCHEMA_DIR, schema_text
 from pydantic import ValidationError
 
 from infra.names import ROOT
+from local_stack.schemas import CONTRACTS, SCHEMA_DIR, schema_text
 
 
 @pytest.mark.parametrize("name", sorted(CONTRACTS))

@@ -6,11 +6,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
+
 from fortnox_bridge import json_codec
 from fortnox_bridge.fortnox.models.customers import Customer, CustomerListItem, CustomerWrite
 from fortnox_bridge.fortnox.models.invoices import Invoice, InvoiceRowWrite, InvoiceWrite
 from fortnox_bridge.fortnox.models.vouchers import VoucherRowWrite, VoucherWrite
-from pydantic import ValidationError
 
 RECORDED = Path(__file__).resolve().parents[3] / "shared" / "fortnox" / "recorded"
 

@@ -1,4 +1,5 @@
 import pytest
+
 from fortnox_bridge import settings
 from fortnox_bridge.errors import ConfigurationError
 

@@ -1,9 +1,10 @@
 """The sliding-window rule itself: never more than the limit in any window, and no wasted capacity."""
 
 import pytest
-from fortnox_bridge.ratelimit.sliding_window import WindowRule, next_slot
 from hypothesis import given
 from hypothesis import strategies as st
+
+from fortnox_bridge.ratelimit.sliding_window import WindowRule, next_slot
 
 RULE = WindowRule(limit=25, window_seconds=5.0, margin_seconds=0.1)
 
