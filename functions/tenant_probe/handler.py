@@ -8,12 +8,14 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
 
-from fortnox_bridge import wiring
+from fortnox_bridge import settings, wiring
 from fortnox_bridge.errors import BadInputError, NeedsTenantActionError
 from fortnox_bridge.observability import logger, metrics, tracer
 from fortnox_bridge.probe import ProbeRequested, probe_tenant
 from fortnox_bridge.store.connections import ConnectionStore
 from fortnox_bridge.store.tenants import TenantStore
+
+settings.require(settings.AwsSettings, settings.TableSettings, settings.FortnoxSettings, settings.RateLimitSettings)
 
 
 class ProbeRecord(SqsRecordModel):

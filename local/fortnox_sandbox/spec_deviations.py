@@ -63,7 +63,8 @@ DEVIATIONS: tuple[Deviation, ...] = (
         fields=frozenset({"Name", "CustomerNumber"}),
     ),
 )
-"""Not failures of validation but recorded all the same: 404 answers use PascalCase ErrorInformation keys and 400
+"""Not failures of validation but recorded all the same: credit invoices carry InvoiceReference, which the spec's
+Invoice schema lacks (FACTS.md 3.2, softwerkab PR #106); 404 answers use PascalCase ErrorInformation keys and 400
 answers lower-case ones (recorded/README.md); OAuth errors come as JSON labelled text/html or text/plain
 (recorded/authentication__*.json). The spec's schemas allow both, so the contract test does not need them here."""
 

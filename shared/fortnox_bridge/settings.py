@@ -61,6 +61,18 @@ def load(settings_type: type[SettingsT]) -> SettingsT:
         raise ConfigurationError(f"{settings_type.__name__} cannot start: " + "; ".join(problems)) from None
 
 
+def require(*groups: type[BaseSettings]) -> None:
+    """Check at cold start that every group a handler needs can be built; one error names every problem."""
+    problems = []
+    for group in groups:
+        try:
+            load(group)
+        except ConfigurationError as error:
+            problems.append(error.message)
+    if problems:
+        raise ConfigurationError(" | ".join(problems))
+
+
 @cache
 def aws() -> AwsSettings:
     return load(AwsSettings)

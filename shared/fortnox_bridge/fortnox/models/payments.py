@@ -14,7 +14,7 @@ from fortnox_bridge.fortnox.models.base import (
 )
 
 
-class InvoicePaymentListItem(FortnoxRead):
+class _PaymentFields(FortnoxRead):
     url: LenientStr = Field(default=None, alias="@url")
     Number: LenientStr = None
     InvoiceNumber: LenientInt = None
@@ -25,10 +25,13 @@ class InvoicePaymentListItem(FortnoxRead):
     CurrencyUnit: LenientDecimal = None
     PaymentDate: LenientDate = None
     Source: LenientStr = None
+
+
+class InvoicePaymentListItem(_PaymentFields):
     WriteOffExist: LenientBool = None
 
 
-class InvoicePayment(InvoicePaymentListItem):
+class InvoicePayment(_PaymentFields):
     AmountCurrency: LenientDecimal = None
     ExternalInvoiceReference1: LenientStr = None
     ExternalInvoiceReference2: LenientStr = None
