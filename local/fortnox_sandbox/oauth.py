@@ -9,6 +9,7 @@
 import base64
 import html
 import secrets
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from werkzeug.utils import redirect
@@ -71,16 +72,9 @@ class OAuthEndpoints:
     # -- consent ---------------------------------------------------------------------------------------------
     def authorize_page(self, request: Request) -> Response:
         args = request.args
-        app, problem = self._check_authorize(
-            args.get("client_id"),
-            args.get("redirect_uri"),
-            args.get("response_type"),
-            args.get("scope"),
-            args.get("account_type"),
-        )
-        if problem:
-            return _page("Det gick inte att ansluta", f"<p id='error'>{html.escape(problem)}</p>", 400)
-        assert app is not None
+        app = self._authorized_app(args)
+        if isinstance(app, Response):
+            return app
         scopes = sorted(set((args.get("scope") or "").split()))
         with self.state.lock:
             companies = sorted(self.state.companies.values(), key=lambda company: company.tenant_id)
@@ -116,16 +110,9 @@ class OAuthEndpoints:
 
     def authorize_decision(self, request: Request) -> Response:
         form = request.form
-        app, problem = self._check_authorize(
-            form.get("client_id"),
-            form.get("redirect_uri"),
-            form.get("response_type"),
-            form.get("scope"),
-            form.get("account_type"),
-        )
-        if problem:
-            return _page("Det gick inte att ansluta", f"<p id='error'>{html.escape(problem)}</p>", 400)
-        assert app is not None
+        app = self._authorized_app(form)
+        if isinstance(app, Response):
+            return app
         redirect_uri = form.get("redirect_uri") or app.redirect_uris[0]
         if form.get("decision") != "approve":
             query = {
@@ -170,29 +157,31 @@ class OAuthEndpoints:
             )
             return code
 
-    def _check_authorize(
-        self,
-        client_id: str | None,
-        redirect_uri: str | None,
-        response_type: str | None,
-        scope: str | None,
-        account_type: str | None,
-    ) -> tuple[App | None, str | None]:
-        app = self.state.apps.get(client_id or "")
+    def _authorized_app(self, params: Mapping[str, str]) -> App | Response:
+        """The app an authorization request names, or the error page Fortnox shows instead."""
+        problem = self._authorize_problem(params)
+        if problem is not None:
+            return _page("Det gick inte att ansluta", f"<p id='error'>{html.escape(problem)}</p>", 400)
+        return self.state.apps[params["client_id"]]
+
+    def _authorize_problem(self, params: Mapping[str, str]) -> str | None:
+        app = self.state.apps.get(params.get("client_id") or "")
         if app is None:
-            return None, "Auth code or ClientID supplied is invalid"
-        if response_type != "code":
-            return None, "response_type must be code"
-        scopes = set((scope or "").split())
+            return "Auth code or ClientID supplied is invalid"
+        if params.get("response_type") != "code":
+            return "response_type must be code"
+        scopes = set((params.get("scope") or "").split())
         if not scopes or not scopes <= KNOWN_SCOPES:
-            return None, f"Invalid scope: {' '.join(sorted(scopes - KNOWN_SCOPES)) or '(none)'}"
+            return f"Invalid scope: {' '.join(sorted(scopes - KNOWN_SCOPES)) or '(none)'}"
+        redirect_uri = params.get("redirect_uri")
         if redirect_uri and redirect_uri not in app.redirect_uris:
-            return None, "redirect_uri does not match the registered Redirect URI"
+            return "redirect_uri does not match the registered Redirect URI"
+        account_type = params.get("account_type")
         if account_type not in (None, "", "service"):
-            return None, "account_type must be service"
+            return "account_type must be service"
         if account_type == "service" and not app.service_account_allowed:
-            return None, "Client does not allow service account"
-        return app, None
+            return "Client does not allow service account"
+        return None
 
     # -- token endpoint --------------------------------------------------------------------------------------
     def token(self, request: Request) -> Response:
