@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import time
+import warnings
 
 from fortnox_bridge import wiring
 from fortnox_bridge.fortnox.oauth import ServiceAccountTokens, TokenEndpoint
@@ -34,7 +35,9 @@ def say(title: str, *lines: str) -> None:
 
 def main() -> int:
     started = time.monotonic()
-    logger.setLevel("ERROR")  # the demo prints its own story; the handlers' JSON logs would drown it
+    # The demo prints its own story; the handlers' JSON logs and metric warnings would drown it.
+    logger.setLevel("ERROR")
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     template = synthesize()
     resources = sorted({resource["Type"] for resource in template["Resources"].values()})
     say("CDK app synthesized (no Docker, no CDK CLI)", *resources)
