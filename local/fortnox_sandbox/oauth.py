@@ -208,11 +208,10 @@ class OAuthEndpoints:
             return oauth_error(error)
         with self.state.lock:
             token = self.state.refresh_tokens.get(request.form.get("token", ""))
+            # Only the refresh token ends: "revoke of access-token is not supported" (FACTS.md 1.5), so access
+            # tokens already issued live out their hour.
             if token is not None and token.client_id == app.client_id:
                 token.revoked = True
-                consent = self.state.consents.get((app.client_id, token.tenant_id))
-                if consent is not None:
-                    consent.revoked = True
         return Response(json_codec.dumps({"revoked": True}), content_type="application/json")
 
     def _client(self, request: Request) -> App:

@@ -69,10 +69,21 @@ class SandboxApp:
         except HTTPException as error:
             return Response(str(error), status=error.code or 400)
         if kind == "oauth":
-            return target(request)  # type: ignore[no-any-return]
+            return self._oauth(request, target)
         if kind == "control":
             return target(request, **values)  # type: ignore[no-any-return]
         return self._api(request, target, values)
+
+    def _oauth(self, request: Request, endpoint: Callable[[Request], Response]) -> Response:
+        """The token endpoint takes faults too: a refresh whose answer is lost is the hard case of token rotation."""
+        fault = self.state.take_fault(request.method, request.path, None)
+        if fault is not None and fault.kind in {"500", "429", "timeout"}:
+            return self._inject(request, fault.kind, fault.delay_seconds, None, None)
+        response = endpoint(request)
+        self._log(request, response.status_code, None, request.form.get("grant_type"))
+        if fault is not None and fault.kind == "drop_after_commit":
+            raise _DropConnection
+        return response
 
     def _not_found(self, request: Request) -> Response:
         if request.path.startswith(("/3/", "/api/")):
@@ -124,7 +135,9 @@ class SandboxApp:
             context = ApiContext(state=self.state, company=company, client_id=claims["clientId"], request=request)
             return route.handler(context, **values)
 
-    def _inject(self, request: Request, kind: str, delay: float, tenant_id: int, client_id: str) -> Response:
+    def _inject(
+        self, request: Request, kind: str, delay: float, tenant_id: int | None, client_id: str | None
+    ) -> Response:
         if kind == "timeout":
             time.sleep(delay)
             self._log(request, 0, tenant_id, client_id)

@@ -66,7 +66,7 @@ class Fault:
             self.remaining > 0
             and (self.method is None or self.method == method)
             and (self.path_prefix is None or path.startswith(self.path_prefix))
-            and (self.tenant_id is None or self.tenant_id == tenant_id)
+            and (self.tenant_id is None or tenant_id is None or self.tenant_id == tenant_id)
         )
 
 
