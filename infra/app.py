@@ -18,6 +18,7 @@ def build_app(*, layer_dir: Path = DEFAULT_LAYER_DIR, outdir: Path = ROOT / "cdk
         fortnox_client_id=app.node.try_get_context("fortnox_client_id") or os.environ.get("FORTNOX_CLIENT_ID", "unset"),
         fortnox_api_url=app.node.try_get_context("fortnox_api_url") or "https://api.fortnox.se",
         fortnox_auth_url=app.node.try_get_context("fortnox_auth_url") or "https://apps.fortnox.se",
+        public_base_url=app.node.try_get_context("public_base_url"),
     )
     return app
 

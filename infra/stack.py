@@ -3,9 +3,12 @@
 from pathlib import Path
 
 import aws_cdk as cdk
+from aws_cdk import aws_events as events
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from infra.constructs.access import Resources
+from infra.constructs.connect import Connect
 from infra.constructs.shared_layer import SharedLayer
 from infra.constructs.state import StateTable
 from infra.constructs.tenant_probe import TenantProbe
@@ -21,29 +24,49 @@ class FortnoxBridgeStack(cdk.Stack):
         fortnox_client_id: str,
         fortnox_api_url: str = "https://api.fortnox.se",
         fortnox_auth_url: str = "https://apps.fortnox.se",
+        public_base_url: str | None = None,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         state = StateTable(self, "State")
         layer = SharedLayer(self, "Shared", layer_dir=layer_dir)
-        client_secret = secretsmanager.Secret(
-            self, "FortnoxClientSecret", description="Fortnox app client secret; set by the operator"
+        resources = Resources(
+            table=state.table,
+            client_secret=secretsmanager.Secret(
+                self, "FortnoxClientSecret", description="Fortnox app client secret; set by the operator"
+            ),
+            signing_key=secretsmanager.Secret(
+                self,
+                "ConnectSigningKey",
+                description="Signs OAuth states of the hosted connect flow",
+                generate_secret_string=secretsmanager.SecretStringGenerator(
+                    password_length=64, exclude_punctuation=True
+                ),
+            ),
+            bus=events.EventBus(self, "Events", description="What Fortnox Bridge tells the upstream products"),
         )
         environment = {
             "TABLE_NAME": state.table.table_name,
             "FORTNOX_API_URL": fortnox_api_url,
             "FORTNOX_AUTH_URL": fortnox_auth_url,
             "FORTNOX_CLIENT_ID": fortnox_client_id,
-            "FORTNOX_CLIENT_SECRET_ID": client_secret.secret_arn,
+            "FORTNOX_CLIENT_SECRET_ID": resources.client_secret.secret_arn,
+            "EVENT_BUS_NAME": resources.bus.event_bus_name,
             "POWERTOOLS_METRICS_NAMESPACE": "FortnoxBridge",
         }
-        self.tenant_probe = TenantProbe(
+        self.connect = Connect(
             self,
-            "TenantProbe",
-            table=state.table,
+            "Connect",
+            resources=resources,
             layer=layer.layer,
-            client_secret=client_secret,
             environment=environment,
+            public_base_url=public_base_url,
+        )
+        probe_environment = {**environment, "PUBLIC_BASE_URL": public_base_url or self.connect.api.api_endpoint}
+        self.tenant_probe = TenantProbe(
+            self, "TenantProbe", resources=resources, layer=layer.layer, environment=probe_environment
         )
         cdk.CfnOutput(self, "TableName", value=state.table.table_name)
+        cdk.CfnOutput(self, "ApiUrl", value=self.connect.api.api_endpoint)
+        cdk.CfnOutput(self, "EventBusName", value=resources.bus.event_bus_name)
         cdk.CfnOutput(self, "TenantProbeQueueUrl", value=self.tenant_probe.work.queue.queue_url)

@@ -154,23 +154,59 @@ def unique() -> str:
     return uuid.uuid4().hex[:10]
 
 
+LOCAL_API_KEY = "local-api-key"
+
+
+def _physical(deployed: Any, prefix: str) -> str:
+    return str(next(value for key, value in deployed.physical_ids.items() if key.startswith(prefix)))
+
+
+@pytest.fixture(scope="session")
+def gateway_port() -> int:
+    from local_stack.moto_server import free_port
+
+    return free_port()
+
+
 @pytest.fixture
-def runner(deployed: Any, scene: Scene, table: Any) -> Any:
-    """The local runner wired to the session's moto stack and the sandbox, with the app's secret in place."""
+def runner(deployed: Any, scene: Scene, table: Any, gateway_port: int, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The local runner wired to the session's moto stack and the sandbox, with the stack's secrets in place."""
     import boto3
 
     from local_stack.moto_server import REGION
     from local_stack.runner import LocalRunner
 
-    secret_arn = next(value for key, value in deployed.physical_ids.items() if key.startswith("FortnoxClientSecret"))
-    boto3.client("secretsmanager", region_name=REGION).put_secret_value(SecretId=secret_arn, SecretString="test-secret")
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    secrets.put_secret_value(SecretId=_physical(deployed, "FortnoxClientSecret"), SecretString="test-secret")
+    secrets.put_secret_value(SecretId=_physical(deployed, "ConnectSigningKey"), SecretString="local-signing-key")
+    public_url = f"http://127.0.0.1:{gateway_port}"
+    scene.control.create_app(scene.app.client_id, scene.app.client_secret, [f"{public_url}/oauth/callback"])
+    overrides = {
+        "FORTNOX_API_URL": scene.url,
+        "FORTNOX_AUTH_URL": scene.url,
+        "FORTNOX_CLIENT_ID": scene.app.client_id,
+        "PUBLIC_BASE_URL": public_url,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    runner = LocalRunner(deployed, overrides=overrides)
+    # Tests that call the domain directly see what the functions see.
+    for name, value in runner.environment(runner.function("TenantProbe")).items():
+        monkeypatch.setenv(name, value)
     wiring.reset()
-    return LocalRunner(
-        deployed,
-        overrides={
-            "FORTNOX_API_URL": scene.url,
-            "FORTNOX_AUTH_URL": scene.url,
-            "FORTNOX_CLIENT_ID": scene.app.client_id,
-            "POWERTOOLS_TRACE_DISABLED": "true",
-        },
-    )
+    return runner
+
+
+@pytest.fixture
+def gateway(runner: Any, template: dict[str, Any], gateway_port: int) -> Iterator[Any]:
+    from local_stack.api_gateway import LocalApiGateway
+
+    server = LocalApiGateway(template, runner, api_key=LOCAL_API_KEY, port=gateway_port).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def events_tap(deployed: Any) -> Any:
+    from local_stack.event_tap import EventTap
+
+    return EventTap(deployed.endpoint_url, _physical(deployed, "Events"))

@@ -1,16 +1,14 @@
 """The tenant probe: reads a tenant's Fortnox company and records whether exports can run today."""
 
 import aws_cdk as cdk
-from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from infra.constructs import access
+from infra.constructs.bridge_function import BridgeFunction
 from infra.constructs.work_queue import WorkQueue
-from infra.names import FUNCTIONS_DIR, SOURCE_METADATA_KEY, TENANT_PROBE_BATCH_SIZE, TENANT_PROBE_TIMEOUT_SECONDS
+from infra.names import TENANT_PROBE_BATCH_SIZE, TENANT_PROBE_TIMEOUT_SECONDS
 
 
 class TenantProbe(Construct):
@@ -19,46 +17,24 @@ class TenantProbe(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        table: dynamodb.ITable,
+        resources: access.Resources,
         layer: lambda_.ILayerVersion,
-        client_secret: secretsmanager.ISecret,
         environment: dict[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
-        timeout = cdk.Duration.seconds(TENANT_PROBE_TIMEOUT_SECONDS)
         # Six times the function timeout, as AWS advises for SQS event sources, so a retry never overlaps a run.
         self.work = WorkQueue(self, "Work", visibility_timeout=cdk.Duration.seconds(TENANT_PROBE_TIMEOUT_SECONDS * 6))
-        role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
-        role.add_managed_policy(
-            iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole")
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-                resources=[table.table_arn],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[client_secret.secret_arn])
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"])
-        )
-        self.function = lambda_.Function(
+        self.probe = BridgeFunction(
             self,
-            "Function",
-            runtime=lambda_.Runtime.PYTHON_3_12,
-            architecture=lambda_.Architecture.X86_64,
-            handler="handler.lambda_handler",
-            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / "tenant_probe")),
-            layers=[layer],
-            role=role,
-            timeout=timeout,
-            memory_size=512,
-            tracing=lambda_.Tracing.ACTIVE,
-            environment={**environment, "POWERTOOLS_SERVICE_NAME": "tenant-probe"},
-            log_group=logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_MONTH),
+            "Probe",
+            source="tenant_probe",
+            layer=layer,
+            environment=environment,
+            service_name="tenant-probe",
+            timeout_seconds=TENANT_PROBE_TIMEOUT_SECONDS,
         )
+        access.call_fortnox(self.probe, resources, cdk.Stack.of(self))
+        self.function = self.probe.function
         self.function.add_event_source(
             sources.SqsEventSource(
                 self.work.queue,
@@ -67,6 +43,3 @@ class TenantProbe(Construct):
                 report_batch_item_failures=True,
             )
         )
-        cfn_function = self.function.node.default_child
-        assert isinstance(cfn_function, cdk.CfnResource)
-        cfn_function.add_metadata(SOURCE_METADATA_KEY, "functions/tenant_probe")

@@ -40,8 +40,9 @@ class DeployedStack:
             return f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{physical.rsplit('/', 1)[-1]}"
         return physical
 
-    def environment(self, spec: FunctionSpec) -> dict[str, str]:
-        return {name: self.resolve(value) for name, value in spec.environment.items()}
+    def environment(self, spec: FunctionSpec, *, overridden: frozenset[str] = frozenset()) -> dict[str, str]:
+        """The function's variables as deployed; ``overridden`` ones (the API's URL, say) are not resolved."""
+        return {name: self.resolve(value) for name, value in spec.environment.items() if name not in overridden}
 
     def queue_url(self, logical_id: str) -> str:
         return self.physical_ids[logical_id]
@@ -63,7 +64,12 @@ def deploy(template: dict[str, Any], endpoint_url: str, *, stack_name: str = STA
     if status != "CREATE_COMPLETE":
         raise RuntimeError(f"local stack {stack_name} ended in {status}")
     resources = cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
-    physical_ids = {row["LogicalResourceId"]: row["PhysicalResourceId"] for row in resources}
+    # moto leaves some physical ids out (event buses); a named resource's name is its physical id.
+    physical_ids = {
+        row["LogicalResourceId"]: row.get("PhysicalResourceId")
+        or template["Resources"][row["LogicalResourceId"]]["Properties"]["Name"]
+        for row in resources
+    }
     secrets_manager = boto3.client("secretsmanager", endpoint_url=endpoint_url, region_name=REGION)
     for logical_id in secrets(template):
         created = secrets_manager.create_secret(Name=f"{stack_name}-{logical_id}", SecretString="unset")

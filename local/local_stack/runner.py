@@ -10,6 +10,7 @@ import hashlib
 import importlib.util
 import os
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -102,16 +103,21 @@ class LocalRunner:
         self._stack = stack
         self._overrides = overrides or {}
         self._sqs = boto3.client("sqs", endpoint_url=stack.endpoint_url, region_name=REGION)
+        self._invoking = threading.RLock()
 
     def function(self, logical_prefix: str) -> FunctionSpec:
         return next(spec for spec in self._stack.functions if spec.logical_id.startswith(logical_prefix))
 
+    def function_by_id(self, logical_id: str) -> FunctionSpec:
+        return next(spec for spec in self._stack.functions if spec.logical_id == logical_id)
+
     def environment(self, spec: FunctionSpec) -> dict[str, str]:
-        return {**self._stack.environment(spec), **self._overrides}
+        return {**self._stack.environment(spec, overridden=frozenset(self._overrides)), **self._overrides}
 
     def invoke(self, spec: FunctionSpec, event: dict[str, Any]) -> Any:
+        """One invocation at a time: handlers read their settings from the process environment."""
         environment = self.environment(spec)
-        with _environment(environment):
+        with self._invoking, _environment(environment):
             handler = load_handler(spec)
             context = LambdaContext(function_name=spec.logical_id, timeout_seconds=spec.timeout_seconds)
             return handler(event, context)

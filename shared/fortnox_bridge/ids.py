@@ -11,3 +11,6 @@ FortnoxTenantId = NewType("FortnoxTenantId", int)
 FortnoxClientId = NewType("FortnoxClientId", str)
 FortnoxDocumentNumber = NewType("FortnoxDocumentNumber", str)
 FortnoxCustomerNumber = NewType("FortnoxCustomerNumber", str)
+
+TENANT_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+"""What a tenant id may look like wherever one arrives from outside."""

@@ -46,6 +46,25 @@ class RateLimitSettings(_Group):
     margin_seconds: float = Field(default=0.1, ge=0, alias="FORTNOX_RATE_MARGIN_SECONDS")
 
 
+class ConnectSettings(_Group):
+    public_base_url: AnyHttpUrl = Field(alias="PUBLIC_BASE_URL")
+    """Where the hosted pages are served; Fortnox redirects to ``{PUBLIC_BASE_URL}/oauth/callback``."""
+    link_lifetime_days: int = Field(default=7, ge=1, le=90, alias="CONNECT_LINK_DAYS")
+
+
+class SigningSettings(_Group):
+    signing_key_id: str = Field(alias="CONNECT_SIGNING_KEY_ID")
+    """Secrets Manager id of the key that signs OAuth states."""
+
+
+class EventSettings(_Group):
+    bus_name: str = Field(alias="EVENT_BUS_NAME")
+
+
+class KeepAliveSettings(_Group):
+    threshold_days: int = Field(default=30, ge=1, le=44, alias="KEEPALIVE_THRESHOLD_DAYS")
+
+
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 

@@ -1,17 +1,26 @@
 """Production wiring: builds the stores and a tenant's Fortnox client from settings, once per process."""
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.utilities import parameters
 
 from fortnox_bridge import aws, settings
-from fortnox_bridge.errors import NeedsTenantActionError
+from fortnox_bridge.connect.service import ConnectConfig, ConnectService, fortnox_tenant_claim
+from fortnox_bridge.events import EventBridgePublisher
 from fortnox_bridge.fortnox.client import FortnoxClient
+from fortnox_bridge.fortnox.models.registers import CompanyInformation
 from fortnox_bridge.fortnox.oauth import ServiceAccountTokens, TokenEndpoint
+from fortnox_bridge.fortnox.ports import StaticToken, TokenProvider
 from fortnox_bridge.ratelimit.sliding_window import DynamoDbSlidingWindow, WindowRule
-from fortnox_bridge.store.connections import Connection
+from fortnox_bridge.store.connections import Connection, ConnectionStore
+from fortnox_bridge.store.links import ConsentStates, LinkStore
+from fortnox_bridge.store.locks import LockStore
+from fortnox_bridge.store.tenants import TenantStore
+from fortnox_bridge.tokens.secret_store import SecretTokenStore
+from fortnox_bridge.tokens.tenant_tokens import TenantTokens
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -46,20 +55,83 @@ def token_endpoint() -> TokenEndpoint:
     return TokenEndpoint(auth_url=str(config.auth_url), client_id=config.client_id, client_secret=client_secret)
 
 
-def fortnox_client(connection: Connection) -> FortnoxClient:
+def limiter(fortnox_tenant: int | str) -> DynamoDbSlidingWindow:
+    return DynamoDbSlidingWindow(
+        table(), client_id=fortnox_settings().client_id, tenant_key=str(fortnox_tenant), rule=window_rule()
+    )
+
+
+def secrets_store() -> SecretTokenStore:
+    return SecretTokenStore(aws.secrets())
+
+
+def publisher() -> EventBridgePublisher:
+    return EventBridgePublisher(aws.events(), settings.load(settings.EventSettings).bus_name)
+
+
+def tokens_for(connection: Connection, remaining_seconds: Callable[[], float] | None = None) -> TokenProvider:
+    if connection.service_account:
+        return ServiceAccountTokens(token_endpoint(), connection.fortnox_tenant_id)
+    return TenantTokens(
+        connection.tenant_id,
+        secrets=secrets_store(),
+        locks=LockStore(table()),
+        endpoint=token_endpoint(),
+        connections=ConnectionStore(table()),
+        notify_lost=lambda tenant, reason: connect_service().mark_needs_reconnect(tenant, reason),
+        remaining_seconds=remaining_seconds or (lambda: float("inf")),
+    )
+
+
+def fortnox_client(connection: Connection, remaining_seconds: Callable[[], float] | None = None) -> FortnoxClient:
     """A client for one tenant, throttled by the limiter every worker of that tenant shares."""
     config = fortnox_settings()
-    if not connection.service_account:
-        # Refresh-token connections get their tokens from the token store of the connect issue (#4).
-        raise NeedsTenantActionError(
-            f"tenant {connection.tenant_id} has no service-account consent; reconnect with account_type=service"
-        )
-    tokens = ServiceAccountTokens(token_endpoint(), connection.fortnox_tenant_id)
-    limiter = DynamoDbSlidingWindow(
-        table(), client_id=config.client_id, tenant_key=str(connection.fortnox_tenant_id), rule=window_rule()
-    )
     return FortnoxClient(
-        base_url=str(config.api_url), tokens=tokens, rate_limiter=limiter, timeout=config.timeout_seconds
+        base_url=str(config.api_url),
+        tokens=tokens_for(connection, remaining_seconds),
+        rate_limiter=limiter(connection.fortnox_tenant_id),
+        timeout=config.timeout_seconds,
+    )
+
+
+def read_company(access_token: str) -> CompanyInformation:
+    """The first call with a fresh token, before any connection exists; limited under the token's tenant claim."""
+    config = fortnox_settings()
+    claim = fortnox_tenant_claim(access_token)
+    with FortnoxClient(
+        base_url=str(config.api_url),
+        tokens=StaticToken(access_token),
+        rate_limiter=limiter(claim if claim is not None else "connect"),
+        timeout=config.timeout_seconds,
+    ) as client:
+        return client.company_information.get()
+
+
+def signing_key() -> bytes:
+    provider = parameters.SecretsProvider(boto3_client=aws.secrets())
+    return str(provider.get(settings.load(settings.SigningSettings).signing_key_id, max_age=300)).encode()
+
+
+@cache
+def connect_service() -> ConnectService:
+    connect = settings.load(settings.ConnectSettings)
+    config = fortnox_settings()
+    return ConnectService(
+        config=ConnectConfig(
+            public_base_url=str(connect.public_base_url),
+            auth_url=str(config.auth_url),
+            client_id=config.client_id,
+            link_lifetime=timedelta(days=connect.link_lifetime_days),
+        ),
+        tenants=TenantStore(table()),
+        connections=ConnectionStore(table()),
+        links=LinkStore(table()),
+        states=ConsentStates(table()),
+        secrets_store=secrets_store(),
+        endpoint=token_endpoint(),
+        read_company=read_company,
+        signing_key=signing_key,
+        publisher=publisher(),
     )
 
 
@@ -69,6 +141,6 @@ def today() -> "datetime":
 
 def reset() -> None:
     """Forget cached settings and clients (tests change the environment between cases)."""
-    for factory in (fortnox_settings, table, window_rule, token_endpoint):
+    for factory in (fortnox_settings, table, window_rule, token_endpoint, connect_service):
         factory.cache_clear()
     aws.reset()

@@ -1,5 +1,6 @@
 """Assertions on the synthesized template: one per resource the stack defines."""
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,13 @@ def assertions(template: dict[str, Any]) -> Template:
     return Template.from_json(template)
 
 
-def _one(template: dict[str, Any], kind: str) -> dict[str, Any]:
-    found = [resource for resource in template["Resources"].values() if resource["Type"] == kind]
-    assert len(found) == 1, f"expected one {kind}"
-    return found[0]
+def _function(template: dict[str, Any], source: str) -> dict[str, Any]:
+    return next(
+        resource
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::Function"
+        and resource.get("Metadata", {}).get("FortnoxBridge:Source") == f"functions/{source}"
+    )
 
 
 def test_state_table_has_the_documented_keys_ttl_gsi_and_recovery(assertions: Template) -> None:
@@ -51,7 +55,7 @@ def test_work_queue_redrives_to_its_dead_letter_queue(assertions: Template, temp
     assert work["Properties"]["RedrivePolicy"]["maxReceiveCount"] == MAX_RECEIVE_COUNT
     assert queues[dead_letter_id]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
     # Visibility timeout is six times the function timeout.
-    function = _one(template, "AWS::Lambda::Function")
+    function = _function(template, "tenant_probe")
     assert work["Properties"]["VisibilityTimeout"] == 6 * function["Properties"]["Timeout"]
     assertions.resource_count_is("AWS::SQS::QueuePolicy", 2)  # enforce TLS on both queues
 
@@ -70,54 +74,105 @@ def test_layer_holds_manylinux_wheels_for_python_312_and_our_package(layer_dir: 
     assert (site / "aws_lambda_powertools").is_dir()
 
 
-def test_tenant_probe_function_uses_the_layer_and_is_configured_from_the_stack(assertions: Template) -> None:
-    assertions.has_resource_properties(
-        "AWS::Lambda::Function",
-        {
-            "Runtime": "python3.12",
-            "Handler": "handler.lambda_handler",
-            "Layers": [{"Ref": Match.string_like_regexp("SharedLayer")}],
-            "TracingConfig": {"Mode": "Active"},
-            "Environment": {
-                "Variables": Match.object_like(
-                    {
-                        "TABLE_NAME": {"Ref": Match.string_like_regexp("StateTable")},
-                        "FORTNOX_CLIENT_SECRET_ID": {"Ref": Match.string_like_regexp("FortnoxClientSecret")},
-                        "FORTNOX_API_URL": "https://api.fortnox.se",
-                        "FORTNOX_AUTH_URL": "https://apps.fortnox.se",
-                    }
-                )
-            },
-        },
+@pytest.mark.parametrize("source", ["tenant_probe", "management_api", "hosted_connect", "connection_keepalive"])
+def test_every_function_uses_the_layer_and_is_configured_from_the_stack(template: dict[str, Any], source: str) -> None:
+    properties = _function(template, source)["Properties"]
+    assert properties["Runtime"] == "python3.12"
+    assert properties["Handler"] == "handler.lambda_handler"
+    assert properties["Layers"][0]["Ref"].startswith("SharedLayer")
+    assert properties["TracingConfig"] == {"Mode": "Active"}
+    variables = properties["Environment"]["Variables"]
+    assert variables["TABLE_NAME"]["Ref"].startswith("StateTable")
+    assert variables["FORTNOX_CLIENT_SECRET_ID"]["Ref"].startswith("FortnoxClientSecret")
+    assert variables["EVENT_BUS_NAME"]["Ref"].startswith("Events")
+    assert (variables["FORTNOX_API_URL"], variables["FORTNOX_AUTH_URL"]) == (
+        "https://api.fortnox.se",
+        "https://apps.fortnox.se",
     )
 
 
-def test_event_source_reports_batch_item_failures(assertions: Template) -> None:
+def test_probe_event_source_reports_batch_item_failures(assertions: Template) -> None:
     assertions.has_resource_properties(
         "AWS::Lambda::EventSourceMapping",
         {"BatchSize": TENANT_PROBE_BATCH_SIZE, "FunctionResponseTypes": ["ReportBatchItemFailures"]},
     )
 
 
-def test_function_role_is_least_privilege(template: dict[str, Any]) -> None:
+def _statements(template: dict[str, Any]) -> list[dict[str, Any]]:
     policies = [value for value in template["Resources"].values() if value["Type"] == "AWS::IAM::Policy"]
-    statements = [statement for policy in policies for statement in policy["Properties"]["PolicyDocument"]["Statement"]]
-    for statement in statements:
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        assert not any(action.endswith("*") and not action.startswith("xray") for action in actions), statement
-        if any(action.startswith(("dynamodb:", "secretsmanager:")) for action in actions):
-            assert statement["Resource"] != "*"
-    dynamo_actions = {
+    return [statement for policy in policies for statement in policy["Properties"]["PolicyDocument"]["Statement"]]
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+
+
+def test_function_roles_are_least_privilege(template: dict[str, Any]) -> None:
+    for statement in _statements(template):
+        actions = _actions(statement)
+        assert not any(action.endswith("*") for action in actions), statement
+        if any(action.startswith(("dynamodb:", "secretsmanager:", "events:")) for action in actions):
+            assert statement["Resource"] != "*", statement
+    dynamo = {
         action
-        for statement in statements
-        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+        for statement in _statements(template)
+        for action in _actions(statement)
         if action.startswith("dynamodb:")
     }
-    assert dynamo_actions == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+    assert dynamo == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+        "dynamodb:ConditionCheckItem",
+    }
 
 
-def test_client_secret_lives_in_secrets_manager(assertions: Template) -> None:
-    assertions.resource_count_is("AWS::SecretsManager::Secret", 1)
+def test_tenant_secrets_are_reachable_only_under_their_prefix(template: dict[str, Any]) -> None:
+    creating = [
+        statement for statement in _statements(template) if "secretsmanager:CreateSecret" in _actions(statement)
+    ]
+    assert creating
+    for statement in creating:
+        resource = json.dumps(statement["Resource"])
+        assert "secret:fortnox-bridge/tenants/*" in resource
+
+
+def test_management_routes_need_iam_and_hosted_routes_are_public(template: dict[str, Any]) -> None:
+    routes = {
+        value["Properties"]["RouteKey"]: value["Properties"].get("AuthorizationType", "NONE")
+        for value in template["Resources"].values()
+        if value["Type"] == "AWS::ApiGatewayV2::Route"
+    }
+    assert routes == {
+        "PUT /tenants/{tenant_id}": "AWS_IAM",
+        "GET /tenants/{tenant_id}": "AWS_IAM",
+        "PUT /tenants/{tenant_id}/settings": "AWS_IAM",
+        "GET /tenants/{tenant_id}/settings": "AWS_IAM",
+        "POST /tenants/{tenant_id}/connect-links": "AWS_IAM",
+        "DELETE /tenants/{tenant_id}/connection": "AWS_IAM",
+        "GET /connect/{link_token}": "NONE",
+        "GET /oauth/callback": "NONE",
+    }
+
+
+def test_keepalive_runs_daily(assertions: Template) -> None:
+    assertions.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "rate(1 day)", "State": "ENABLED"})
+
+
+def test_events_go_to_the_bridge_bus(assertions: Template) -> None:
+    assertions.resource_count_is("AWS::Events::EventBus", 1)
+
+
+def test_state_signing_key_is_generated(assertions: Template) -> None:
+    assertions.has_resource_properties(
+        "AWS::SecretsManager::Secret", {"GenerateSecretString": Match.object_like({"PasswordLength": 64})}
+    )
+
+
+def test_client_secret_and_signing_key_live_in_secrets_manager(assertions: Template) -> None:
+    assertions.resource_count_is("AWS::SecretsManager::Secret", 2)
 
 
 def test_logs_are_kept_a_month(assertions: Template) -> None:

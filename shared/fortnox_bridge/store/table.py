@@ -32,6 +32,19 @@ def cursor_key(tenant: TenantId, name: str) -> Key:
     return {"PK": f"TENANT#{tenant}", "SK": f"CURSOR#{name}"}
 
 
+def link_key(token_hash: str) -> Key:
+    return {"PK": f"LINK#{token_hash}", "SK": "LINK"}
+
+
+def consent_state_key(nonce: str) -> Key:
+    return {"PK": f"CONSENTSTATE#{nonce}", "SK": "STATE"}
+
+
+REFRESH_INDEX = "GSI1"
+REFRESH_DUE = "REFRESH_DUE"
+"""GSI1 partition of user-consent connections, sorted by their last refresh, for the keep-alive."""
+
+
 def lock_key(name: str) -> Key:
     return {"PK": f"LOCK#{name}", "SK": "LOCK"}
 

@@ -1,11 +1,39 @@
 """Tenants: who our customers are and what we last learned about their Fortnox company."""
 
 from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, Field
 
+from fortnox_bridge.errors import BadInputError
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
-from fortnox_bridge.store.table import StoreBase, plain, tenant_key
+from fortnox_bridge.store.table import StoreBase, is_condition_failure, plain, tenant_key
+
+
+class Feature(StrEnum):
+    INVOICE_EXPORT = "invoice_export"
+    VOUCHER_EXPORT = "voucher_export"
+    PAYMENT_SYNC = "payment_sync"
+
+
+class TenantSettings(BaseModel):
+    """What a tenant has switched on and how its connection may be made. The export issues add their own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    features: list[Feature] = Field(default_factory=lambda: [Feature.INVOICE_EXPORT], min_length=1)
+    service_account: bool = False
+    """Connect links ask for a service account (account_type=service): no refresh token to lose."""
+    allow_shared_fortnox_company: bool = False
+    """Allow connecting a Fortnox company that another tenant already holds."""
+    language: Literal["sv", "en"] = "sv"
+    """Language of the hosted pages this tenant's users see."""
+
+
+class UnknownTenant(BadInputError):
+    """No tenant with that id."""
 
 
 class CompanyProbe(BaseModel):
@@ -21,6 +49,7 @@ class CompanyProbe(BaseModel):
 class Tenant(BaseModel):
     tenant_id: TenantId
     display_name: str = Field(min_length=1, max_length=200)
+    settings: TenantSettings = Field(default_factory=TenantSettings)
     last_probe: CompanyProbe | None = None
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
@@ -32,6 +61,25 @@ class TenantStore(StoreBase):
 
     def put(self, tenant: Tenant) -> None:
         self._table.put_item(Item={**tenant_key(tenant.tenant_id), **tenant.model_dump(mode="json")})
+
+    def require(self, tenant: TenantId) -> Tenant:
+        found = self.get(tenant)
+        if found is None:
+            raise UnknownTenant(f"no tenant {tenant}")
+        return found
+
+    def put_settings(self, tenant: TenantId, settings: TenantSettings) -> None:
+        try:
+            self._table.update_item(
+                Key=tenant_key(tenant),
+                UpdateExpression="SET settings = :settings",
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeValues={":settings": settings.model_dump(mode="json")},
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                raise UnknownTenant(f"no tenant {tenant}") from None
+            raise
 
     def record_probe(self, tenant: TenantId, probe: CompanyProbe) -> None:
         self._table.update_item(

@@ -1,0 +1,46 @@
+"""Scheduled: refresh every connection whose refresh token is getting old, so idle tenants never reach day 45."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from fortnox_bridge import settings, wiring
+from fortnox_bridge.fortnox.ports import TokenProvider
+from fortnox_bridge.ids import TenantId
+from fortnox_bridge.observability import logger, metrics, tracer
+from fortnox_bridge.store.connections import ConnectionStore
+from fortnox_bridge.tokens.keepalive import keep_alive
+from fortnox_bridge.tokens.tenant_tokens import ConnectionLost
+
+settings.require(
+    settings.AwsSettings,
+    settings.TableSettings,
+    settings.FortnoxSettings,
+    settings.ConnectSettings,
+    settings.EventSettings,
+    settings.KeepAliveSettings,
+)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    connections = ConnectionStore(wiring.table())
+    threshold = timedelta(days=settings.load(settings.KeepAliveSettings).threshold_days)
+
+    def tokens_for(tenant: TenantId) -> TokenProvider:
+        connection = connections.get(tenant)
+        if connection is None:
+            raise ConnectionLost(f"tenant {tenant} lost its connection during the keep-alive")
+        return wiring.tokens_for(connection, lambda: context.get_remaining_time_in_millis() / 1000)
+
+    report = keep_alive(connections=connections, tokens_for=tokens_for, now=datetime.now(UTC), threshold=threshold)
+    metrics.add_metric(name="ConnectionsRefreshed", unit="Count", value=len(report.refreshed))
+    metrics.add_metric(name="ConnectionsLost", unit="Count", value=len(report.lost))
+    logger.info(
+        "keep-alive done",
+        extra={"refreshed": len(report.refreshed), "lost": len(report.lost), "postponed": len(report.postponed)},
+    )
+    return {"refreshed": report.refreshed, "lost": report.lost, "postponed": report.postponed}

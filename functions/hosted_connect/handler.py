@@ -1,0 +1,92 @@
+"""The public hosted pages: a connect link's landing page and Fortnox's OAuth callback."""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from fortnox_bridge import settings, wiring
+from fortnox_bridge.connect import pages
+from fortnox_bridge.connect.consent_state import StateRefused
+from fortnox_bridge.connect.service import CompanyTaken, ConsentDenied, FortnoxRefusedConnect, LinkRefused
+from fortnox_bridge.observability import logger, tracer
+
+settings.require(
+    settings.AwsSettings,
+    settings.TableSettings,
+    settings.FortnoxSettings,
+    settings.ConnectSettings,
+    settings.SigningSettings,
+    settings.EventSettings,
+)
+app = APIGatewayHttpResolver()
+HTML = "text/html; charset=utf-8"
+
+
+def _html(body: str, status: int = 200) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=HTML,
+        body=body,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"},
+    )
+
+
+def _language() -> str:
+    asked = app.current_event.get_query_string_value("lang") or ""
+    header = app.current_event.headers.get("accept-language", "")
+    return "en" if asked == "en" or (not asked and header.lower().startswith("en")) else "sv"
+
+
+def _error(kind: str, language: str | None = None, **values: str) -> Response[str]:
+    body, status = pages.error(kind, language or _language(), **values)
+    return _html(body, status)
+
+
+@app.get("/connect/<link_token>")
+@tracer.capture_method
+def landing(link_token: str) -> Response[str]:
+    try:
+        page = wiring.connect_service().landing(link_token)
+    except LinkRefused as refused:
+        return _error(refused.reason)
+    language = _language() if app.current_event.get_query_string_value("lang") else page.language
+    return _html(
+        pages.landing(
+            tenant_name=page.tenant_name,
+            scopes=page.scopes,
+            service_account=page.service_account,
+            authorize_url=page.authorize_url,
+            language=language,
+        )
+    )
+
+
+@app.get("/oauth/callback")
+@tracer.capture_method
+def callback() -> Response[str]:
+    query = app.current_event.get_query_string_value
+    try:
+        done = wiring.connect_service().complete(state=query("state"), code=query("code"), error=query("error"))
+    except StateRefused as refused:
+        logger.warning("consent state refused", extra={"reason": refused.reason})
+        return _error("state_expired" if refused.reason == "expired" else refused.reason)
+    except LinkRefused as refused:
+        return _error(refused.reason)
+    except ConsentDenied:
+        return _error("denied")
+    except CompanyTaken as taken:
+        return _error("company_taken", company=taken.company)
+    except FortnoxRefusedConnect as failure:
+        return _error("fortnox", detail=failure.message)
+    return _html(
+        pages.connected(
+            company_name=done.company_name, organisation_number=done.organisation_number, language=done.language
+        )
+    )
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,55 @@
+"""The exact permissions each kind of work needs; granted by name so every role stays least-privilege."""
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_secretsmanager as secretsmanager
+
+from fortnox_bridge.tokens.secret_store import SECRET_PREFIX
+from infra.constructs.bridge_function import BridgeFunction
+
+
+@dataclass(frozen=True)
+class Resources:
+    table: dynamodb.ITable
+    client_secret: secretsmanager.ISecret
+    signing_key: secretsmanager.ISecret
+    bus: events.IEventBus
+
+    def tenant_secrets_arn(self, stack: cdk.Stack) -> str:
+        return stack.format_arn(
+            service="secretsmanager",
+            resource="secret",
+            resource_name=f"{SECRET_PREFIX}*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+
+def call_fortnox(function: BridgeFunction, resources: Resources, stack: cdk.Stack) -> None:
+    """Fortnox calls: the shared rate limit, the app's client secret, tenant tokens and their refresh lease,
+    and what a lost connection needs (a fresh link and an event)."""
+    function.allow(
+        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+        [resources.table.table_arn],
+    )
+    function.allow(["secretsmanager:GetSecretValue"], [resources.client_secret.secret_arn])
+    function.allow(
+        ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"], [resources.tenant_secrets_arn(stack)]
+    )
+    function.allow(["events:PutEvents"], [resources.bus.event_bus_arn])
+
+
+def manage_tenant_secrets(function: BridgeFunction, resources: Resources, stack: cdk.Stack) -> None:
+    function.allow(
+        ["secretsmanager:CreateSecret", "secretsmanager:DeleteSecret"], [resources.tenant_secrets_arn(stack)]
+    )
+
+
+def query_connections(function: BridgeFunction, resources: Resources) -> None:
+    function.allow(["dynamodb:Query"], [f"{resources.table.table_arn}/index/GSI1"])
+
+
+def sign_states(function: BridgeFunction, resources: Resources) -> None:
+    function.allow(["secretsmanager:GetSecretValue"], [resources.signing_key.secret_arn])

@@ -1,0 +1,53 @@
+"""A Lambda function of the bridge: the shared layer, tracing, a month of logs, its own least-privilege role."""
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.names import FUNCTIONS_DIR, SOURCE_METADATA_KEY
+
+
+class BridgeFunction(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        source: str,
+        layer: lambda_.ILayerVersion,
+        environment: dict[str, str],
+        service_name: str,
+        timeout_seconds: int,
+        memory_mb: int = 512,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        self.role.add_managed_policy(
+            iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole")
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"])
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            architecture=lambda_.Architecture.X86_64,
+            handler="handler.lambda_handler",
+            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / source)),
+            layers=[layer],
+            role=self.role,
+            timeout=cdk.Duration.seconds(timeout_seconds),
+            memory_size=memory_mb,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment={**environment, "POWERTOOLS_SERVICE_NAME": service_name},
+            log_group=logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_MONTH),
+        )
+        cfn_function = self.function.node.default_child
+        assert isinstance(cfn_function, cdk.CfnResource)
+        cfn_function.add_metadata(SOURCE_METADATA_KEY, f"functions/{source}")
+
+    def allow(self, actions: list[str], resources: list[str]) -> None:
+        self.role.add_to_policy(iam.PolicyStatement(actions=actions, resources=resources))

@@ -1,0 +1,19 @@
+"""Which Fortnox scopes a tenant's features need (FACTS.md 1.8). Fortnox scopes are read and write alike."""
+
+from fortnox_bridge.store.tenants import Feature
+
+ALWAYS = frozenset({"companyinformation"})
+BY_FEATURE: dict[Feature, frozenset[str]] = {
+    Feature.INVOICE_EXPORT: frozenset(
+        {"customer", "invoice", "order", "currency", "settings", "inbox", "archive", "connectfile"}
+    ),
+    Feature.VOUCHER_EXPORT: frozenset({"bookkeeping", "costcenter", "project", "settings", "inbox", "connectfile"}),
+    Feature.PAYMENT_SYNC: frozenset({"payment", "invoice"}),
+}
+
+
+def scopes_for(features: list[Feature]) -> list[str]:
+    wanted = set(ALWAYS)
+    for feature in features:
+        wanted |= BY_FEATURE[feature]
+    return sorted(wanted)

@@ -1,0 +1,58 @@
+"""Keep idle connections alive: Fortnox refresh tokens die after 45 days and API calls do not extend them."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from fortnox_bridge.errors import BridgeError, RetryableError
+from fortnox_bridge.fortnox.ports import TokenProvider
+from fortnox_bridge.ids import TenantId
+from fortnox_bridge.observability import logger
+from fortnox_bridge.store.connections import ConnectionStore
+from fortnox_bridge.tokens.tenant_tokens import ConnectionLost
+
+DEFAULT_THRESHOLD = timedelta(days=30)
+
+
+@dataclass
+class KeepAliveReport:
+    refreshed: list[TenantId] = field(default_factory=list)
+    lost: list[TenantId] = field(default_factory=list)
+    postponed: list[TenantId] = field(default_factory=list)
+
+
+class ForcedRefresh:
+    """Makes a provider refresh now by refusing whatever token it holds."""
+
+    def __init__(self, tokens: TokenProvider) -> None:
+        self._tokens = tokens
+
+    def run(self) -> None:
+        self._tokens.invalidate(self._tokens.access_token())
+        self._tokens.access_token()
+
+
+def keep_alive(
+    *,
+    connections: ConnectionStore,
+    tokens_for: Callable[[TenantId], TokenProvider],
+    now: datetime,
+    threshold: timedelta = DEFAULT_THRESHOLD,
+) -> KeepAliveReport:
+    """Refresh every user-consent connection whose refresh token is older than ``threshold``."""
+    report = KeepAliveReport()
+    for connection in connections.due_for_refresh(now - threshold):
+        try:
+            ForcedRefresh(tokens_for(connection.tenant_id)).run()
+        except ConnectionLost:
+            report.lost.append(connection.tenant_id)
+        except RetryableError:
+            report.postponed.append(connection.tenant_id)
+        except BridgeError as error:
+            logger.warning(
+                "keep-alive could not refresh", extra={"tenant_id": connection.tenant_id, "reason": error.message}
+            )
+            report.postponed.append(connection.tenant_id)
+        else:
+            report.refreshed.append(connection.tenant_id)
+    return report
