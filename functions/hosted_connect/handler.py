@@ -32,10 +32,16 @@ def _html(body: str, status: int = 200) -> Response[str]:
     )
 
 
-def _language() -> str:
-    asked = app.current_event.get_query_string_value("lang") or ""
-    header = app.current_event.headers.get("accept-language", "")
-    return "en" if asked == "en" or (not asked and header.lower().startswith("en")) else "sv"
+def _language(default: str = "sv") -> str:
+    """``?lang=`` first, then the browser's first language if it is Swedish or English, then the tenant's."""
+    asked = app.current_event.get_query_string_value("lang")
+    if asked in ("sv", "en"):
+        return asked
+    header = app.current_event.headers.get("accept-language", "").lower()
+    for language in ("sv", "en"):
+        if header.startswith(language):
+            return language
+    return default
 
 
 def _error(kind: str, language: str | None = None, **values: str) -> Response[str]:
@@ -50,7 +56,7 @@ def landing(link_token: str) -> Response[str]:
         page = wiring.connect_service().landing(link_token)
     except LinkRefused as refused:
         return _error(refused.reason)
-    language = _language() if app.current_event.get_query_string_value("lang") else page.language
+    language = _language(page.language)
     return _html(
         pages.landing(
             tenant_name=page.tenant_name,

@@ -30,7 +30,7 @@ class EventTap:
         )
 
     def received(self) -> list[Published]:
-        found = []
+        found: list[Published] = []
         while True:
             messages = self._sqs.receive_message(QueueUrl=self._queue, MaxNumberOfMessages=10).get("Messages", [])
             if not messages:

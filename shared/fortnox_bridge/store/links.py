@@ -31,7 +31,7 @@ class LinkStore(StoreBase):
         self._table.put_item(
             Item={
                 **link_key(token_hash(token)),
-                **link.model_dump(mode="json"),
+                **link.model_dump(mode="json", exclude_none=True),
                 # The table's TTL forgets the link a month after it stopped working.
                 "expires_at": int(link.valid_until.timestamp()) + 30 * 24 * 3600,
             },
