@@ -8,7 +8,9 @@ PYTHON ?= python3
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export UV_PYTHON_PREFERENCE := only-system
 
-.PHONY: test demo synth sandbox bench lint typecheck clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: test demo synth sandbox bench lint typecheck browser clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -25,7 +27,11 @@ lint: .venv/.synced
 typecheck: .venv/.synced
 	$(UV) run --frozen mypy shared functions infra local
 
-test: lint typecheck
+# The connect test drives Debian's Chromium (a browser download is not possible here).
+browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+test: lint typecheck browser
 	$(UV) run --frozen pytest
 
 demo: .venv/.synced

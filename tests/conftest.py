@@ -1,5 +1,7 @@
 """Shared fixtures: the Fortnox sandbox and a moto server on 127.0.0.1, the synthesized stack, a tenant's client."""
 
+import json
+import logging
 import os
 import socket
 import uuid
@@ -35,10 +37,39 @@ def _loopback_only(self: socket.socket, address: Any) -> Any:
 socket.socket.connect = _loopback_only  # type: ignore[method-assign]
 
 
+class _EveryLogLine(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.dumps(record.__dict__, default=str))
+
+
+SECRETS_OF_THE_SUITE = ["test-secret", "local-client-secret", "local-signing-key"]
+
+
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[SandboxServer]:
+    """The sandbox, and a capture of every log line of the whole suite: no token or secret may appear in one."""
+    from fortnox_bridge.observability import SERVICE
+
+    capture = _EveryLogLine()
+    watched = [logging.getLogger(), logging.getLogger(SERVICE)]
+    for logger in watched:
+        logger.addHandler(capture)
     with SandboxServer() as server:
         yield server
+        leaked = [
+            secret
+            for secret in [*SECRETS_OF_THE_SUITE, *server.state.issued]
+            if any(secret in line for line in capture.lines)
+        ]
+    for logger in watched:
+        logger.removeHandler(capture)
+    assert server.state.issued, "the suite issued no tokens, so this check proved nothing"
+    assert len(capture.lines) > 10, "the capture saw no log lines, so this check proved nothing"
+    assert leaked == [], f"{len(leaked)} tokens or secrets reached a log line"
 
 
 @pytest.fixture(scope="session")

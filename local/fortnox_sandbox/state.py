@@ -203,6 +203,8 @@ class SandboxState:
         self.signing_key = secrets.token_bytes(32)
         self.rate_limit = rate_limit
         self.rate_window_seconds = rate_window_seconds
+        self.issued: list[str] = []
+        """Every token ever handed out, kept across resets, so tests can prove none of them reached a log."""
         self.reset()
 
     def reset(self) -> None:

@@ -26,6 +26,7 @@ def issue(
         "authsource": "OAUTH2",
     }
     access = _sign(claims, state.signing_key)
+    state.issued.append(access)
     answer: dict[str, Any] = {
         "access_token": access,
         "expires_in": state.ACCESS_TOKEN_SECONDS,
@@ -34,6 +35,7 @@ def issue(
     }
     if refresh:
         token = secrets.token_urlsafe(32)
+        state.issued.append(token)
         state.refresh_tokens[token] = RefreshToken(
             client_id=client_id,
             tenant_id=tenant_id,
