@@ -11,16 +11,19 @@ import sys
 import time
 import warnings
 
+import httpx
+
 from fortnox_bridge import wiring
 from fortnox_bridge.fortnox.oauth import ServiceAccountTokens, TokenEndpoint
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import logger
 from fortnox_bridge.ratelimit.sliding_window import WindowRule
+from fortnox_bridge.store.connections import ConnectionStore
 from fortnox_bridge.store.tenants import TenantStore
 from infra.names import MAX_RECEIVE_COUNT
 from local_stack.burst import run_burst
-from local_stack.onboarding import connect_service_account
-from local_stack.stack import local_stack, synthesize
+from local_stack.connect_walk import walk
+from local_stack.stack import LOCAL_API_KEY, local_stack, synthesize
 
 DEMO_TENANT = TenantId("demo-akeri")
 DEMO_COMPANY = 1000001
@@ -58,19 +61,24 @@ def main() -> int:
         )
 
         stack.control.create_company(DEMO_COMPANY, "Sandlådan Åkeri AB", "556677-8899")
-        connection = connect_service_account(
-            table,
-            stack.control,
-            stack.app,
-            tenant_id=DEMO_TENANT,
-            fortnox_tenant_id=DEMO_COMPANY,
-            display_name="Demo Åkeri",
-        )
+        management = httpx.Client(base_url=stack.api_url, headers={"x-api-key": LOCAL_API_KEY}, timeout=30)
+        management.put(f"/tenants/{DEMO_TENANT}", json={"display_name": "Demo Åkeri"}).raise_for_status()
+        features = {"features": ["invoice_export", "voucher_export", "payment_sync"]}
+        management.put(f"/tenants/{DEMO_TENANT}/settings", json=features).raise_for_status()
+        link = management.post(f"/tenants/{DEMO_TENANT}/connect-links", json={})
+        link.raise_for_status()
+        walked = walk(link.json()["url"], DEMO_COMPANY)
+        status = management.get(f"/tenants/{DEMO_TENANT}").json()
         say(
-            "Tenant connected (service account consent)",
-            f"{DEMO_TENANT} -> Fortnox company {connection.fortnox_tenant_id}",
-            f"scopes: {' '.join(connection.scopes)}",
+            "Tenant connected through its hosted link (landing page -> Fortnox consent -> callback)",
+            f"connect link: {link.json()['url'][:60]}... valid until {link.json()['expires_at'][:10]}",
+            f"callback answered {walked.status}; GET /tenants/{DEMO_TENANT}: {status['state']} to "
+            f"{status['company_name']} ({status['organisation_number']}), Fortnox tenant {status['fortnox_tenant_id']}",
+            f"refresh token (in Secrets Manager, never in DynamoDB) expires {status['refresh_token_expires_at'][:10]} "
+            "unless the daily keep-alive refreshes it first",
         )
+        connection = ConnectionStore(table).get(DEMO_TENANT)
+        assert connection is not None
 
         with wiring.fortnox_client(connection) as client:
             company = client.company_information.get()

@@ -1,7 +1,7 @@
-"""Connect a tenant to a sandbox company as a service account, the way an admin's consent would.
+"""A shortcut to a connected service-account tenant, for tests about something other than connecting.
 
-The hosted connect flow arrives with the connect issue (#4); until then the demo and tests consent through the
-sandbox's control API and record the tenant and its connection directly.
+It consents through the sandbox's control API and records the tenant and its connection directly; the hosted
+flow itself is exercised by tests/integration/test_connect.py and the browser test.
 """
 
 from typing import Any

@@ -1,6 +1,7 @@
 """The whole local stack in one context manager: moto, the Fortnox sandbox, the deployed template, the runner."""
 
 import os
+import secrets as random_secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -11,14 +12,17 @@ import boto3
 
 from fortnox_bridge import wiring
 from fortnox_sandbox.control_client import AppCredentials, SandboxControl
-from fortnox_sandbox.server import SandboxServer
+from fortnox_sandbox.server import SandboxApp, SandboxServer
 from fortnox_sandbox.state import SandboxState
+from local_stack.api_gateway import LocalApiGateway
 from local_stack.deploy import DeployedStack, deploy
-from local_stack.moto_server import REGION, aws_environment, running_moto
+from local_stack.moto_server import REGION, aws_environment, free_port, running_moto
 from local_stack.runner import LocalRunner
 
 LOCAL_CLIENT_ID = "fortnox-bridge-local"
 LOCAL_CLIENT_SECRET = "local-client-secret"  # noqa: S105 - a sandbox-only credential
+LOCAL_API_KEY = "local-api-key"
+"""Stands in for IAM on the management routes of the local API."""
 
 
 @dataclass
@@ -29,6 +33,7 @@ class LocalStack:
     deployed: DeployedStack
     runner: LocalRunner
     app: AppCredentials
+    api_url: str
 
     def logical(self, prefix: str) -> str:
         return next(value for key, value in self.deployed.physical_ids.items() if key.startswith(prefix))
@@ -62,25 +67,20 @@ def synthesize(outdir: Path | None = None) -> dict[str, Any]:
 def local_stack(
     template: dict[str, Any], *, rate_limit: int = 25, rate_window_seconds: float = 5.0
 ) -> Iterator[LocalStack]:
-    with (
-        running_moto() as moto_url,
-        SandboxServer(
-            app=None
-            if rate_limit == 25 and rate_window_seconds == 5.0
-            else _sandbox_app(rate_limit, rate_window_seconds)
-        ) as sandbox,
-    ):
+    sandbox_app = SandboxApp(SandboxState(rate_limit=rate_limit, rate_window_seconds=rate_window_seconds))
+    with running_moto() as moto_url, SandboxServer(app=sandbox_app) as sandbox:
         os.environ.update(aws_environment(moto_url))
         deployed = deploy(template, moto_url)
-        secret_arn = next(
-            value for key, value in deployed.physical_ids.items() if key.startswith("FortnoxClientSecret")
-        )
-        boto3.client("secretsmanager", endpoint_url=moto_url, region_name=REGION).put_secret_value(
-            SecretId=secret_arn, SecretString=LOCAL_CLIENT_SECRET
-        )
+        secrets = boto3.client("secretsmanager", endpoint_url=moto_url, region_name=REGION)
+        for prefix, value in (("FortnoxClientSecret", LOCAL_CLIENT_SECRET), ("ConnectSigningKey", secrets_token())):
+            arn = next(physical for key, physical in deployed.physical_ids.items() if key.startswith(prefix))
+            secrets.put_secret_value(SecretId=arn, SecretString=value)
+        api_port = free_port()
+        api_url = f"http://127.0.0.1:{api_port}"
         control = SandboxControl(sandbox.url)
-        app = control.create_app(LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, [f"{sandbox.url}/callback"])
+        app = control.create_app(LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, [f"{api_url}/oauth/callback"])
         overrides = {
+            "PUBLIC_BASE_URL": api_url,
             "FORTNOX_API_URL": sandbox.url,
             "FORTNOX_AUTH_URL": sandbox.url,
             "FORTNOX_CLIENT_ID": LOCAL_CLIENT_ID,
@@ -91,21 +91,23 @@ def local_stack(
             **aws_environment(moto_url),
         }
         wiring.reset()
+        runner = LocalRunner(deployed, overrides=overrides)
+        gateway = LocalApiGateway(template, runner, api_key=LOCAL_API_KEY, port=api_port).start()
         try:
             yield LocalStack(
                 moto_url=moto_url,
                 sandbox=sandbox,
                 control=control,
                 deployed=deployed,
-                runner=LocalRunner(deployed, overrides=overrides),
+                runner=runner,
                 app=app,
+                api_url=api_url,
             )
         finally:
+            gateway.stop()
             control.close()
             wiring.reset()
 
 
-def _sandbox_app(limit: int, window: float) -> Any:
-    from fortnox_sandbox.server import SandboxApp
-
-    return SandboxApp(SandboxState(rate_limit=limit, rate_window_seconds=window))
+def secrets_token() -> str:
+    return random_secrets.token_urlsafe(48)

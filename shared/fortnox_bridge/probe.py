@@ -45,7 +45,7 @@ def probe_tenant(
         raise NotConnected(f"tenant {tenant_id} has no working Fortnox connection")
     with client_for(connection) as client:
         company = client.company_information.get()
-        year = client.financial_years.for_date(today)
+        has_year = client.financial_years.for_date(today) is not None if "bookkeeping" in connection.scopes else None
     if company.DatabaseNumber != connection.fortnox_tenant_id:
         raise NeedsTenantActionError(
             f"tenant {tenant_id} is bound to Fortnox company {connection.fortnox_tenant_id}, "
@@ -55,7 +55,7 @@ def probe_tenant(
         company_name=company.CompanyName or "",
         organisation_number=company.OrganizationNumber,
         fortnox_tenant_id=FortnoxTenantId(connection.fortnox_tenant_id),
-        financial_year_for_today=year is not None,
+        financial_year_for_today=has_year,
     )
     tenants.record_probe(tenant_id, probe)
     return probe

@@ -42,7 +42,8 @@ class CompanyProbe(BaseModel):
     company_name: str
     organisation_number: str | None
     fortnox_tenant_id: FortnoxTenantId
-    financial_year_for_today: bool
+    financial_year_for_today: bool | None
+    """None when the tenant did not grant bookkeeping, so the years cannot be read."""
     checked_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
