@@ -1,15 +1,21 @@
-"""``python -m local_stack.schemas``: write the JSON Schemas of every queue contract into events/schemas/."""
+"""``python -m local_stack.schemas``: write the JSON Schemas of every event contract into events/schemas/.
+
+Queue messages the bridge consumes and events it publishes on its bus alike."""
 
 import json
 from pathlib import Path
 
 from pydantic import BaseModel
 
+from fortnox_bridge.events import ConnectionConnected, ConnectionNeedsReconnect, ConnectionRevoked
 from fortnox_bridge.probe import ProbeRequested
 from infra.names import ROOT
 
 CONTRACTS: dict[str, type[BaseModel]] = {
     "tenant.probe_requested": ProbeRequested,
+    "connection.connected": ConnectionConnected,
+    "connection.needs_reconnect": ConnectionNeedsReconnect,
+    "connection.revoked": ConnectionRevoked,
 }
 SCHEMA_DIR = ROOT / "events" / "schemas"
 

@@ -1,8 +1,11 @@
-"""Events the bridge publishes upstream, on the product's EventBridge bus."""
+"""Events the bridge publishes upstream, on the product's EventBridge bus; their models are the contract."""
 
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
-from fortnox_bridge import json_codec
+from pydantic import BaseModel
+
+from fortnox_bridge.ids import FortnoxTenantId, TenantId
 
 if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient
@@ -10,8 +13,39 @@ if TYPE_CHECKING:
 SOURCE = "fortnox-bridge"
 
 
+class PublishedEvent(BaseModel):
+    detail_type: ClassVar[str]
+
+
+class ConnectionConnected(PublishedEvent):
+    """A tenant connected (or reconnected) a Fortnox company."""
+
+    detail_type: ClassVar[str] = "connection.connected"
+    tenant_id: TenantId
+    fortnox_tenant_id: FortnoxTenantId
+    company_name: str
+
+
+class ConnectionNeedsReconnect(PublishedEvent):
+    """Fortnox no longer accepts the tenant's tokens; a person must open ``connect_url``."""
+
+    detail_type: ClassVar[str] = "connection.needs_reconnect"
+    tenant_id: TenantId
+    reason: str
+    connect_url: str
+    connect_url_valid_until: datetime
+
+
+class ConnectionRevoked(PublishedEvent):
+    """The connection was ended on request; its refresh token is revoked at Fortnox."""
+
+    detail_type: ClassVar[str] = "connection.revoked"
+    tenant_id: TenantId
+    fortnox_tenant_id: FortnoxTenantId
+
+
 class EventPublisher(Protocol):
-    def publish(self, detail_type: str, detail: dict[str, Any]) -> None: ...
+    def publish(self, event: PublishedEvent) -> None: ...
 
 
 class EventBridgePublisher:
@@ -19,16 +53,16 @@ class EventBridgePublisher:
         self._client = client
         self._bus = bus_name
 
-    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
+    def publish(self, event: PublishedEvent) -> None:
         answer = self._client.put_events(
             Entries=[
                 {
                     "Source": SOURCE,
-                    "DetailType": detail_type,
-                    "Detail": json_codec.dumps(detail),
+                    "DetailType": event.detail_type,
+                    "Detail": event.model_dump_json(),
                     "EventBusName": self._bus,
                 }
             ]
         )
         if answer.get("FailedEntryCount"):
-            raise RuntimeError(f"EventBridge refused {detail_type}: {answer['Entries']}")
+            raise RuntimeError(f"EventBridge refused {event.detail_type}: {answer['Entries']}")

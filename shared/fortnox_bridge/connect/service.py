@@ -16,7 +16,7 @@ from fortnox_bridge.connect import consent_state
 from fortnox_bridge.connect.consent_state import StateRefused
 from fortnox_bridge.connect.scopes import scopes_for
 from fortnox_bridge.errors import BadInputError, NeedsTenantActionError
-from fortnox_bridge.events import EventPublisher
+from fortnox_bridge.events import ConnectionConnected, ConnectionNeedsReconnect, ConnectionRevoked, EventPublisher
 from fortnox_bridge.fortnox.errors import FortnoxError
 from fortnox_bridge.fortnox.models.registers import CompanyInformation
 from fortnox_bridge.fortnox.oauth import TokenEndpoint
@@ -233,8 +233,9 @@ class ConnectService:
             previous=previous.fortnox_tenant_id if previous else None,
         )
         self._publisher.publish(
-            "connection.connected",
-            {"tenant_id": tenant.tenant_id, "fortnox_tenant_id": company_id, "company_name": connection.company_name},
+            ConnectionConnected(
+                tenant_id=tenant.tenant_id, fortnox_tenant_id=company_id, company_name=connection.company_name
+            )
         )
         logger.info("tenant connected", extra={"tenant_id": tenant.tenant_id, "fortnox_tenant_id": company_id})
         return Connected(
@@ -288,9 +289,7 @@ class ConnectService:
         self._secrets.delete(tenant_id)
         self._connections.mark(tenant_id, ConnectionState.REVOKED, "disconnected on request")
         self._connections.release(connection)
-        self._publisher.publish(
-            "connection.revoked", {"tenant_id": tenant_id, "fortnox_tenant_id": connection.fortnox_tenant_id}
-        )
+        self._publisher.publish(ConnectionRevoked(tenant_id=tenant_id, fortnox_tenant_id=connection.fortnox_tenant_id))
         return self.status(tenant_id)
 
     def mark_needs_reconnect(self, tenant_id: TenantId, reason: str) -> None:
@@ -298,7 +297,8 @@ class ConnectService:
         self._connections.mark(tenant_id, ConnectionState.NEEDS_RECONNECT, reason)
         url, valid_until = self.create_link(tenant_id)
         self._publisher.publish(
-            "connection.needs_reconnect",
-            {"tenant_id": tenant_id, "reason": reason, "connect_url": url, "connect_url_valid_until": valid_until},
+            ConnectionNeedsReconnect(
+                tenant_id=tenant_id, reason=reason, connect_url=url, connect_url_valid_until=valid_until
+            )
         )
         logger.warning("tenant needs to reconnect", extra={"tenant_id": tenant_id, "reason": reason})
