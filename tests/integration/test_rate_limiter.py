@@ -18,7 +18,7 @@ LIMIT = 25
 def test_four_workers_share_one_tenant_limit_and_use_over_90_percent(scene: Scene, table: Any, unique: str) -> None:
     # Given the sandbox enforcing 25 requests per 2 s (Fortnox's rule on a shorter window) ...
     scene.control.set_rate_limit(LIMIT, WINDOW)
-    rule = WindowRule(limit=LIMIT, window_seconds=WINDOW, margin_seconds=0.05)
+    rule = WindowRule(limit=LIMIT, window_seconds=WINDOW, margin_seconds=0.1)
 
     # ... when four workers, each with its own limiter object, call Fortnox as fast as they may ...
     result = run_burst(
@@ -65,3 +65,20 @@ def test_reservations_survive_a_lost_race(table: Any, unique: str) -> None:
     second = DynamoDbSlidingWindow(table, client_id="c", tenant_key=unique, rule=rule, clock=lambda: float(clock[0]))
     slots = [first.reserve(), second.reserve(), first.reserve(), second.reserve()]
     assert slots == [0.0, 0.0, 1.0, 1.0]
+
+
+def test_a_worker_that_wakes_up_late_gives_its_slot_up_and_takes_a_new_one(table: Any, unique: str) -> None:
+    clock = [1000.0]
+    paused = [True]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds + (0.5 if paused[0] else 0.0)  # the first wake-up comes half a second late
+        paused[0] = False
+
+    rule = WindowRule(limit=1, window_seconds=1.0, margin_seconds=0.1)
+    limiter = DynamoDbSlidingWindow(
+        table, client_id="c", tenant_key=unique, rule=rule, clock=lambda: clock[0], sleep=sleep
+    )
+    limiter.acquire()  # the first slot is free at once: no sleep, no lateness
+    limiter.acquire()  # slot at 1001.1 is missed by 0.5 s, so a second slot (1002.2) is reserved and kept
+    assert clock[0] == pytest.approx(1002.2)

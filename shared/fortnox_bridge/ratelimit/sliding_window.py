@@ -63,10 +63,16 @@ class DynamoDbSlidingWindow:
         self._sleep = sleep
 
     def acquire(self) -> None:
-        slot = self.reserve()
-        delay = slot - self._clock()
-        if delay > 0:
-            self._sleep(delay)
+        """Wait for a reserved slot. A worker that wakes up late (a paused thread, a slow host) would send after
+        its slot and could crowd the window of a later slot, so it gives the stale slot up and reserves anew."""
+        for _ in range(self.MAX_CONFLICTS):
+            slot = self.reserve()
+            delay = slot - self._clock()
+            if delay > 0:
+                self._sleep(delay)
+            if self._clock() - slot <= self._rule.margin_seconds / 2:
+                return
+        raise RetryableError("could not send within a reserved rate-limit slot; try again later")
 
     def reserve(self) -> float:
         """Claim the next free send time and return it (epoch seconds)."""
