@@ -15,7 +15,15 @@ from fortnox_bridge.probe import ProbeRequested, probe_tenant
 from fortnox_bridge.store.connections import ConnectionStore
 from fortnox_bridge.store.tenants import TenantStore
 
-settings.require(settings.AwsSettings, settings.TableSettings, settings.FortnoxSettings, settings.RateLimitSettings)
+# A lost user-consent connection is reported with a fresh link, so the probe needs the connect settings too.
+settings.require(
+    settings.AwsSettings,
+    settings.TableSettings,
+    settings.FortnoxSettings,
+    settings.RateLimitSettings,
+    settings.ConnectSettings,
+    settings.EventSettings,
+)
 
 
 class ProbeRecord(SqsRecordModel):

@@ -67,8 +67,6 @@ class Connect(Construct):
         access.call_fortnox(self.hosted, resources, stack)
         access.manage_tenant_secrets(self.hosted, resources, stack)
         access.sign_states(self.hosted, resources)
-        # Binding a company writes the connection and the binding in one transaction.
-        self.hosted.allow(["dynamodb:ConditionCheckItem"], [resources.table.table_arn])
 
         iam_auth = authorizers.HttpIamAuthorizer()
         management = integrations.HttpLambdaIntegration("ManagementIntegration", self.management.function)
