@@ -125,7 +125,6 @@ def test_function_roles_are_least_privilege(template: dict[str, Any]) -> None:
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
         "dynamodb:Query",
-        "dynamodb:ConditionCheckItem",
     }
 
 
