@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools.utilities import parameters
 
 from fortnox_bridge import aws, settings
-from fortnox_bridge.connect.service import ConnectConfig, ConnectService, fortnox_tenant_claim
 from fortnox_bridge.events import EventBridgePublisher
 from fortnox_bridge.fortnox.client import FortnoxClient
 from fortnox_bridge.fortnox.models.registers import CompanyInformation
-from fortnox_bridge.fortnox.oauth import ServiceAccountTokens, TokenEndpoint
+from fortnox_bridge.fortnox.oauth import ServiceAccountTokens, TokenEndpoint, fortnox_tenant_claim
 from fortnox_bridge.fortnox.ports import StaticToken, TokenProvider
 from fortnox_bridge.ratelimit.sliding_window import DynamoDbSlidingWindow, WindowRule
 from fortnox_bridge.store.connections import Connection, ConnectionStore
@@ -24,6 +23,8 @@ from fortnox_bridge.tokens.tenant_tokens import TenantTokens
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
+
+    from fortnox_bridge.connect.service import ConnectService
 
 
 @cache
@@ -113,7 +114,10 @@ def signing_key() -> bytes:
 
 
 @cache
-def connect_service() -> ConnectService:
+def connect_service() -> "ConnectService":
+    # Imported here: workers need the connect flow only when a tenant's connection is lost (cold-start cost).
+    from fortnox_bridge.connect.service import ConnectConfig, ConnectService
+
     connect = settings.load(settings.ConnectSettings)
     config = fortnox_settings()
     return ConnectService(

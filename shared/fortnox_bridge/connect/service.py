@@ -1,13 +1,10 @@
 """The connect flow and the connection lifecycle, behind the management API and the hosted pages."""
 
-import base64
-import json
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from pydantic import BaseModel
@@ -100,16 +97,6 @@ class TenantStatus(BaseModel):
 
 CompanyReader = Callable[[str], CompanyInformation]
 """Reads company information with a fresh access token (rate-limited like every Fortnox call)."""
-
-
-def fortnox_tenant_claim(access_token: str) -> int | None:
-    """Fortnox access tokens are JWTs carrying ``tenantId`` (FACTS.md 1.7). Read, never trusted for access."""
-    try:
-        payload = access_token.split(".")[1]
-        claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        return int(claims["tenantId"])
-    except (IndexError, KeyError, TypeError, ValueError):
-        return None
 
 
 class ConnectService:

@@ -1,7 +1,10 @@
 """Fortnox's token endpoint (apps.fortnox.se/oauth-v1): code exchange, refresh, client credentials, revoke."""
 
+import base64
+import json
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 from pydantic import BaseModel, Field, SecretStr
@@ -103,3 +106,13 @@ class ServiceAccountTokens:
     def invalidate(self, token: str) -> None:
         if self._current is not None and self._current.access_token.get_secret_value() == token:
             self._current = None
+
+
+def fortnox_tenant_claim(access_token: str) -> int | None:
+    """Fortnox access tokens are JWTs carrying ``tenantId`` (FACTS.md 1.7). Read, never trusted for access."""
+    try:
+        payload = access_token.split(".")[1]
+        claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return int(claims["tenantId"])
+    except (IndexError, KeyError, TypeError, ValueError):
+        return None

@@ -75,12 +75,8 @@ class TenantTokens:
             return usable
         deadline = self._clock() + LEASE_SECONDS * 2
         while self._clock() < deadline:
-            stored = self._secrets.read(self._tenant)
-            if stored is None:
-                raise ConnectionLost(f"tenant {self._tenant} holds no Fortnox tokens; connect it first")
-            usable = self._usable(stored)
+            _, usable = self._read()
             if usable is not None:
-                self._cached = stored
                 return usable
             if self._locks.acquire(self._lock_name, owner=self._owner, lease_seconds=LEASE_SECONDS):
                 try:
@@ -106,14 +102,20 @@ class TenantTokens:
             return None
         return token
 
-    def _refresh(self) -> str:
-        # Re-read under the lease: the previous holder may have refreshed between our read and our lease.
+    def _read(self) -> tuple[StoredTokens, str | None]:
+        """The stored tokens, and the access token when it can be used as it is (then it is cached too)."""
         stored = self._secrets.read(self._tenant)
         if stored is None:
             raise ConnectionLost(f"tenant {self._tenant} holds no Fortnox tokens; connect it first")
         usable = self._usable(stored)
         if usable is not None:
             self._cached = stored
+        return stored, usable
+
+    def _refresh(self) -> str:
+        # Re-read under the lease: the previous holder may have refreshed between our read and our lease.
+        stored, usable = self._read()
+        if usable is not None:
             return usable
         if stored.refresh_token is None:
             raise ConnectionLost(f"tenant {self._tenant} has no refresh token")
