@@ -7,12 +7,17 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from fortnox_bridge.contracts.invoices import CreditNoteReady, CustomerUpserted, InvoiceCredited, InvoiceReady
 from fortnox_bridge.events import ConnectionConnected, ConnectionNeedsReconnect, ConnectionRevoked
 from fortnox_bridge.probe import ProbeRequested
 from infra.names import ROOT
 
 CONTRACTS: dict[str, type[BaseModel]] = {
     "tenant.probe_requested": ProbeRequested,
+    "invoice.ready": InvoiceReady,
+    "credit_note.ready": CreditNoteReady,
+    "invoice.credited": InvoiceCredited,
+    "customer.upserted": CustomerUpserted,
     "connection.connected": ConnectionConnected,
     "connection.needs_reconnect": ConnectionNeedsReconnect,
     "connection.revoked": ConnectionRevoked,

@@ -1,0 +1,149 @@
+"""Invoice, credit and customer events: the envelope and what each carries (seeds 000 Opter, 003 Productive)."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from fortnox_bridge.contracts.text import Code, DocumentNumber, Name, Text50, Text75, Text255, Text1024
+from fortnox_bridge.ids import TENANT_ID_PATTERN
+
+VatRate = Literal[0, 6, 12, 25]
+"""The Swedish VAT rates Fortnox accepts on invoice rows."""
+Money = Annotated[Decimal, Field(max_digits=15, decimal_places=2)]
+Quantity = Annotated[Decimal, Field(max_digits=12, decimal_places=4)]
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+"""Fortnox accepts only three-letter codes (seed 000)."""
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class S3ObjectRef(Contract):
+    """A PDF stays in S3: SQS messages are limited to 256 KB."""
+
+    bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")]
+    key: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class Customer(Contract):
+    customer_number: Code
+    """The upstream sales-ledger number, used as the Fortnox customer number (seed 000)."""
+    name: Name
+    organisation_number: Annotated[str, Field(pattern=r"^\d{6}-?\d{4}$")] | None = None
+    """A personal identity number for private customers: never logged."""
+    type: Literal["company", "private"] = "company"
+    address1: Text1024 | None = None
+    address2: Text1024 | None = None
+    zip_code: Annotated[str, Field(max_length=10)] | None = None
+    city: Text1024 | None = None
+    country_code: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
+    email: Annotated[str, Field(max_length=1024, pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")] | None = None
+    vat_number: Annotated[str, Field(pattern=r"^[A-Z]{2}[A-Za-z0-9]{2,13}$")] | None = None
+    currency: CurrencyCode | None = None
+
+
+class InvoiceRow(Contract):
+    description: Text255
+    quantity: Quantity
+    unit_price: Money
+    vat_rate: VatRate
+    discount_percent: Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)] = Decimal(0)
+    unit: Annotated[str, Field(max_length=20)] | None = None
+    article: Code | None = None
+    service_type: Code | None = None
+    product_group: Code | None = None
+    account: Annotated[int, Field(ge=1000, le=9999)] | None = None
+    """Overrides the mapping for this row."""
+    cost_center: Code | None = None
+    project: Code | None = None
+
+
+class _DocumentData(Contract):
+    invoice_number: DocumentNumber
+    """The upstream invoice number: the business key, and Fortnox's DocumentNumber when the tenant lets us."""
+    order_number: Text50 | None = None
+    order_date: date | None = None
+    invoice_date: date
+    due_date: date
+    language: Literal["sv", "en"] = "sv"
+    currency: CurrencyCode = "SEK"
+    currency_rate: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=6)] | None = None
+    customer: Customer
+    rows: Annotated[list[InvoiceRow], Field(min_length=1, max_length=500)]
+    our_reference: Text50 | None = None
+    your_reference: Text50 | None = None
+    your_order_number: Text75 | None = None
+    comments: Text1024 | None = None
+    pdf: S3ObjectRef | None = None
+
+    @model_validator(mode="after")
+    def _dates_and_currency(self) -> "_DocumentData":
+        if self.due_date < self.invoice_date:
+            raise ValueError("due_date is before invoice_date")
+        if self.currency != "SEK" and self.currency_rate is None:
+            raise ValueError(f"currency_rate is required for {self.currency}: Fortnox and upstream must agree on it")
+        return self
+
+
+class InvoiceData(_DocumentData):
+    kind: Literal["normal", "interest"] = "normal"
+
+    @model_validator(mode="after")
+    def _positive_quantities(self) -> "InvoiceData":
+        if any(row.quantity <= 0 for row in self.rows):
+            raise ValueError("invoice rows need a positive quantity; send corrections as credit_note.ready")
+        return self
+
+
+class CreditNoteData(_DocumentData):
+    """A partial or manual correction invoice (seed 000): its rows carry the amounts to take back."""
+
+    credits_invoice_number: DocumentNumber
+
+    @model_validator(mode="after")
+    def _nonzero_quantities(self) -> "CreditNoteData":
+        if any(row.quantity == 0 for row in self.rows):
+            raise ValueError("credit note rows need a quantity")
+        return self
+
+
+class CreditData(Contract):
+    """A full credit of an exported invoice, made with Fortnox's own /credit."""
+
+    invoice_number: DocumentNumber
+    reason: Text255 | None = None
+
+
+class _Envelope(Contract):
+    id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+    """The event's id: the same event delivered twice has the same id."""
+    tenant_id: Annotated[str, Field(pattern=TENANT_ID_PATTERN)]
+    occurred_at: datetime
+
+
+class InvoiceReady(_Envelope):
+    type: Literal["invoice.ready"]
+    data: InvoiceData
+
+
+class CreditNoteReady(_Envelope):
+    type: Literal["credit_note.ready"]
+    data: CreditNoteData
+
+
+class InvoiceCredited(_Envelope):
+    type: Literal["invoice.credited"]
+    data: CreditData
+
+
+class CustomerUpserted(_Envelope):
+    type: Literal["customer.upserted"]
+    data: Customer
+
+
+InvoiceEvent = Annotated[
+    InvoiceReady | CreditNoteReady | InvoiceCredited | CustomerUpserted, Field(discriminator="type")
+]

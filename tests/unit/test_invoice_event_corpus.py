@@ -1,0 +1,93 @@
+"""Malformed and hostile invoice events: each is refused with a reason that names what is wrong."""
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+from fortnox_bridge.contracts.invoices import InvoiceEvent
+from infra.names import ROOT
+
+EVENTS: TypeAdapter[Any] = TypeAdapter(InvoiceEvent)
+GOOD: dict[str, Any] = json.loads((ROOT / "events" / "invoice.ready.json").read_text())
+
+
+def _with(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    event = copy.deepcopy(GOOD)
+    change(event)
+    return event
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(event: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node: Any = event
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else node[part]
+        if value is _DELETE:
+            del node[last]
+        else:
+            node[int(last) if last.isdigit() else last] = value
+
+    return change
+
+
+_DELETE = object()
+
+CORPUS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
+    ("unknown type", _set("type", "invoice.deleted"), "does not match any of the expected tags"),
+    ("missing id", _set("id", _DELETE), "id"),
+    ("id with spaces", _set("id", "evt 1"), "String should match pattern"),
+    ("tenant id with markup", _set("tenant_id", "<b>t</b>"), "String should match pattern"),
+    ("occurred_at not a time", _set("occurred_at", "yesterday"), "occurred_at"),
+    ("missing invoice number", _set("data.invoice_number", _DELETE), "invoice_number"),
+    ("invoice number as a number", _set("data.invoice_number", 100353), "Input should be a valid string"),
+    ("no rows", _set("data.rows", []), "at least 1 item"),
+    ("negative quantity", _set("data.rows.0.quantity", "-1"), "positive quantity"),
+    ("zero quantity", _set("data.rows.0.quantity", "0"), "positive quantity"),
+    ("price as text", _set("data.rows.0.unit_price", "tvåtusen"), "unit_price"),
+    ("price with fractions of öre", _set("data.rows.0.unit_price", "10.001"), "decimal places"),
+    ("VAT rate Fortnox does not have", _set("data.rows.0.vat_rate", 24), "vat_rate"),
+    ("discount above 100 %", _set("data.rows.0.discount_percent", "120"), "discount_percent"),
+    ("account outside 1000-9999", _set("data.rows.0.account", 99999), "account"),
+    ("currency not three letters", _set("data.currency", "kronor"), "currency"),
+    ("foreign currency without a rate", _set("data.currency", "EUR"), "currency_rate is required for EUR"),
+    ("due before invoice date", _set("data.due_date", "2024-09-01"), "due_date is before invoice_date"),
+    ("markup in a description", _set("data.rows.0.description", "<script>alert(1)</script>"), "markup"),
+    ("markup in the customer name", _set("data.customer.name", "Acme <img src=x>"), "markup"),
+    ("control characters in a reference", _set("data.our_reference", "Anna\x00Lind"), "control characters"),
+    ("description longer than Fortnox allows", _set("data.rows.0.description", "x" * 256), "at most 255"),
+    ("unknown field", _set("data.discount_code", "SUMMER"), "Extra inputs are not permitted"),
+    ("customer without a number", _set("data.customer.customer_number", _DELETE), "customer_number"),
+    ("e-mail that is not one", _set("data.customer.email", "faktura at example"), "email"),
+    (
+        "organisation number of the wrong shape",
+        _set("data.customer.organisation_number", "55612"),
+        "organisation_number",
+    ),
+    (
+        "PDF inline instead of in S3",
+        _set("data.pdf", {"bucket": "b", "key": "k", "content": "JVBERi0..."}),
+        "Extra inputs",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "reason"), CORPUS, ids=[case for case, _, _ in CORPUS])
+def test_each_bad_event_is_refused_with_its_reason(
+    case: str, change: Callable[[dict[str, Any]], None], reason: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        EVENTS.validate_python(_with(change))
+    assert reason in str(caught.value), f"{case}: {caught.value}"
+
+
+def test_the_corpus_is_large_enough() -> None:
+    assert len(CORPUS) >= 20
+
+
+def test_the_good_event_passes() -> None:
+    assert EVENTS.validate_python(GOOD).data.invoice_number == "100353"
