@@ -12,7 +12,9 @@ from fortnox_bridge import json_codec, settings, wiring
 from fortnox_bridge.connect.service import NotConnected, TenantStatus
 from fortnox_bridge.errors import BadInputError, BridgeError, NeedsTenantActionError, RetryableError
 from fortnox_bridge.ids import TENANT_ID_PATTERN, TenantId
+from fortnox_bridge.mapping.rules import TenantMapping
 from fortnox_bridge.observability import logger, tracer
+from fortnox_bridge.store.mappings import MappingStore
 from fortnox_bridge.store.tenants import Tenant, TenantSettings, TenantStore, UnknownTenant
 
 settings.require(
@@ -78,6 +80,21 @@ def put_settings(tenant_id: TenantPath, tenant_settings: TenantSettings) -> Tena
 @tracer.capture_method
 def get_settings(tenant_id: TenantPath) -> TenantSettings:
     return TenantStore(wiring.table()).require(TenantId(tenant_id)).settings
+
+
+@app.put("/tenants/<tenant_id>/mapping")
+@tracer.capture_method
+def put_mapping(tenant_id: TenantPath, mapping: TenantMapping) -> TenantMapping:
+    TenantStore(wiring.table()).require(TenantId(tenant_id))
+    MappingStore(wiring.table()).put(TenantId(tenant_id), mapping)
+    return mapping
+
+
+@app.get("/tenants/<tenant_id>/mapping")
+@tracer.capture_method
+def get_mapping(tenant_id: TenantPath) -> TenantMapping:
+    TenantStore(wiring.table()).require(TenantId(tenant_id))
+    return MappingStore(wiring.table()).get(TenantId(tenant_id))
 
 
 @app.post("/tenants/<tenant_id>/connect-links")

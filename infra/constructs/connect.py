@@ -17,6 +17,8 @@ MANAGEMENT_ROUTES = [
     (apigw.HttpMethod.GET, "/tenants/{tenant_id}"),
     (apigw.HttpMethod.PUT, "/tenants/{tenant_id}/settings"),
     (apigw.HttpMethod.GET, "/tenants/{tenant_id}/settings"),
+    (apigw.HttpMethod.PUT, "/tenants/{tenant_id}/mapping"),
+    (apigw.HttpMethod.GET, "/tenants/{tenant_id}/mapping"),
     (apigw.HttpMethod.POST, "/tenants/{tenant_id}/connect-links"),
     (apigw.HttpMethod.DELETE, "/tenants/{tenant_id}/connection"),
 ]

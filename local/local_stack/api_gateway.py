@@ -86,7 +86,10 @@ class LocalApiGateway:
             if route.iam and request.headers.get("x-api-key") != self._api_key:
                 return Response('{"message":"Forbidden"}', status=403, content_type="application/json")
             spec = self._runner.function_by_id(route.function_id)
-            result = self._runner.invoke(spec, self._event(request, route, match.groupdict()))
+            try:
+                result = self._runner.invoke(spec, self._event(request, route, match.groupdict()))
+            except Exception:  # a crashed function: API Gateway answers 500 and the logs say why
+                return Response('{"message":"Internal Server Error"}', status=500, content_type="application/json")
             return self._response(result)
         return Response('{"message":"Not Found"}', status=404, content_type="application/json")
 

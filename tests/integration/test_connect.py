@@ -239,3 +239,23 @@ def test_tokens_never_reach_dynamodb(api: Management, scene: Scene, unique: str,
         SecretId=f"fortnox-bridge/tenants/{unique}"
     )
     assert secret["Name"] == f"fortnox-bridge/tenants/{unique}"
+
+
+def test_a_mapping_is_validated_stored_and_read_back(api: Management, unique: str) -> None:
+    api.tenant(unique)
+    assert api.http.get(f"/tenants/{unique}/mapping").json()["default_accounts"] == {
+        "25": 3001,
+        "12": 3002,
+        "6": 3003,
+        "0": 3004,
+    }
+    mapping = {
+        "rules": [{"match_on": "service_type", "value": "FREIGHT", "account": 3041, "label": "Frakt"}],
+        "default_cost_center": "STHLM",
+    }
+    assert api.http.put(f"/tenants/{unique}/mapping", json=mapping).status_code == 200
+    stored = api.http.get(f"/tenants/{unique}/mapping").json()
+    assert (stored["rules"][0]["account"], stored["default_cost_center"]) == (3041, "STHLM")
+    bad = {"rules": [{"match_on": "service_type", "value": "FREIGHT", "account": 99}]}
+    assert api.http.put(f"/tenants/{unique}/mapping", json=bad).status_code == 422
+    assert api.http.put("/tenants/nobody-here/mapping", json=mapping).status_code == 404
