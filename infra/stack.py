@@ -9,6 +9,7 @@ from constructs import Construct
 
 from infra.constructs.access import Resources
 from infra.constructs.connect import Connect
+from infra.constructs.invoice_export import InvoiceExport
 from infra.constructs.shared_layer import SharedLayer
 from infra.constructs.state import StateTable
 from infra.constructs.tenant_probe import TenantProbe
@@ -66,6 +67,11 @@ class FortnoxBridgeStack(cdk.Stack):
         self.tenant_probe = TenantProbe(
             self, "TenantProbe", resources=resources, layer=layer.layer, environment=probe_environment
         )
+        self.invoice_export = InvoiceExport(
+            self, "InvoiceExport", resources=resources, layer=layer.layer, environment=probe_environment
+        )
+        cdk.CfnOutput(self, "InvoiceQueueUrl", value=self.invoice_export.work.queue.queue_url)
+        cdk.CfnOutput(self, "PdfBucketName", value=self.invoice_export.pdfs.bucket_name)
         cdk.CfnOutput(self, "TableName", value=state.table.table_name)
         cdk.CfnOutput(self, "ApiUrl", value=self.connect.api.api_endpoint)
         cdk.CfnOutput(self, "EventBusName", value=resources.bus.event_bus_name)

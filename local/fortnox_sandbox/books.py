@@ -426,9 +426,22 @@ def create_invoice(state: SandboxState, company: Company, payload: Record, *, ho
         "YourReference": payload.get("YourReference") or "",
         "ZipCode": customer.get("ZipCode") or "",
     }
+    credited = payload.get("CreditInvoiceReference")
+    if credited not in (None, "", "0"):
+        # A correction invoice made by hand: it names the invoice it corrects, as /credit's invoices do.
+        find_invoice_on_write(company, str(credited))
+        invoice["Credit"] = "true"
+        invoice["InvoiceReference"] = str(credited)
     _number_rows(company, rows)
     _apply_totals(invoice)
     company.invoices[document] = _touch(state, invoice)
+    return invoice
+
+
+def find_invoice_on_write(company: Company, number: str) -> Record:
+    invoice = company.invoices.get(number)
+    if invoice is None:
+        raise ApiError(codes.INVOICE_NOT_FOUND_ON_WRITE)
     return invoice
 
 

@@ -12,8 +12,10 @@ from botocore.config import Config
 from fortnox_bridge import settings
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource
     from mypy_boto3_events.client import EventBridgeClient
+    from mypy_boto3_s3.client import S3Client
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
     from mypy_boto3_sqs.client import SQSClient
 
@@ -34,6 +36,12 @@ def dynamodb() -> "DynamoDBServiceResource":
 
 
 @cache
+def dynamodb_client() -> "DynamoDBClient":
+    """The low-level client, for libraries that write typed attribute values themselves (Powertools)."""
+    return boto3.client("dynamodb", **_options())
+
+
+@cache
 def sqs() -> "SQSClient":
     return boto3.client("sqs", **_options())
 
@@ -48,6 +56,11 @@ def events() -> "EventBridgeClient":
     return boto3.client("events", **_options())
 
 
+@cache
+def s3() -> "S3Client":
+    return boto3.client("s3", **_options())
+
+
 def reset() -> None:
-    for factory in (dynamodb, sqs, secrets, events, settings.aws):
+    for factory in (dynamodb, dynamodb_client, sqs, secrets, events, s3, settings.aws):
         factory.cache_clear()

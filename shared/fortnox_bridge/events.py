@@ -1,7 +1,7 @@
 """Events the bridge publishes upstream, on the product's EventBridge bus; their models are the contract."""
 
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel
 
@@ -66,3 +66,29 @@ class EventBridgePublisher:
         )
         if answer.get("FailedEntryCount"):
             raise RuntimeError(f"EventBridge refused {event.detail_type}: {answer['Entries']}")
+
+
+class InvoiceExported(PublishedEvent):
+    """An upstream invoice, credit note or credit is in Fortnox."""
+
+    detail_type: ClassVar[str] = "invoice.exported"
+    tenant_id: TenantId
+    event_id: str
+    invoice_number: str
+    """The upstream number."""
+    document: Literal["invoice", "credit_note", "credit"]
+    fortnox_document_number: str
+    action: Literal["created", "updated", "unchanged"]
+
+
+class InvoiceExportFailed(PublishedEvent):
+    """The export needs someone to act; the reason says what to fix, in Swedish and English."""
+
+    detail_type: ClassVar[str] = "invoice.export_failed"
+    tenant_id: TenantId
+    event_id: str
+    invoice_number: str | None
+    reason_sv: str
+    reason_en: str
+    fortnox_code: int | None = None
+    fortnox_message: str | None = None

@@ -61,6 +61,11 @@ class EventSettings(_Group):
     bus_name: str = Field(alias="EVENT_BUS_NAME")
 
 
+class PdfSettings(_Group):
+    pdf_bucket: str = Field(alias="PDF_BUCKET")
+    """Where upstream puts invoice PDFs; events name an object in it."""
+
+
 class KeepAliveSettings(_Group):
     threshold_days: int = Field(default=30, ge=1, le=44, alias="KEEPALIVE_THRESHOLD_DAYS")
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools.utilities import parameters
 
 from fortnox_bridge import aws, settings
+from fortnox_bridge.errors import BadInputError
 from fortnox_bridge.events import EventBridgePublisher
 from fortnox_bridge.fortnox.client import FortnoxClient
 from fortnox_bridge.fortnox.models.registers import CompanyInformation
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
     from fortnox_bridge.connect.service import ConnectService
+    from fortnox_bridge.contracts.invoices import S3ObjectRef
+    from fortnox_bridge.export.exporter import InvoiceExporter
 
 
 @cache
@@ -148,3 +151,29 @@ def reset() -> None:
     for factory in (fortnox_settings, table, window_rule, token_endpoint, connect_service):
         factory.cache_clear()
     aws.reset()
+
+
+def read_pdf(reference: "S3ObjectRef") -> bytes:
+    allowed = settings.load(settings.PdfSettings).pdf_bucket
+    if reference.bucket != allowed:
+        raise BadInputError(f"PDFs are read from {allowed} only, not {reference.bucket}")
+    body = aws.s3().get_object(Bucket=reference.bucket, Key=reference.key)["Body"].read()
+    return bytes(body)
+
+
+def invoice_exporter() -> "InvoiceExporter":
+    from fortnox_bridge.export.customers import CustomerHashes
+    from fortnox_bridge.export.exporter import InvoiceExporter
+    from fortnox_bridge.store.ledger import ExportLedger
+    from fortnox_bridge.store.mappings import MappingStore
+
+    return InvoiceExporter(
+        tenants=TenantStore(table()),
+        connections=ConnectionStore(table()),
+        ledger=ExportLedger(table()),
+        hashes=CustomerHashes(table()),
+        mappings=MappingStore(table()),
+        publisher=publisher(),
+        client_for=fortnox_client,
+        read_pdf=read_pdf,
+    )

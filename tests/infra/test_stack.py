@@ -47,17 +47,41 @@ def test_state_table_has_the_documented_keys_ttl_gsi_and_recovery(assertions: Te
     )
 
 
-def test_work_queue_redrives_to_its_dead_letter_queue(assertions: Template, template: dict[str, Any]) -> None:
-    queues = {key: value for key, value in template["Resources"].items() if value["Type"] == "AWS::SQS::Queue"}
-    assert len(queues) == 2
-    work = next(value for value in queues.values() if "RedrivePolicy" in value["Properties"])
-    dead_letter_id = work["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
-    assert work["Properties"]["RedrivePolicy"]["maxReceiveCount"] == MAX_RECEIVE_COUNT
-    assert queues[dead_letter_id]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
-    # Visibility timeout is six times the function timeout.
-    function = _function(template, "tenant_probe")
-    assert work["Properties"]["VisibilityTimeout"] == 6 * function["Properties"]["Timeout"]
-    assertions.resource_count_is("AWS::SQS::QueuePolicy", 2)  # enforce TLS on both queues
+def test_every_work_queue_redrives_to_a_dead_letter_queue_and_outlasts_its_function(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    queues = {key: value for key, value in resources.items() if value["Type"] == "AWS::SQS::Queue"}
+    mappings = [
+        value["Properties"] for value in resources.values() if value["Type"] == "AWS::Lambda::EventSourceMapping"
+    ]
+    assert len(mappings) == 2
+    for mapping in mappings:
+        work = queues[mapping["EventSourceArn"]["Fn::GetAtt"][0]]["Properties"]
+        dead_letter_id = work["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        assert work["RedrivePolicy"]["maxReceiveCount"] == MAX_RECEIVE_COUNT
+        assert queues[dead_letter_id]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+        function = resources[mapping["FunctionName"]["Ref"]]["Properties"]
+        # Visibility timeout is six times the function timeout, so a retry never overlaps a run.
+        assert work["VisibilityTimeout"] == 6 * function["Timeout"]
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert len(queues) == 4
+
+
+def test_pdf_bucket_is_private_encrypted_and_tls_only(assertions: Template) -> None:
+    assertions.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+        },
+    )
+    assertions.resource_count_is("AWS::S3::BucketPolicy", 1)
 
 
 def test_shared_layer_targets_the_lambda_runtime(assertions: Template) -> None:
@@ -74,7 +98,9 @@ def test_layer_holds_manylinux_wheels_for_python_312_and_our_package(layer_dir: 
     assert (site / "aws_lambda_powertools").is_dir()
 
 
-@pytest.mark.parametrize("source", ["tenant_probe", "management_api", "hosted_connect", "connection_keepalive"])
+@pytest.mark.parametrize(
+    "source", ["tenant_probe", "management_api", "hosted_connect", "connection_keepalive", "invoice_export"]
+)
 def test_every_function_uses_the_layer_and_is_configured_from_the_stack(template: dict[str, Any], source: str) -> None:
     properties = _function(template, source)["Properties"]
     assert properties["Runtime"] == "python3.12"
@@ -111,7 +137,7 @@ def test_function_roles_are_least_privilege(template: dict[str, Any]) -> None:
     for statement in _statements(template):
         actions = _actions(statement)
         assert not any(action.endswith("*") for action in actions), statement
-        if any(action.startswith(("dynamodb:", "secretsmanager:", "events:")) for action in actions):
+        if any(action.startswith(("dynamodb:", "secretsmanager:", "events:", "s3:")) for action in actions):
             assert statement["Resource"] != "*", statement
     dynamo = {
         action

@@ -31,6 +31,8 @@ class LedgerEntry(BaseModel):
     lease_owner: str | None = None
     lease_until: datetime | None = None
     fortnox_id: str | None = None
+    content_hash: str | None = None
+    """What was last confirmed in Fortnox, so the same content delivered again costs no call."""
     last_error: str | None = None
     updated_at: datetime
 
@@ -44,9 +46,12 @@ class ExportLedger(StoreBase):
         item = self._table.get_item(Key=ledger_key(tenant, kind, business_key), ConsistentRead=True).get("Item")
         return LedgerEntry.model_validate(plain(item)) if item else None
 
-    def claim(self, tenant: TenantId, kind: str, business_key: str, *, owner: str, lease: timedelta) -> LedgerEntry:
+    def claim(
+        self, tenant: TenantId, kind: str, business_key: str, *, owner: str, lease: timedelta, reopen: bool = False
+    ) -> LedgerEntry:
         """Take the document for ``owner`` unless another live lease holds it. Confirmed entries are returned as
-        they are, so the caller can see the work is done."""
+        they are, so the caller can see the work is done, unless ``reopen`` asks to work on them again (a
+        re-export that may update the document)."""
         now = datetime.now(UTC)
         try:
             attributes = self._table.update_item(
@@ -57,7 +62,7 @@ class ExportLedger(StoreBase):
                     "ADD attempts :one"
                 ),
                 ConditionExpression=(
-                    "attribute_not_exists(PK) OR (#state <> :confirmed AND "
+                    "attribute_not_exists(PK) OR ((#state <> :confirmed OR :reopen = :yes) AND "
                     "(attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :owner))"
                 ),
                 ExpressionAttributeNames={"#state": "state"},
@@ -71,6 +76,8 @@ class ExportLedger(StoreBase):
                     ":kind": kind,
                     ":bkey": business_key,
                     ":one": 1,
+                    ":reopen": "yes" if reopen else "no",
+                    ":yes": "yes",
                 },
                 ReturnValues="ALL_NEW",
             )["Attributes"]
@@ -91,6 +98,7 @@ class ExportLedger(StoreBase):
         owner: str,
         fortnox_id: str | None = None,
         error: str | None = None,
+        content_hash: str | None = None,
     ) -> None:
         """Move the entry while ``owner`` still holds the lease; a lost lease raises ``LeaseHeld``."""
         names = {"#state": "state"}
@@ -106,6 +114,9 @@ class ExportLedger(StoreBase):
         if error is not None:
             expression += ", last_error = :err"
             values[":err"] = error
+        if content_hash is not None:
+            expression += ", content_hash = :hash"
+            values[":hash"] = content_hash
         if state in {ExportState.CONFIRMED, ExportState.FAILED}:
             expression += " REMOVE lease_owner, lease_until"
         try:
@@ -120,3 +131,16 @@ class ExportLedger(StoreBase):
             if is_condition_failure(failure):
                 raise LeaseHeld(f"lease on {entry.kind} {entry.business_key} was lost") from None
             raise
+
+    def release(self, entry: LedgerEntry, *, owner: str) -> None:
+        """Give the lease back after a failure worth retrying, so the retry need not wait for it to expire."""
+        try:
+            self._table.update_item(
+                Key=ledger_key(entry.tenant_id, entry.kind, entry.business_key),
+                UpdateExpression="REMOVE lease_owner, lease_until",
+                ConditionExpression="lease_owner = :owner",
+                ExpressionAttributeValues={":owner": owner},
+            )
+        except ClientError as failure:
+            if not is_condition_failure(failure):
+                raise

@@ -18,6 +18,23 @@ class Feature(StrEnum):
     PAYMENT_SYNC = "payment_sync"
 
 
+class InvoiceExportSettings(BaseModel):
+    """How this tenant wants invoices in Fortnox (seeds 000 Opter, 001 OPEN One, 003 Productive)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    numbering: Literal["fortnox", "upstream"] = "fortnox"
+    """Who numbers invoices: Fortnox's own series, or the upstream number as DocumentNumber."""
+    always_manual_correction: bool = False
+    """Export credit notes as manual correction invoices: numbered upstream, not linked to the original."""
+    create_orders: bool = False
+    """Create a Fortnox order instead of an invoice, for collective invoicing."""
+    bookkeep: bool = False
+    send: Literal["none", "externalprint"] = "none"
+    """``externalprint`` marks the invoice sent in Fortnox when upstream sends it itself."""
+    attach_pdf: bool = True
+
+
 class TenantSettings(BaseModel):
     """What a tenant has switched on and how its connection may be made. The export issues add their own."""
 
@@ -30,6 +47,7 @@ class TenantSettings(BaseModel):
     """Allow connecting a Fortnox company that another tenant already holds."""
     language: Literal["sv", "en"] = "sv"
     """Language of the hosted pages this tenant's users see."""
+    invoice_export: InvoiceExportSettings = Field(default_factory=InvoiceExportSettings)
 
 
 class UnknownTenant(BadInputError):

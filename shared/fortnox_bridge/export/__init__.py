@@ -1,0 +1,1 @@
+"""Exports to Fortnox: invoices, credits and customers, exactly once."""

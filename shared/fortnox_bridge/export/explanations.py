@@ -1,0 +1,105 @@
+"""Fortnox refusals that only the tenant can fix, explained as the fix a bookkeeper would make."""
+
+from dataclasses import dataclass
+
+from fortnox_bridge.errors import NeedsTenantActionError
+from fortnox_bridge.fortnox.errors import FortnoxError
+
+
+@dataclass(frozen=True)
+class Explanation:
+    code: int | None
+    fortnox_message: str
+    sv: str
+    en: str
+
+
+FIXES: dict[int, tuple[str, str]] = {
+    2001798: (
+        "Kontot finns inte i Fortnox kontoplan. Lägg till det i Fortnox, eller ändra mappningen så att raden "
+        "bokförs på ett konto som finns.",
+        "The account is missing from the Fortnox chart of accounts. Add it in Fortnox, or change the mapping "
+        "to an account that exists.",
+    ),
+    2000423: (
+        "Kontot hittades inte i Fortnox. Kontrollera kontoplanen och mappningen.",
+        "Fortnox cannot find the account. Check the chart of accounts and the mapping.",
+    ),
+    2001304: (
+        "Kontot hittades inte i Fortnox. Kontrollera kontoplanen och fördefinierade konton.",
+        "Fortnox cannot find the account. Check the chart of accounts and the predefined accounts.",
+    ),
+    2000550: (
+        "Kontot är inte aktivt i Fortnox för räkenskapsåret. Aktivera det under Bokföring > Kontoplan.",
+        "The account is not active in Fortnox for the financial year. Activate it under Bookkeeping > "
+        "Chart of accounts.",
+    ),
+    2000548: (
+        "Kostnadsstället finns inte i Fortnox. Skapa det, eller ta bort det ur mappningen.",
+        "The cost centre does not exist in Fortnox. Create it, or remove it from the mapping.",
+    ),
+    2002821: (
+        "Kostnadsstället är inte aktivt i Fortnox. Aktivera det under Inställningar > Bokföring.",
+        "The cost centre is not active in Fortnox. Activate it under Settings > Bookkeeping.",
+    ),
+    2000947: (
+        "Kostnadsstället är inte aktivt i Fortnox. Aktivera det under Inställningar > Bokföring.",
+        "The cost centre is not active in Fortnox. Activate it under Settings > Bookkeeping.",
+    ),
+    2000946: (
+        "Kontot kräver kostnadsställe i Fortnox. Ange ett kostnadsställe i mappningen, eller ta bort kravet på kontot.",
+        "The account requires a cost centre in Fortnox. Add one in the mapping, or remove the requirement "
+        "on the account.",
+    ),
+    2001161: (
+        "Projektet finns inte i Fortnox. Skapa det, eller ta bort det ur mappningen.",
+        "The project does not exist in Fortnox. Create it, or remove it from the mapping.",
+    ),
+    2000427: (
+        "Valutan finns inte i Fortnox. Lägg till den under Fakturering > Valutor.",
+        "The currency is not set up in Fortnox. Add it under Invoicing > Currencies.",
+    ),
+    2000401: (
+        "Perioden är låst i Fortnox. Lås upp perioden, eller ändra datumet upstream.",
+        "The period is locked in Fortnox. Unlock it, or change the date upstream.",
+    ),
+    2001940: (
+        "Verifikationsserien tillåter inte manuell kontering. Kryssa i Manuell kontering för serien i Fortnox.",
+        "The voucher series does not allow manual accounting. Tick Manual accounting for the series in Fortnox.",
+    ),
+    2000663: (
+        "Integrationen saknar behörighet för det här i Fortnox. Anslut igen och godkänn alla behörigheter.",
+        "The integration lacks permission for this in Fortnox. Reconnect and approve every permission.",
+    ),
+    2001101: (
+        "Fortnox-företaget saknar licens för det här. Beställ tillägget i Fortnox.",
+        "The Fortnox company has no licence for this. Order the add-on in Fortnox.",
+    ),
+    2003498: (
+        "Fakturan måste klarmarkeras innan den kan bokföras.",
+        "The invoice must be marked as finished before it can be booked.",
+    ),
+}
+
+
+def explain(error: FortnoxError) -> Explanation:
+    sv, en = FIXES.get(
+        error.code or 0,
+        (
+            "Fortnox avvisade exporten. Se meddelandet från Fortnox.",
+            "Fortnox refused the export. See Fortnox's message.",
+        ),
+    )
+    return Explanation(error.code, error.message, sv, en)
+
+
+class ExportRefused(NeedsTenantActionError):
+    """An export the tenant must fix first; carries the explanation in both languages."""
+
+    def __init__(self, explanation: Explanation) -> None:
+        super().__init__(explanation.en)
+        self.explanation = explanation
+
+
+def refusal(sv: str, en: str, *, code: int | None = None, fortnox_message: str = "") -> ExportRefused:
+    return ExportRefused(Explanation(code, fortnox_message, sv, en))
