@@ -81,8 +81,17 @@ def _reason(error: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, issue['loc']))}: {issue['msg']}" for issue in error.errors())
 
 
+MAX_BODY_BYTES = 256 * 1024
+"""What one SQS message can carry; a larger body means something tried to inline a PDF or the like."""
+
+
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
+    size = len(record.body.encode())
+    if size > MAX_BODY_BYTES:
+        reason = f"the body is {size // 1024} KB; events are at most 256 KB (put PDFs in S3 and send bucket and key)"
+        _reject(record, reason, None, None)
+        return
     try:
         raw = json.loads(record.body)
     except ValueError as error:

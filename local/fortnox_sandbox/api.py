@@ -190,6 +190,33 @@ def externalprint_invoice(ctx: ApiContext, number: str) -> Response:
 
 
 # -- orders ----------------------------------------------------------------------------------------------------
+def list_orders(ctx: ApiContext) -> Response:
+    rows = sorted(ctx.company.orders.values(), key=lambda row: int(row["DocumentNumber"]))
+    status = ctx.arg("filter")
+    if status not in (None, "cancelled", "expired", "invoicecreated", "invoicenotcreated"):
+        raise ApiError(codes.INVALID_FILTER)
+    invoiced = {"invoicecreated": True, "invoicenotcreated": False}.get(status or "")
+    if invoiced is not None:
+        rows = [row for row in rows if (row["InvoiceReference"] not in ("0", "")) == invoiced]
+    if status == "cancelled":
+        rows = [row for row in rows if row["Cancelled"]]
+    for name, field in {
+        "externalinvoicereference1": "ExternalInvoiceReference1",
+        "externalinvoicereference2": "ExternalInvoiceReference2",
+    }.items():
+        wanted = ctx.arg(name)
+        if wanted is not None:
+            rows = [row for row in rows if wanted in str(row.get(field) or "")]
+    wanted_number = ctx.arg("documentnumber")
+    if wanted_number is not None:
+        rows = [row for row in rows if row["DocumentNumber"] == wanted_number]
+    return page(ctx, "Orders", [books.order_list_item(row) for row in rows])
+
+
+def update_order(ctx: ApiContext, number: str) -> Response:
+    return _one("Order", books.update_order(ctx.state, ctx.company, number, wrapped(ctx.request, "Order")))
+
+
 def get_order(ctx: ApiContext, number: str) -> Response:
     order = ctx.company.orders.get(number)
     if order is None:
@@ -463,7 +490,9 @@ ROUTES: list[ApiRoute] = [
     ApiRoute("PUT", "/3/invoices/<number>/cancel", "invoice", cancel_invoice),
     ApiRoute("PUT", "/3/invoices/<number>/credit", "invoice", credit_invoice),
     ApiRoute("PUT", "/3/invoices/<number>/externalprint", "invoice", externalprint_invoice),
+    ApiRoute("GET", "/3/orders", "order", list_orders),
     ApiRoute("POST", "/3/orders", "order", create_order),
+    ApiRoute("PUT", "/3/orders/<number>", "order", update_order),
     ApiRoute("GET", "/3/orders/<number>", "order", get_order),
     ApiRoute("PUT", "/3/orders/<number>/createinvoice", "order", order_create_invoice),
     ApiRoute("GET", "/3/vouchers", "bookkeeping", list_vouchers),

@@ -715,6 +715,71 @@ def create_order(state: SandboxState, company: Company, payload: Record, *, host
     return order
 
 
+def order_list_item(order: Record) -> Record:
+    fields = (
+        "@url",
+        "Cancelled",
+        "Currency",
+        "CustomerName",
+        "CustomerNumber",
+        "DeliveryDate",
+        "DocumentNumber",
+        "ExternalInvoiceReference1",
+        "ExternalInvoiceReference2",
+        "OrderDate",
+        "Project",
+        "Sent",
+        "Total",
+    )
+    item = {field: order.get(field) for field in fields}
+    item["OrderType"] = "Order"
+    return item
+
+
+def update_order(state: SandboxState, company: Company, number: str, payload: Record) -> Record:
+    """An order can change until it is invoiced or cancelled; rows are replaced when sent."""
+    order = company.orders.get(number)
+    if order is None:
+        raise ApiError(codes.ORDER_NOT_FOUND)
+    if order["InvoiceReference"] not in ("0", ""):
+        raise ApiError(codes.ORDER_ALREADY_INVOICED, number=number)
+    if order["Cancelled"]:
+        raise ApiError(codes.INVALID_VALUE, field="Cancelled")
+    check_length(payload, {"Remarks": 1024, "YourReference": 50, "OurReference": 50, "YourOrderNumber": 75})
+    if "OrderRows" in payload:
+        raw_rows = list(payload["OrderRows"] or [])
+        rows = _prepare_rows(
+            company,
+            [
+                {**row, "DeliveredQuantity": row.get("DeliveredQuantity", row.get("OrderedQuantity"))}
+                for row in raw_rows
+            ],
+            date.fromisoformat(order["OrderDate"]),
+            quantity_field="DeliveredQuantity",
+        )
+        for row, raw in zip(rows, raw_rows, strict=True):
+            row["OrderedQuantity"] = f"{amount(raw.get('OrderedQuantity'), row['DeliveredQuantity']):.2f}"
+            row["ReservedQuantity"] = "0.00"
+            row["StockPointId"] = None
+        _number_rows(company, rows)
+        order["OrderRows"] = rows
+        order.update(totals(rows, order["Currency"]))
+        order["TotalToPay"] = order["Total"]
+    for field in (
+        "Remarks",
+        "YourReference",
+        "OurReference",
+        "YourOrderNumber",
+        "ExternalInvoiceReference1",
+        "ExternalInvoiceReference2",
+        "CopyRemarks",
+        "Language",
+    ):
+        if field in payload:
+            order[field] = payload[field]
+    return _touch(state, order)
+
+
 def invoice_from_order(state: SandboxState, company: Company, number: str, *, host: str) -> Record:
     order = company.orders.get(number)
     if order is None:

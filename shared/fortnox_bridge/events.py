@@ -76,7 +76,7 @@ class InvoiceExported(PublishedEvent):
     event_id: str
     invoice_number: str
     """The upstream number."""
-    document: Literal["invoice", "credit_note", "credit"]
+    document: Literal["invoice", "credit_note", "credit", "order"]
     fortnox_document_number: str
     action: Literal["created", "updated", "unchanged"]
 

@@ -321,3 +321,42 @@ def test_bookkeep_and_mark_sent_when_the_tenant_asks(export: Export) -> None:
     export.send(export.event())
     [invoice] = export.invoices()
     assert invoice["Booked"] is True and invoice["Sent"] is True
+
+
+def test_a_currency_fortnox_does_not_have_is_explained(export: Export, events_tap: Any) -> None:
+    export.send(export.event(currency="XBT", currency_rate="1"))
+    failed = [event.detail for event in events_tap.received() if event.detail_type == "invoice.export_failed"]
+    assert failed[0]["fortnox_code"] == 2000427 and "Valutor" in failed[0]["reason_sv"]
+    assert export.invoices() == []
+
+
+def test_a_body_over_what_sqs_carries_is_refused_alone(export: Export, table: Any) -> None:
+    huge = export.event("400", comments="x")
+    huge["data"]["comments"] = "x" * 1000
+    body = json.dumps(huge).replace("x" * 1000, "x" * (300 * 1024))
+    record = {
+        "messageId": "m-huge",
+        "receiptHandle": "r",
+        "body": body,
+        "attributes": {},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:eu-north-1:123456789012:q",
+        "awsRegion": REGION,
+    }
+    good = {**record, "messageId": "m-good", "body": json.dumps(export.event("401"))}
+    result = export.runner.invoke(export.runner.function("InvoiceExportExporter"), {"Records": [record, good]})
+    assert result == {"batchItemFailures": []}
+    rejected = table.query(KeyConditionExpression=boto3.dynamodb.conditions.Key("PK").eq("REJECTED#unknown"))["Items"]
+    assert any(item["message_id"] == "m-huge" and "at most 256 KB" in item["reason"] for item in rejected)
+    assert [invoice["ExternalInvoiceReference1"] for invoice in export.invoices()] == [f"FB:{export.tenant}:401"]
+
+
+def test_orders_instead_of_invoices_for_collective_invoicing(export: Export) -> None:
+    export.settings(create_orders=True)
+    export.send(export.event("500"))
+    assert export.invoices() == []
+    assert export.scene.control.company(export.company)["orders"] == 1
+    export.send(export.event("500", event_id="again", our_reference="Ändrad"))
+    assert export.scene.control.company(export.company)["orders"] == 1

@@ -23,6 +23,7 @@ PAIRS: list[tuple[type[BaseModel], str]] = [
     (invoices.InvoiceRowWrite, "fortnox_InvoicePayload_InvoiceRow"),
     (orders.Order, "fortnox_Order"),
     (orders.OrderRow, "fortnox_Order_OrderRow"),
+    (orders.OrderListItem, "fortnox_OrderListItem"),
     (orders.OrderWrite, "fortnox_Order"),
     (orders.OrderRowWrite, "fortnox_Order_OrderRow"),
     (vouchers.Voucher, "fortnox_Voucher"),

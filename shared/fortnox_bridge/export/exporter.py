@@ -8,7 +8,7 @@ is unbooked and the re-export is refused, with the reason, once it is booked.
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -17,21 +17,24 @@ from fortnox_bridge.contracts.invoices import (
     CreditNoteReady,
     CustomerUpserted,
     InvoiceCredited,
+    InvoiceData,
     InvoiceEvent,
     InvoiceReady,
     S3ObjectRef,
 )
 from fortnox_bridge.errors import BadInputError, NeedsTenantActionError, RetryableError
 from fortnox_bridge.events import EventPublisher, InvoiceExported, InvoiceExportFailed
-from fortnox_bridge.export.builder import invoice_body
+from fortnox_bridge.export.builder import invoice_body, order_body
 from fortnox_bridge.export.customers import CustomerHashes, upsert_customer
 from fortnox_bridge.export.explanations import Explanation, ExportRefused, explain, refusal
 from fortnox_bridge.export.references import export_reference
 from fortnox_bridge.fortnox.client import FortnoxClient
 from fortnox_bridge.fortnox.errors import FortnoxBadRequest, FortnoxError, FortnoxNotFound, FortnoxTransportError
 from fortnox_bridge.fortnox.models.files import AttachmentWrite
-from fortnox_bridge.fortnox.models.invoices import InvoiceWrite
+from fortnox_bridge.fortnox.models.invoices import InvoiceListItem, InvoiceWrite
+from fortnox_bridge.fortnox.models.orders import OrderListItem, OrderWrite
 from fortnox_bridge.ids import TenantId
+from fortnox_bridge.mapping.rules import TenantMapping
 from fortnox_bridge.observability import logger
 from fortnox_bridge.store.connections import Connection, ConnectionState, ConnectionStore
 from fortnox_bridge.store.ledger import ExportLedger, ExportState, LedgerEntry
@@ -39,7 +42,7 @@ from fortnox_bridge.store.mappings import MappingStore
 from fortnox_bridge.store.tenants import Tenant, TenantStore
 
 LEASE = timedelta(minutes=5)
-Document = Literal["invoice", "credit_note", "credit"]
+Document = Literal["invoice", "credit_note", "credit", "order"]
 Action = Literal["created", "updated", "unchanged"]
 
 
@@ -159,7 +162,7 @@ def _claimed_by(entry: LedgerEntry, owner: str) -> bool:
 
 
 class _Document:
-    """One invoice or correction invoice, created once and updated while unbooked."""
+    """One invoice, correction invoice or order, created once and updated while it can still change."""
 
     def __init__(
         self, exporter: InvoiceExporter, client: FortnoxClient, tenant: Tenant, event: InvoiceReady | CreditNoteReady
@@ -169,8 +172,11 @@ class _Document:
         self.tenant = tenant
         self.event = event
         self.data = event.data
-        self.kind: Document = "credit_note" if isinstance(event, CreditNoteReady) else "invoice"
         self.settings = tenant.settings.invoice_export
+        self.kind: Document = "credit_note" if isinstance(event, CreditNoteReady) else "invoice"
+        if self.kind == "invoice" and self.settings.create_orders:
+            # Collective invoicing (seed 001): an order that someone turns into an invoice in Fortnox.
+            self.kind = "order"
         self.owner = f"export-{uuid.uuid4()}"
         self.reference = export_reference(tenant.tenant_id, self.data.invoice_number)
 
@@ -186,28 +192,13 @@ class _Document:
             if entry.state is ExportState.CONFIRMED and entry.content_hash == digest and entry.fortnox_id:
                 self.x._ledger.mark(entry, ExportState.CONFIRMED, owner=self.owner)
                 return self._outcome(entry.fortnox_id, "unchanged")
-            credits = self._credited_document()
-            manual = self.kind == "credit_note" and (
-                self.settings.always_manual_correction or self.settings.numbering == "upstream"
-            )
-            number = (
-                self.data.invoice_number
-                if self.settings.numbering == "upstream" and (self.kind == "invoice" or manual)
-                else None
-            )
-            body = invoice_body(
-                self.data,
-                mapping,
-                reference=self.reference,
-                document_number=number,
-                credits=None if manual else credits,
-            )
+            body = self._body(mapping)
             upsert_customer(self.client, self.x._hashes, self.tenant.tenant_id, self.data.customer)
             existing = entry.fortnox_id
             if existing is None and (entry.attempts > 1 or entry.state is ExportState.SENT):
                 existing = self._find()
             if existing is not None:
-                self._update(existing, body.model_copy(update={"DocumentNumber": None}))
+                self._update(existing, body)
                 action: Action = "updated"
             else:
                 self.x._ledger.mark(entry, ExportState.SENT, owner=self.owner)
@@ -225,6 +216,24 @@ class _Document:
         except RetryableError:
             self.x._ledger.release(entry, owner=self.owner)
             raise
+
+    def _body(self, mapping: TenantMapping) -> InvoiceWrite | OrderWrite:
+        if self.kind == "order" and isinstance(self.data, InvoiceData):
+            return order_body(self.data, mapping, reference=self.reference)
+        credits = self._credited_document()
+        # With upstream numbering, Fortnox must never pick a correction invoice's number: it could be one upstream
+        # uses later (seed 000). Such corrections go as manual ones, numbered upstream and not linked.
+        manual = self.kind == "credit_note" and (
+            self.settings.always_manual_correction or self.settings.numbering == "upstream"
+        )
+        upstream_number = self.settings.numbering == "upstream" and (self.kind == "invoice" or manual)
+        return invoice_body(
+            self.data,
+            mapping,
+            reference=self.reference,
+            document_number=self.data.invoice_number if upstream_number else None,
+            credits=None if manual else credits,
+        )
 
     def _outcome(self, fortnox_id: str, action: Action) -> Outcome:
         return Outcome(self.kind, self.data.invoice_number, fortnox_id, action)
@@ -244,24 +253,31 @@ class _Document:
 
     def _find(self) -> str | None:
         """Our marker, compared exactly: Fortnox searches references by substring."""
+        listed: Iterable[InvoiceListItem | OrderListItem] = (
+            self.client.orders.list(externalinvoicereference1=self.reference)
+            if self.kind == "order"
+            else self.client.invoices.list(externalinvoicereference1=self.reference)
+        )
         matches = sorted(
             (
                 row.DocumentNumber
-                for row in self.client.invoices.list(externalinvoicereference1=self.reference)
+                for row in listed
                 if row.ExternalInvoiceReference1 == self.reference and row.DocumentNumber
             ),
             key=int,
         )
         if len(matches) > 1:
             logger.warning(
-                "several Fortnox invoices carry one export reference",
+                "several Fortnox documents carry one export reference",
                 extra={"tenant_id": self.tenant.tenant_id, "documents": matches},
             )
         return matches[0] if matches else None
 
-    def _create(self, body: InvoiceWrite) -> str:
+    def _create(self, body: InvoiceWrite | OrderWrite) -> str:
         try:
-            created = self.client.invoices.create(body)
+            created = (
+                self.client.orders.create(body) if isinstance(body, OrderWrite) else self.client.invoices.create(body)
+            )
         except FortnoxTransportError:
             # The answer was lost; Fortnox may have created it. Look before anyone tries again.
             found = self._find()
@@ -269,11 +285,11 @@ class _Document:
                 raise
             return found
         except FortnoxBadRequest as error:
-            if body.DocumentNumber is None:
+            if isinstance(body, OrderWrite) or body.DocumentNumber is None:
                 raise
             return self._adopt_numbered(body.DocumentNumber, error)
         if not created.DocumentNumber:
-            raise RetryableError("Fortnox created an invoice without a number")
+            raise RetryableError("Fortnox created a document without a number")
         return created.DocumentNumber
 
     def _adopt_numbered(self, number: str, error: FortnoxBadRequest) -> str:
@@ -293,7 +309,18 @@ class _Document:
             fortnox_message=error.message,
         )
 
-    def _update(self, number: str, body: InvoiceWrite) -> None:
+    def _update(self, number: str, body: InvoiceWrite | OrderWrite) -> None:
+        if isinstance(body, OrderWrite):
+            order = self.client.orders.get(number)
+            if _credit_reference(order.InvoiceReference) is not None or order.Cancelled:
+                raise refusal(
+                    f"Ordern för {self.data.invoice_number} (nummer {number}) är redan fakturerad eller makulerad "
+                    "i Fortnox och kan inte ändras.",
+                    f"The order for {self.data.invoice_number} (number {number}) is already invoiced or cancelled "
+                    "in Fortnox and cannot be changed.",
+                )
+            self.client.orders.update(number, body)
+            return
         current = self.client.invoices.get(number)
         if current.Booked:
             raise refusal(
@@ -307,20 +334,25 @@ class _Document:
                 f"Faktura {self.data.invoice_number} är makulerad i Fortnox (nummer {number}).",
                 f"Invoice {self.data.invoice_number} is cancelled in Fortnox (number {number}).",
             )
-        self.client.invoices.update(number, body)
+        self.client.invoices.update(number, body.model_copy(update={"DocumentNumber": None}))
 
     def _after_create(self, number: str) -> None:
+        order = self.kind == "order"
         if self.data.pdf is not None and self.settings.attach_pdf:
             pdf = self.x._read_pdf(self.data.pdf)
-            uploaded = self.client.inbox.upload(f"{self.data.invoice_number}.pdf", pdf, folder="inbox_kf")
+            uploaded = self.client.inbox.upload(
+                f"{self.data.invoice_number}.pdf", pdf, folder="inbox_o" if order else "inbox_kf"
+            )
             if uploaded.ArchiveFileId:
-                self.client.file_attachments.attach(
-                    [
-                        AttachmentWrite(
-                            entityId=int(number), entityType="F", fileId=uploaded.ArchiveFileId, includeOnSend=True
-                        )
-                    ]
+                attachment = AttachmentWrite(
+                    entityId=int(number),
+                    entityType="O" if order else "F",
+                    fileId=uploaded.ArchiveFileId,
+                    includeOnSend=True,
                 )
+                self.client.file_attachments.attach([attachment])
+        if order:
+            return
         if self.settings.bookkeep:
             self.client.invoices.bookkeep(number)
         if self.settings.send == "externalprint":

@@ -13,7 +13,7 @@ from fortnox_bridge.fortnox.http import FortnoxHttp
 from fortnox_bridge.fortnox.models.customers import Customer, CustomerListItem, CustomerWrite
 from fortnox_bridge.fortnox.models.files import Attachment, AttachmentWrite, InboxFile
 from fortnox_bridge.fortnox.models.invoices import Invoice, InvoiceListItem, InvoiceWrite
-from fortnox_bridge.fortnox.models.orders import Order, OrderWrite
+from fortnox_bridge.fortnox.models.orders import Order, OrderListItem, OrderWrite
 from fortnox_bridge.fortnox.models.payments import (
     InvoicePayment,
     InvoicePaymentListItem,
@@ -112,6 +112,16 @@ class Invoices(_Resource):
 
 
 class Orders(_Resource):
+    def list(self, **filters: str | int) -> Iterator[OrderListItem]:
+        return pagination.iterate(
+            self._http, "/3/orders", key="Orders", parse=OrderListItem.model_validate, params=filters
+        )
+
+    def update(self, document_number: str, order: OrderWrite) -> Order:
+        path = f"/3/orders/{_segment(document_number)}"
+        body = self._http.request("PUT", path, body={"Order": order.to_fortnox()}, idempotent=True)
+        return _unwrap(body, "Order", Order, path)
+
     def get(self, document_number: str) -> Order:
         path = f"/3/orders/{_segment(document_number)}"
         return _unwrap(self._http.request("GET", path, idempotent=True), "Order", Order, path)

@@ -45,6 +45,16 @@ class Order(FortnoxRead):
     OrderRows: list[OrderRow] = Field(default_factory=list)
 
 
+class OrderListItem(FortnoxRead):
+    url: LenientStr = Field(default=None, alias="@url")
+    DocumentNumber: LenientStr = None
+    CustomerNumber: LenientStr = None
+    OrderDate: LenientDate = None
+    ExternalInvoiceReference1: LenientStr = None
+    Cancelled: LenientBool = None
+    Total: LenientDecimal = None
+
+
 class OrderRowWrite(FortnoxWrite):
     AccountNumber: int | None = Field(default=None, ge=1000, le=9999)
     ArticleNumber: str | None = None
@@ -58,7 +68,7 @@ class OrderRowWrite(FortnoxWrite):
 
 
 class OrderWrite(FortnoxWrite):
-    CustomerNumber: str
+    CustomerNumber: str | None = None
     OrderDate: date | None = None
     DeliveryDate: date | None = None
     Currency: str | None = Field(default=None, min_length=3, max_length=3)
