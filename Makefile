@@ -46,6 +46,7 @@ sandbox: .venv/.synced
 bench: .venv/.synced
 	$(UV) run --frozen python -m bench.cold_start
 	$(UV) run --frozen python -m bench.rate_limit
+	$(UV) run --frozen python -m bench.invoice_export
 
 clean:
 	rm -rf .venv $(TOOLS) build cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -8,7 +8,13 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from fortnox_bridge.contracts.invoices import CreditNoteReady, CustomerUpserted, InvoiceCredited, InvoiceReady
-from fortnox_bridge.events import ConnectionConnected, ConnectionNeedsReconnect, ConnectionRevoked
+from fortnox_bridge.events import (
+    ConnectionConnected,
+    ConnectionNeedsReconnect,
+    ConnectionRevoked,
+    InvoiceExported,
+    InvoiceExportFailed,
+)
 from fortnox_bridge.probe import ProbeRequested
 from infra.names import ROOT
 
@@ -21,6 +27,8 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "connection.connected": ConnectionConnected,
     "connection.needs_reconnect": ConnectionNeedsReconnect,
     "connection.revoked": ConnectionRevoked,
+    "invoice.exported": InvoiceExported,
+    "invoice.export_failed": InvoiceExportFailed,
 }
 SCHEMA_DIR = ROOT / "events" / "schemas"
 
