@@ -23,6 +23,7 @@ from fortnox_bridge.store.tenants import TenantStore
 from infra.names import MAX_RECEIVE_COUNT
 from local_stack.burst import run_burst
 from local_stack.connect_walk import walk
+from local_stack.demo_exports import export_samples
 from local_stack.stack import LOCAL_API_KEY, local_stack, synthesize
 
 DEMO_TENANT = TenantId("demo-akeri")
@@ -102,6 +103,15 @@ def main() -> int:
             f"batches: {[(outcome.received, outcome.failed) for outcome in outcomes]} (received, failed)",
             f"recorded: {probe.last_probe.model_dump_json() if probe and probe.last_probe else 'nothing'}",
             f"dead letters: {stack.queue_depth('TenantProbeWorkDeadLetters')} (the message that was not JSON)",
+        )
+
+        exported = export_samples(stack, management, DEMO_TENANT)
+        say(
+            "Invoice export: sample events through the queue and the real exporter",
+            *[
+                f"{upstream:>8} -> Fortnox {number:>3}  {kind:<16} {total:>8} SEK  {note}"
+                for upstream, number, kind, total, note in exported
+            ],
         )
 
         endpoint = TokenEndpoint(
