@@ -185,6 +185,10 @@ def credit_invoice(ctx: ApiContext, number: str) -> Response:
     return _one("Invoice", books.credit_invoice(ctx.state, ctx.company, number, host=_host(ctx)))
 
 
+def email_invoice(ctx: ApiContext, number: str) -> Response:
+    return _one("Invoice", books.send_email(ctx.state, ctx.company, number))
+
+
 def externalprint_invoice(ctx: ApiContext, number: str) -> Response:
     return _one("Invoice", books.mark_sent(ctx.state, ctx.company, number))
 
@@ -490,6 +494,7 @@ ROUTES: list[ApiRoute] = [
     ApiRoute("PUT", "/3/invoices/<number>/cancel", "invoice", cancel_invoice),
     ApiRoute("PUT", "/3/invoices/<number>/credit", "invoice", credit_invoice),
     ApiRoute("PUT", "/3/invoices/<number>/externalprint", "invoice", externalprint_invoice),
+    ApiRoute("GET", "/3/invoices/<number>/email", "invoice", email_invoice),
     ApiRoute("GET", "/3/orders", "order", list_orders),
     ApiRoute("POST", "/3/orders", "order", create_order),
     ApiRoute("PUT", "/3/orders/<number>", "order", update_order),

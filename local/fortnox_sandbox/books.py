@@ -631,6 +631,19 @@ def mark_sent(state: SandboxState, company: Company, number: str) -> Record:
     return _touch(state, invoice)
 
 
+def send_email(state: SandboxState, company: Company, number: str) -> Record:
+    """Fortnox e-mails the invoice to the customer's invoice address and marks it sent."""
+    invoice = find_invoice(company, number)
+    if invoice["Cancelled"]:
+        raise ApiError(codes.INVOICE_CANCELLED, number=number)
+    if not invoice["EmailInformation"]["EmailAddressTo"]:
+        raise ApiError(codes.FIELD_REQUIRED, field="EmailAddressTo")
+    invoice["Sent"] = True
+    invoice.setdefault("_emails", 0)
+    invoice["_emails"] += 1
+    return _touch(state, invoice)
+
+
 def invoice_list_item(invoice: Record) -> Record:
     fields = (
         "@url",

@@ -360,3 +360,24 @@ def test_orders_instead_of_invoices_for_collective_invoicing(export: Export) -> 
     assert export.scene.control.company(export.company)["orders"] == 1
     export.send(export.event("500", event_id="again", our_reference="Ändrad"))
     assert export.scene.control.company(export.company)["orders"] == 1
+
+
+def test_fortnox_emails_the_invoice_when_the_tenant_asks(export: Export) -> None:
+    export.settings(send="email")
+    export.send(export.event())
+    [invoice] = export.invoices()
+    assert invoice["Sent"] is True
+    assert invoice["EmailInformation"]["EmailAddressTo"] == "faktura@byggvarorinorr.se"
+
+
+def test_a_changed_customer_is_updated_once(export: Export) -> None:
+    export.send(export.event("1"))
+    renamed = export.event("2")
+    renamed["data"]["customer"]["name"] = "Byggvaror i Norr AB (nytt namn)"
+    before = len(
+        [row for row in export.scene.control.requests(export.company) if row["path"].startswith("/3/customers")]
+    )
+    export.send(renamed)
+    calls = [row for row in export.scene.control.requests(export.company) if row["path"].startswith("/3/customers")]
+    assert [(row["method"], row["path"]) for row in calls[before:]] == [("PUT", "/3/customers/1042")]
+    assert export.invoices()[-1]["CustomerName"] == "Byggvaror i Norr AB (nytt namn)"

@@ -32,7 +32,9 @@ def _exercise_every_route(scene: Scene) -> None:
 
     client.company_information.get()
     client.locked_period.get()
-    customer = client.customers.create(CustomerWrite(Name="Kund AB", OrganisationNumber="556000-1111", Email="a@b.se"))
+    customer = client.customers.create(
+        CustomerWrite(Name="Kund AB", OrganisationNumber="556000-1111", Email="a@b.se", EmailInvoice="faktura@b.se")
+    )
     client.customers.update(customer.CustomerNumber or "", CustomerWrite(City="Luleå"))
     client.customers.get(customer.CustomerNumber or "")
     list(client.customers.list())
@@ -83,6 +85,9 @@ def _exercise_every_route(scene: Scene) -> None:
         )
     )
     client.orders.get(order.DocumentNumber or "")
+    list(client.orders.list())
+    client.orders.update(order.DocumentNumber or "", OrderWrite(Remarks="Samlingsfaktura november"))
+    client.invoices.email(number)
     from_order = client.orders.create_invoice(order.DocumentNumber or "")
     client.invoices.bookkeep(from_order.DocumentNumber or "")
 

@@ -357,6 +357,8 @@ class _Document:
             self.client.invoices.bookkeep(number)
         if self.settings.send == "externalprint":
             self.client.invoices.external_print(number)
+        elif self.settings.send == "email":
+            self.client.invoices.email(number)
 
 
 class _Credit:

@@ -103,6 +103,11 @@ class Invoices(_Resource):
         """Creates a credit invoice; the original then names it in ``CreditInvoiceReference``."""
         return self._action(document_number, "credit", idempotent=False)
 
+    def email(self, document_number: str) -> Invoice:
+        """Fortnox e-mails the invoice: a GET that sends mail, so it is never sent twice blindly."""
+        path = f"/3/invoices/{_segment(document_number)}/email"
+        return _unwrap(self._http.request("GET", path, idempotent=False), "Invoice", Invoice, path)
+
     def external_print(self, document_number: str) -> Invoice:
         return self._action(document_number, "externalprint", idempotent=True)
 

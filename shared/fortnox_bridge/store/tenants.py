@@ -30,8 +30,8 @@ class InvoiceExportSettings(BaseModel):
     create_orders: bool = False
     """Create a Fortnox order instead of an invoice, for collective invoicing."""
     bookkeep: bool = False
-    send: Literal["none", "externalprint"] = "none"
-    """``externalprint`` marks the invoice sent in Fortnox when upstream sends it itself."""
+    send: Literal["none", "externalprint", "email"] = "none"
+    """``email``: Fortnox e-mails the invoice; ``externalprint``: upstream sends it and Fortnox marks it sent."""
     attach_pdf: bool = True
 
 
