@@ -3,8 +3,10 @@
 import logging
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from moto.server import ThreadedMotoServer
 
@@ -30,9 +32,33 @@ def aws_environment(endpoint_url: str) -> dict[str, str]:
     }
 
 
+_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "get_item")
+_dynamodb_lock = threading.RLock()
+
+
+def _serialize_dynamodb_writes() -> None:
+    """DynamoDB applies a conditional write atomically per item; moto's server, answering on several threads,
+    can check two conditions before either write lands. One lock around item operations restores the guarantee
+    every race in the bridge relies on (docs/decisions.md)."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in _WRITES:
+        original = getattr(DynamoDBBackend, name)
+        if getattr(original, "_serialized", False):
+            continue
+
+        def serialized(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with _dynamodb_lock:
+                return __original(self, *args, **kwargs)
+
+        serialized._serialized = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, serialized)
+
+
 @contextmanager
 def running_moto(port: int | None = None) -> Iterator[str]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    _serialize_dynamodb_writes()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port or free_port(), verbose=False)
     server.start()
     host, bound_port = server.get_host_and_port()

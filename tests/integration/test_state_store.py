@@ -19,23 +19,25 @@ pytestmark = pytest.mark.integration
 
 def test_only_one_of_many_racing_workers_claims_a_document(table: Any, unique: str) -> None:
     ledger = ExportLedger(table)
-    winners: list[str] = []
-    losers: list[str] = []
+    for document in range(10):
+        winners: list[str] = []
+        losers: list[str] = []
 
-    def claim(owner: str) -> None:
-        try:
-            ledger.claim(TenantId(unique), "invoice", "100353", owner=owner, lease=timedelta(minutes=5))
-            winners.append(owner)
-        except LeaseHeld:
-            losers.append(owner)
+        def claim(
+            owner: str, key: str = f"1003{document}", winners: list[str] = winners, losers: list[str] = losers
+        ) -> None:
+            try:
+                ledger.claim(TenantId(unique), "invoice", key, owner=owner, lease=timedelta(minutes=5))
+                winners.append(owner)
+            except LeaseHeld:
+                losers.append(owner)
 
-    threads = [threading.Thread(target=claim, args=(f"worker-{index}",)) for index in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(winners) == 1
-    assert len(losers) == 7
+        threads = [threading.Thread(target=claim, args=(f"worker-{index}",)) for index in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert (len(winners), len(losers)) == (1, 7), f"document {document}: {winners}"
 
 
 def test_a_confirmed_document_is_returned_not_claimed_again(table: Any, unique: str) -> None:
