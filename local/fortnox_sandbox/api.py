@@ -222,10 +222,7 @@ def update_order(ctx: ApiContext, number: str) -> Response:
 
 
 def get_order(ctx: ApiContext, number: str) -> Response:
-    order = ctx.company.orders.get(number)
-    if order is None:
-        raise ApiError(codes.ORDER_NOT_FOUND)
-    return _one("Order", order)
+    return _one("Order", books.find_order(ctx.company, number))
 
 
 def create_order(ctx: ApiContext) -> Response:

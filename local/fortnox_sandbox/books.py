@@ -438,18 +438,20 @@ def create_invoice(state: SandboxState, company: Company, payload: Record, *, ho
     return invoice
 
 
+def _lookup(records: dict[str, Record], key: str, missing: codes.Code) -> Record:
+    found = records.get(key)
+    if found is None:
+        raise ApiError(missing)
+    return found
+
+
 def find_invoice_on_write(company: Company, number: str) -> Record:
-    invoice = company.invoices.get(number)
-    if invoice is None:
-        raise ApiError(codes.INVOICE_NOT_FOUND_ON_WRITE)
-    return invoice
+    """An invoice another document names: a missing one is a bad request (400), not a missing resource (404)."""
+    return _lookup(company.invoices, number, codes.INVOICE_NOT_FOUND_ON_WRITE)
 
 
 def find_invoice(company: Company, number: str) -> Record:
-    invoice = company.invoices.get(number)
-    if invoice is None:
-        raise ApiError(codes.INVOICE_NOT_FOUND)
-    return invoice
+    return _lookup(company.invoices, number, codes.INVOICE_NOT_FOUND)
 
 
 def _check_changeable(invoice: Record) -> None:
@@ -751,9 +753,7 @@ def order_list_item(order: Record) -> Record:
 
 def update_order(state: SandboxState, company: Company, number: str, payload: Record) -> Record:
     """An order can change until it is invoiced or cancelled; rows are replaced when sent."""
-    order = company.orders.get(number)
-    if order is None:
-        raise ApiError(codes.ORDER_NOT_FOUND)
+    order = _lookup(company.orders, number, codes.ORDER_NOT_FOUND)
     if order["InvoiceReference"] not in ("0", ""):
         raise ApiError(codes.ORDER_ALREADY_INVOICED, number=number)
     if order["Cancelled"]:
@@ -794,9 +794,7 @@ def update_order(state: SandboxState, company: Company, number: str, payload: Re
 
 
 def invoice_from_order(state: SandboxState, company: Company, number: str, *, host: str) -> Record:
-    order = company.orders.get(number)
-    if order is None:
-        raise ApiError(codes.ORDER_NOT_FOUND)
+    order = _lookup(company.orders, number, codes.ORDER_NOT_FOUND)
     if order["InvoiceReference"] not in ("0", ""):
         raise ApiError(codes.ORDER_ALREADY_INVOICED, number=number)
     if order["Cancelled"]:
@@ -959,9 +957,7 @@ def create_payment(state: SandboxState, company: Company, payload: Record, *, so
         invoice_number = str(int(payload.get("InvoiceNumber")))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise ApiError(codes.FIELD_REQUIRED, field="InvoiceNumber") from None
-    invoice = company.invoices.get(invoice_number)
-    if invoice is None:
-        raise ApiError(codes.INVOICE_NOT_FOUND_ON_WRITE)
+    invoice = find_invoice_on_write(company, invoice_number)
     if not invoice["Booked"]:
         raise ApiError(codes.INVOICE_NOT_BOOKED, number=invoice_number)
     if payload.get("Amount") in (None, ""):
@@ -1011,11 +1007,12 @@ def create_payment(state: SandboxState, company: Company, payload: Record, *, so
     return payment
 
 
+def find_order(company: Company, number: str) -> Record:
+    return _lookup(company.orders, number, codes.ORDER_NOT_FOUND)
+
+
 def find_payment(company: Company, number: str) -> Record:
-    payment = company.payments.get(number)
-    if payment is None:
-        raise ApiError(codes.PAYMENT_NOT_FOUND)
-    return payment
+    return _lookup(company.payments, number, codes.PAYMENT_NOT_FOUND)
 
 
 def update_payment(state: SandboxState, company: Company, number: str, payload: Record) -> Record:

@@ -13,11 +13,6 @@ class Walked:
     page: str
     callback_url: str | None
 
-    @property
-    def error_kind(self) -> str | None:
-        found = re.search(r'data-kind="([a-z_]+)"', self.page)
-        return found.group(1) if found else None
-
 
 def consent_url(link_url: str) -> str:
     landing = httpx.get(link_url, timeout=10)

@@ -55,10 +55,6 @@ class Outcome:
     failure: Explanation | None = None
 
 
-class NotConnectedForExport(NeedsTenantActionError):
-    pass
-
-
 class InvoiceExporter:
     def __init__(
         self,
