@@ -27,6 +27,7 @@ settings.require(
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    wiring.lambda_context(context)
     connections = ConnectionStore(wiring.table())
     threshold = timedelta(days=settings.load(settings.KeepAliveSettings).threshold_days)
 
@@ -34,7 +35,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         connection = connections.get(tenant)
         if connection is None:
             raise ConnectionLost(f"tenant {tenant} lost its connection during the keep-alive")
-        return wiring.tokens_for(connection, lambda: context.get_remaining_time_in_millis() / 1000)
+        return wiring.tokens_for(connection)
 
     report = keep_alive(connections=connections, tokens_for=tokens_for, now=datetime.now(UTC), threshold=threshold)
     metrics.add_metric(name="ConnectionsRefreshed", unit="Count", value=len(report.refreshed))

@@ -60,4 +60,5 @@ def record_handler(record: ProbeRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    wiring.lambda_context(context)
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

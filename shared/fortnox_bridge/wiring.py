@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities import parameters
 
@@ -73,6 +73,14 @@ def publisher() -> EventBridgePublisher:
     return EventBridgePublisher(aws.events(), settings.load(settings.EventSettings).bus_name)
 
 
+_remaining_time: list[Callable[[], float]] = []
+
+
+def lambda_context(context: Any) -> None:
+    """Remember how long the running invocation has left: a token refresh is not started when it cannot finish."""
+    _remaining_time[:] = [lambda: context.get_remaining_time_in_millis() / 1000]
+
+
 def tokens_for(connection: Connection, remaining_seconds: Callable[[], float] | None = None) -> TokenProvider:
     if connection.service_account:
         return ServiceAccountTokens(token_endpoint(), connection.fortnox_tenant_id)
@@ -83,7 +91,7 @@ def tokens_for(connection: Connection, remaining_seconds: Callable[[], float] | 
         endpoint=token_endpoint(),
         connections=ConnectionStore(table()),
         notify_lost=lambda tenant, reason: connect_service().mark_needs_reconnect(tenant, reason),
-        remaining_seconds=remaining_seconds or (lambda: float("inf")),
+        remaining_seconds=remaining_seconds or (_remaining_time[0] if _remaining_time else lambda: float("inf")),
     )
 
 

@@ -138,3 +138,16 @@ def test_keepalive_refreshes_a_31_day_old_connection_and_flags_a_dead_one(
     assert flagged is not None and flagged.state.value == "needs_reconnect"
     kinds = [(event.detail_type, event.detail["tenant_id"]) for event in events_tap.received()]
     assert ("connection.needs_reconnect", dead.tenant_id) in kinds
+
+
+def test_no_refresh_starts_when_the_invocation_is_about_to_end(gateway: Any, scene: Scene, unique: str) -> None:
+    from fortnox_bridge.tokens.tenant_tokens import RefreshPending
+
+    connection = _connect(gateway, scene, unique, "Brådskande AB")
+    before = len(scene.control.requests())
+    tokens = wiring.tokens_for(connection, remaining_seconds=lambda: 5.0)
+    tokens.invalidate(tokens.access_token())
+    with pytest.raises(RefreshPending):
+        tokens.access_token()
+    assert _refreshes(scene, before) == 0
+    assert ConnectionStore(wiring.table()).get(TenantId(unique)).state.value == "connected"  # type: ignore[union-attr]
