@@ -42,6 +42,7 @@ def main() -> int:
     # The demo prints its own story; the handlers' JSON logs and metric warnings would drown it.
     logger.setLevel("ERROR")
     warnings.filterwarnings("ignore", message="No application metrics to publish")
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     template = synthesize()
     resources = sorted({resource["Type"] for resource in template["Resources"].values()})
     say("CDK app synthesized (no Docker, no CDK CLI)", *resources)
