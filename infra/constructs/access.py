@@ -41,6 +41,20 @@ def call_fortnox(function: BridgeFunction, resources: Resources, stack: cdk.Stac
     function.allow(["events:PutEvents"], [resources.bus.event_bus_arn])
 
 
+def manage_tenants(function: BridgeFunction, resources: Resources, stack: cdk.Stack) -> None:
+    """The management API: tenant items, connect links, and ending a connection (read the refresh token, revoke
+    it with the client secret, delete the secret, tell upstream). It never writes tokens."""
+    function.allow(
+        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+        [resources.table.table_arn],
+    )
+    function.allow(["secretsmanager:GetSecretValue"], [resources.client_secret.secret_arn])
+    function.allow(
+        ["secretsmanager:GetSecretValue", "secretsmanager:DeleteSecret"], [resources.tenant_secrets_arn(stack)]
+    )
+    function.allow(["events:PutEvents"], [resources.bus.event_bus_arn])
+
+
 def manage_tenant_secrets(function: BridgeFunction, resources: Resources, stack: cdk.Stack) -> None:
     function.allow(
         ["secretsmanager:CreateSecret", "secretsmanager:DeleteSecret"], [resources.tenant_secrets_arn(stack)]

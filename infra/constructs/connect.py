@@ -54,8 +54,7 @@ class Connect(Construct):
             service_name="management-api",
             timeout_seconds=29,
         )
-        access.call_fortnox(self.management, resources, stack)
-        access.manage_tenant_secrets(self.management, resources, stack)
+        access.manage_tenants(self.management, resources, stack)
 
         self.hosted = BridgeFunction(
             self,

@@ -204,3 +204,24 @@ def test_client_secret_and_signing_key_live_in_secrets_manager(assertions: Templ
 
 def test_logs_are_kept_a_month(assertions: Template) -> None:
     assertions.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
+
+
+def test_the_management_api_never_writes_tokens(template: dict[str, Any]) -> None:
+    role = next(
+        key
+        for key, value in template["Resources"].items()
+        if value["Type"] == "AWS::IAM::Role" and key.startswith("ConnectManagementRole")
+    )
+    policies = [
+        value
+        for value in template["Resources"].values()
+        if value["Type"] == "AWS::IAM::Policy" and {"Ref": role} in value["Properties"]["Roles"]
+    ]
+    actions = {
+        action
+        for policy in policies
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        for action in _actions(statement)
+    }
+    assert "secretsmanager:DeleteSecret" in actions
+    assert not actions & {"secretsmanager:PutSecretValue", "secretsmanager:CreateSecret"}
