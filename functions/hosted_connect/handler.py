@@ -9,6 +9,7 @@ from fortnox_bridge import settings, wiring
 from fortnox_bridge.connect import pages
 from fortnox_bridge.connect.consent_state import StateRefused
 from fortnox_bridge.connect.service import CompanyTaken, ConsentDenied, FortnoxRefusedConnect, LinkRefused
+from fortnox_bridge.errors import BadInputError
 from fortnox_bridge.observability import logger, tracer
 
 settings.require(
@@ -56,6 +57,8 @@ def landing(link_token: str) -> Response[str]:
         page = wiring.connect_service().landing(link_token)
     except LinkRefused as refused:
         return _error(refused.reason)
+    except BadInputError:  # the link's tenant is gone
+        return _error("unknown")
     language = _language(page.language)
     return _html(
         pages.landing(
@@ -85,6 +88,8 @@ def callback() -> Response[str]:
         return _error("company_taken", company=taken.company)
     except FortnoxRefusedConnect as failure:
         return _error("fortnox", detail=failure.message)
+    except BadInputError:
+        return _error("unknown")
     return _html(
         pages.connected(
             company_name=done.company_name, organisation_number=done.organisation_number, language=done.language

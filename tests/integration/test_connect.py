@@ -259,3 +259,36 @@ def test_a_mapping_is_validated_stored_and_read_back(api: Management, unique: st
     bad = {"rules": [{"match_on": "service_type", "value": "FREIGHT", "account": 99}]}
     assert api.http.put(f"/tenants/{unique}/mapping", json=bad).status_code == 422
     assert api.http.put("/tenants/nobody-here/mapping", json=mapping).status_code == 404
+
+
+def test_losing_a_race_for_a_company_leaves_the_old_connection_whole(
+    api: Management, scene: Scene, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fortnox_bridge.ids import FortnoxTenantId
+    from fortnox_bridge.store.connections import Connection, ConnectionStore
+
+    first = scene.new_company("Första AB")
+    contested = scene.new_company("Omstridd AB")
+    api.tenant(unique)
+    walk(api.link(unique), first)
+    before = wiring.secrets_store().read(TenantId(unique))
+    reader = wiring.read_company
+
+    def another_tenant_gets_there_first(token: str) -> Any:
+        company = reader(token)
+        ConnectionStore(wiring.table()).bind(
+            Connection(
+                tenant_id=TenantId(f"{unique}-rival"),
+                fortnox_tenant_id=FortnoxTenantId(contested),
+                company_name="Omstridd AB",
+            )
+        )
+        return company
+
+    monkeypatch.setattr(wiring, "read_company", another_tenant_gets_there_first)
+    wiring.reset()
+    refused = walk(api.link(unique), contested)
+    assert refused.status == 409 and 'data-kind="company_taken"' in refused.page
+    assert api.status(unique)["company_name"] == "Första AB"
+    after = wiring.secrets_store().read(TenantId(unique))
+    assert before is not None and after is not None and after.refresh_token == before.refresh_token

@@ -19,7 +19,7 @@ from fortnox_bridge.fortnox.models.registers import CompanyInformation
 from fortnox_bridge.fortnox.oauth import TokenEndpoint
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
 from fortnox_bridge.observability import logger
-from fortnox_bridge.store.connections import Connection, ConnectionState, ConnectionStore
+from fortnox_bridge.store.connections import CompanyAlreadyBound, Connection, ConnectionState, ConnectionStore
 from fortnox_bridge.store.links import ConnectLink, ConsentStates, LinkStore, token_hash
 from fortnox_bridge.store.tenants import TenantStore
 from fortnox_bridge.tokens.secret_store import SecretTokenStore, StoredTokens
@@ -200,7 +200,7 @@ class ConnectService:
         if not self._links.consume(verified.link_hash):
             raise LinkRefused("the connect link was already used", "used")
         previous = self._connections.get(tenant.tenant_id)
-        self._retire_tokens(tenant.tenant_id, previous)
+        previous_tokens = self._secrets.read(tenant.tenant_id)
         if link.service_account:
             self._secrets.delete(tenant.tenant_id)
         else:
@@ -214,11 +214,18 @@ class ConnectService:
             scopes=sorted(tokens.scopes),
             connected_at=datetime.fromtimestamp(self._clock(), UTC),
         )
-        self._connections.bind(
-            connection,
-            allow_shared=tenant.settings.allow_shared_fortnox_company,
-            previous=previous.fortnox_tenant_id if previous else None,
-        )
+        try:
+            self._connections.bind(
+                connection,
+                allow_shared=tenant.settings.allow_shared_fortnox_company,
+                previous=previous.fortnox_tenant_id if previous else None,
+            )
+        except CompanyAlreadyBound:
+            # Another tenant took the company between our check and our write: the old connection stays whole.
+            self._restore(tenant.tenant_id, previous_tokens)
+            raise CompanyTaken(connection.company_name) from None
+        if previous_tokens is not None and previous is not None and not previous.service_account:
+            self._revoke(tenant.tenant_id, previous_tokens)
         self._publisher.publish(
             ConnectionConnected(
                 tenant_id=tenant.tenant_id, fortnox_tenant_id=company_id, company_name=connection.company_name
@@ -229,16 +236,19 @@ class ConnectService:
             tenant.display_name, connection.company_name, connection.organisation_number, tenant.settings.language
         )
 
-    def _retire_tokens(self, tenant: TenantId, previous: Connection | None) -> None:
-        """Revoke the refresh token of the connection being replaced. Best effort: a failure is logged, the
-        new connection still wins."""
-        if previous is None or previous.service_account:
-            return
-        stored = self._secrets.read(tenant)
-        if stored is None or stored.refresh_token is None:
+    def _restore(self, tenant: TenantId, tokens: StoredTokens | None) -> None:
+        if tokens is None:
+            self._secrets.delete(tenant)
+        else:
+            self._secrets.write(tenant, tokens)
+
+    def _revoke(self, tenant: TenantId, replaced: StoredTokens) -> None:
+        """Revoke the refresh token of the connection just replaced. Best effort: a failure is logged, the new
+        connection stands."""
+        if replaced.refresh_token is None:
             return
         try:
-            self._endpoint.revoke(stored.refresh_token.get_secret_value())
+            self._endpoint.revoke(replaced.refresh_token.get_secret_value())
         except FortnoxError as failure:
             logger.warning(
                 "could not revoke the replaced refresh token", extra={"tenant_id": tenant, "status": failure.status}
