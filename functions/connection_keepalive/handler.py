@@ -13,14 +13,7 @@ from fortnox_bridge.store.connections import ConnectionStore
 from fortnox_bridge.tokens.keepalive import keep_alive
 from fortnox_bridge.tokens.tenant_tokens import ConnectionLost
 
-settings.require(
-    settings.AwsSettings,
-    settings.TableSettings,
-    settings.FortnoxSettings,
-    settings.ConnectSettings,
-    settings.EventSettings,
-    settings.KeepAliveSettings,
-)
+settings.require(*settings.FORTNOX_CALLER, settings.KeepAliveSettings)
 
 
 @logger.inject_lambda_context

@@ -12,14 +12,7 @@ from fortnox_bridge.connect.service import CompanyTaken, ConsentDenied, FortnoxR
 from fortnox_bridge.errors import BadInputError
 from fortnox_bridge.observability import logger, tracer
 
-settings.require(
-    settings.AwsSettings,
-    settings.TableSettings,
-    settings.FortnoxSettings,
-    settings.ConnectSettings,
-    settings.SigningSettings,
-    settings.EventSettings,
-)
+settings.require(*settings.FORTNOX_CALLER, settings.SigningSettings)
 app = APIGatewayHttpResolver()
 HTML = "text/html; charset=utf-8"
 

@@ -23,15 +23,7 @@ from fortnox_bridge.ids import TENANT_ID_PATTERN, TenantId
 from fortnox_bridge.observability import logger, metrics, tracer
 from fortnox_bridge.store.rejections import RejectionStore
 
-settings.require(
-    settings.AwsSettings,
-    settings.TableSettings,
-    settings.FortnoxSettings,
-    settings.RateLimitSettings,
-    settings.ConnectSettings,
-    settings.EventSettings,
-    settings.PdfSettings,
-)
+settings.require(*settings.FORTNOX_CALLER, settings.PdfSettings)
 processor = BatchProcessor(event_type=EventType.SQS)
 TENANT_ID = re.compile(TENANT_ID_PATTERN)
 EVENTS: TypeAdapter[Any] = TypeAdapter(InvoiceEvent)

@@ -17,13 +17,7 @@ from fortnox_bridge.observability import logger, tracer
 from fortnox_bridge.store.mappings import MappingStore
 from fortnox_bridge.store.tenants import Tenant, TenantSettings, TenantStore, UnknownTenant
 
-settings.require(
-    settings.AwsSettings,
-    settings.TableSettings,
-    settings.FortnoxSettings,
-    settings.ConnectSettings,
-    settings.EventSettings,
-)
+settings.require(*settings.FORTNOX_CALLER)
 app = APIGatewayHttpResolver(enable_validation=True)
 TenantPath = Annotated[str, Path(pattern=TENANT_ID_PATTERN)]
 

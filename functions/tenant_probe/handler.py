@@ -15,15 +15,7 @@ from fortnox_bridge.probe import ProbeRequested, probe_tenant
 from fortnox_bridge.store.connections import ConnectionStore
 from fortnox_bridge.store.tenants import TenantStore
 
-# A lost user-consent connection is reported with a fresh link, so the probe needs the connect settings too.
-settings.require(
-    settings.AwsSettings,
-    settings.TableSettings,
-    settings.FortnoxSettings,
-    settings.RateLimitSettings,
-    settings.ConnectSettings,
-    settings.EventSettings,
-)
+settings.require(*settings.FORTNOX_CALLER)
 
 
 class ProbeRecord(SqsRecordModel):

@@ -85,6 +85,17 @@ def load(settings_type: type[SettingsT]) -> SettingsT:
         raise ConfigurationError(f"{settings_type.__name__} cannot start: " + "; ".join(problems)) from None
 
 
+FORTNOX_CALLER: tuple[type[BaseSettings], ...] = (
+    AwsSettings,
+    TableSettings,
+    FortnoxSettings,
+    RateLimitSettings,
+    ConnectSettings,
+    EventSettings,
+)
+"""What every function that calls Fortnox for a tenant needs: a lost connection is reported with a fresh link."""
+
+
 def require(*groups: type[BaseSettings]) -> None:
     """Check at cold start that every group a handler needs can be built; one error names every problem."""
     problems = []
