@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from fortnox_sandbox import books, codes
 from fortnox_sandbox.errors import ApiError, AttachmentError
 from fortnox_sandbox.http_util import ApiContext, json_response, page, public, read_json, url, wrapped
+from fortnox_sandbox.state import Record
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,35 @@ def _host(ctx: ApiContext) -> str:
 
 def _one(key: str, record: dict[str, Any], status: int = 200) -> Response:
     return json_response({key: public(record)}, status)
+
+
+def _matching(
+    ctx: ApiContext, rows: list[Record], fields: dict[str, str], match: Callable[[str, str], bool]
+) -> list[Record]:
+    """Keep the rows whose field matches each search parameter given (``{parameter: field}``)."""
+    for name, field in fields.items():
+        wanted = ctx.arg(name)
+        if wanted is not None:
+            rows = [row for row in rows if match(wanted, str(row.get(field) or ""))]
+    return rows
+
+
+def _exact(wanted: str, value: str) -> bool:
+    return value == wanted
+
+
+def _substring(wanted: str, value: str) -> bool:
+    return wanted in value
+
+
+def _any_case(wanted: str, value: str) -> bool:
+    return wanted.lower() in value.lower()
+
+
+def _modified_since(ctx: ApiContext, rows: list[Record]) -> list[Record]:
+    """``lastmodified``: rows changed at or after the given time (Fortnox's ``YYYY-MM-DD HH:MM:SS``)."""
+    since = ctx.arg("lastmodified")
+    return rows if since is None else [row for row in rows if row["_modified"] >= since]
 
 
 # -- company ---------------------------------------------------------------------------------------------------
@@ -57,7 +87,14 @@ def locked_period(ctx: ApiContext) -> Response:
 
 
 # -- customers -------------------------------------------------------------------------------------------------
-CUSTOMER_FILTERS = ("customernumber", "name", "zipcode", "city", "email", "organisationnumber")
+CUSTOMER_SEARCH = {
+    "customernumber": "CustomerNumber",
+    "name": "Name",
+    "zipcode": "ZipCode",
+    "city": "City",
+    "email": "Email",
+    "organisationnumber": "OrganisationNumber",
+}
 
 
 def list_customers(ctx: ApiContext) -> Response:
@@ -67,21 +104,7 @@ def list_customers(ctx: ApiContext) -> Response:
         raise ApiError(codes.INVALID_FILTER)
     if status is not None:
         rows = [row for row in rows if bool(row["Active"]) == (status == "active")]
-    for name in CUSTOMER_FILTERS:
-        wanted = ctx.arg(name)
-        if wanted is not None:
-            field = {
-                "customernumber": "CustomerNumber",
-                "name": "Name",
-                "zipcode": "ZipCode",
-                "city": "City",
-                "email": "Email",
-                "organisationnumber": "OrganisationNumber",
-            }[name]
-            rows = [row for row in rows if wanted.lower() in str(row.get(field) or "").lower()]
-    modified = ctx.arg("lastmodified")
-    if modified is not None:
-        rows = [row for row in rows if row["_modified"] >= modified]
+    rows = _modified_since(ctx, _matching(ctx, rows, CUSTOMER_SEARCH, _any_case))
     return page(ctx, "Customers", [books.customer_list_item(row) for row in rows])
 
 
@@ -108,6 +131,17 @@ def delete_customer(ctx: ApiContext, number: str) -> Response:
 
 
 # -- invoices --------------------------------------------------------------------------------------------------
+INVOICE_EXACT = {
+    "documentnumber": "DocumentNumber",
+    "customernumber": "CustomerNumber",
+    "ocr": "OCR",
+    "currency": "Currency",
+}
+INVOICE_SEARCH = {
+    "externalinvoicereference1": "ExternalInvoiceReference1",
+    "externalinvoicereference2": "ExternalInvoiceReference2",
+    "yourordernumber": "YourOrderNumber",
+}
 INVOICE_STATUS_FILTERS = {"cancelled", "fullypaid", "unpaid", "unpaidoverdue", "unbooked"}
 
 
@@ -130,33 +164,15 @@ def list_invoices(ctx: ApiContext) -> Response:
         }[status]
 
     rows = [row for row in rows if keep(row)]
-    exact = {
-        "documentnumber": "DocumentNumber",
-        "customernumber": "CustomerNumber",
-        "ocr": "OCR",
-        "currency": "Currency",
-    }
-    for name, field in exact.items():
-        wanted = ctx.arg(name)
-        if wanted is not None:
-            rows = [row for row in rows if str(row.get(field)) == wanted]
+    rows = _matching(ctx, rows, INVOICE_EXACT, _exact)
     # Fortnox searches references by substring: callers must compare the value exactly themselves.
-    for name, field in {
-        "externalinvoicereference1": "ExternalInvoiceReference1",
-        "externalinvoicereference2": "ExternalInvoiceReference2",
-        "yourordernumber": "YourOrderNumber",
-    }.items():
-        wanted = ctx.arg(name)
-        if wanted is not None:
-            rows = [row for row in rows if wanted in str(row.get(field) or "")]
+    rows = _matching(ctx, rows, INVOICE_SEARCH, _substring)
     earliest, latest = ctx.arg("fromdate"), ctx.arg("todate")
     if earliest is not None:
         rows = [row for row in rows if row["InvoiceDate"] >= earliest]
     if latest is not None:
         rows = [row for row in rows if row["InvoiceDate"] <= latest]
-    modified = ctx.arg("lastmodified")
-    if modified is not None:
-        rows = [row for row in rows if row["_modified"] >= modified]
+    rows = _modified_since(ctx, rows)
     return page(ctx, "Invoices", [books.invoice_list_item(row) for row in rows])
 
 
@@ -204,16 +220,16 @@ def list_orders(ctx: ApiContext) -> Response:
         rows = [row for row in rows if (row["InvoiceReference"] not in ("0", "")) == invoiced]
     if status == "cancelled":
         rows = [row for row in rows if row["Cancelled"]]
-    for name, field in {
-        "externalinvoicereference1": "ExternalInvoiceReference1",
-        "externalinvoicereference2": "ExternalInvoiceReference2",
-    }.items():
-        wanted = ctx.arg(name)
-        if wanted is not None:
-            rows = [row for row in rows if wanted in str(row.get(field) or "")]
-    wanted_number = ctx.arg("documentnumber")
-    if wanted_number is not None:
-        rows = [row for row in rows if row["DocumentNumber"] == wanted_number]
+    rows = _matching(ctx, rows, {"documentnumber": "DocumentNumber"}, _exact)
+    rows = _matching(
+        ctx,
+        rows,
+        {
+            "externalinvoicereference1": "ExternalInvoiceReference1",
+            "externalinvoicereference2": "ExternalInvoiceReference2",
+        },
+        _substring,
+    )
     return page(ctx, "Orders", [books.order_list_item(row) for row in rows])
 
 
@@ -406,12 +422,7 @@ def list_currencies(ctx: ApiContext) -> Response:
 # -- payments --------------------------------------------------------------------------------------------------
 def list_payments(ctx: ApiContext) -> Response:
     rows = sorted(ctx.company.payments.values(), key=lambda row: (row["PaymentDate"], int(row["Number"])))
-    invoice = ctx.arg("invoicenumber")
-    if invoice is not None:
-        rows = [row for row in rows if str(row["InvoiceNumber"]) == invoice]
-    modified = ctx.arg("lastmodified")
-    if modified is not None:
-        rows = [row for row in rows if row["_modified"] >= modified]
+    rows = _modified_since(ctx, _matching(ctx, rows, {"invoicenumber": "InvoiceNumber"}, _exact))
     return page(ctx, "InvoicePayments", [books.payment_list_item(row) for row in rows])
 
 
