@@ -1,6 +1,7 @@
 """From an upstream invoice to Fortnox's invoice body: title, currency, type, numbering, rows, our marker."""
 
 from decimal import Decimal
+from typing import Any
 
 from fortnox_bridge.contracts.invoices import CreditNoteData, InvoiceData
 from fortnox_bridge.fortnox.models.invoices import InvoiceRowWrite, InvoiceWrite
@@ -21,6 +22,21 @@ def title(data: InvoiceData | CreditNoteData) -> str:
     if data.order_date:
         parts.append(data.order_date.isoformat())
     return ", ".join(parts)
+
+
+def _header(data: InvoiceData | CreditNoteData, reference: str) -> dict[str, Any]:
+    """What an invoice and an order say alike: customer, currency, language, title, references, our marker."""
+    return {
+        "CustomerNumber": data.customer.customer_number,
+        "Currency": data.currency,
+        "CurrencyRate": data.currency_rate if data.currency != "SEK" else None,
+        "Language": "EN" if data.language == "en" else "SV",
+        "Remarks": title(data),
+        "OurReference": data.our_reference,
+        "YourReference": data.your_reference,
+        "YourOrderNumber": data.your_order_number,
+        "ExternalInvoiceReference1": reference,
+    }
 
 
 def _row(row: FortnoxRow) -> InvoiceRowWrite:
@@ -50,20 +66,12 @@ def invoice_body(
     rows = fortnox_rows(mapping, data.rows, language=data.language)
     interest = isinstance(data, InvoiceData) and data.kind == "interest"
     return InvoiceWrite(
-        CustomerNumber=data.customer.customer_number,
+        **_header(data, reference),
         DocumentNumber=document_number,
         InvoiceType="INTRESTINVOICE" if interest else "INVOICE",
         InvoiceDate=data.invoice_date,
         DueDate=data.due_date,
-        Currency=data.currency,
-        CurrencyRate=data.currency_rate if data.currency != "SEK" else None,
-        Language="EN" if data.language == "en" else "SV",
-        Remarks=title(data),
         Comments=data.comments,
-        OurReference=data.our_reference,
-        YourReference=data.your_reference,
-        YourOrderNumber=data.your_order_number,
-        ExternalInvoiceReference1=reference,
         CreditInvoiceReference=credits,
         InvoiceRows=[_row(row) for row in rows],
     )
@@ -72,16 +80,8 @@ def invoice_body(
 def order_body(data: InvoiceData, mapping: TenantMapping, *, reference: str) -> OrderWrite:
     rows = fortnox_rows(mapping, data.rows, language=data.language)
     return OrderWrite(
-        CustomerNumber=data.customer.customer_number,
+        **_header(data, reference),
         OrderDate=data.order_date or data.invoice_date,
-        Currency=data.currency,
-        CurrencyRate=data.currency_rate if data.currency != "SEK" else None,
-        Language="EN" if data.language == "en" else "SV",
-        Remarks=title(data),
-        OurReference=data.our_reference,
-        YourReference=data.your_reference,
-        YourOrderNumber=data.your_order_number,
-        ExternalInvoiceReference1=reference,
         OrderRows=[
             OrderRowWrite(
                 AccountNumber=row.account,
