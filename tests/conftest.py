@@ -143,9 +143,10 @@ def aws_env(moto_url: str) -> Iterator[dict[str, str]]:
 
 @pytest.fixture(scope="session")
 def layer_dir() -> Path:
+    """``LAYER_DIR`` lets test runs that happen at once build their layers apart."""
     from infra.layer import build
 
-    return build()
+    return build(Path(os.environ["LAYER_DIR"])) if os.environ.get("LAYER_DIR") else build()
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,5 @@
 """Invoice export against the sandbox and the local stack: right invoices, exactly once, failures explained."""
 
-import copy
 import json
 import threading
 from datetime import date, timedelta
@@ -14,81 +13,13 @@ from fortnox_bridge import wiring
 from fortnox_bridge.contracts.invoices import InvoiceEvent
 from fortnox_bridge.errors import RetryableError
 from fortnox_bridge.ids import TenantId
-from fortnox_bridge.mapping.rules import MappingRule, TenantMapping
-from fortnox_bridge.store.mappings import MappingStore
-from fortnox_bridge.store.tenants import InvoiceExportSettings, TenantSettings, TenantStore
 from infra.names import ROOT
 from local_stack.moto_server import REGION
-from local_stack.onboarding import connect_service_account
-from local_stack.runner import LocalRunner
-from tests.conftest import Scene
+from tests.exporting import Export, export
 
 pytestmark = pytest.mark.integration
-SAMPLE: dict[str, Any] = json.loads((ROOT / "events" / "invoice.ready.json").read_text())
+__all__ = ["export"]  # the fixture, imported so pytest finds it
 EVENTS: Any = __import__("pydantic").TypeAdapter(InvoiceEvent)
-
-
-class Export:
-    """A connected tenant, its queue and what the sandbox holds for it."""
-
-    def __init__(self, runner: LocalRunner, deployed: Any, scene: Scene, table: Any, tenant: str, company: int) -> None:
-        self.runner = runner
-        self.scene = scene
-        self.table = table
-        self.tenant = tenant
-        self.company = company
-        self.queue = next(v for k, v in deployed.physical_ids.items() if k.startswith("InvoiceExportWorkQueue"))
-        self.dead = next(v for k, v in deployed.physical_ids.items() if k.startswith("InvoiceExportWorkDeadLetters"))
-        self.bucket = next(v for k, v in deployed.physical_ids.items() if k.startswith("InvoiceExportPdfs"))
-        self.sqs = boto3.client("sqs", region_name=REGION)
-
-    def event(self, number: str = "100353", event_id: str | None = None, **data: Any) -> dict[str, Any]:
-        event = copy.deepcopy(SAMPLE)
-        event["tenant_id"] = self.tenant
-        event["id"] = event_id or f"evt-{number}-{len(data)}"
-        event["data"]["invoice_number"] = number
-        # Dated today, so the sandbox company's financial years hold it (bookkeeping needs one).
-        event["data"]["invoice_date"] = date.today().isoformat()
-        event["data"]["due_date"] = (date.today() + timedelta(days=30)).isoformat()
-        event["data"].pop("pdf", None)
-        event["data"].update(data)
-        return event
-
-    def send(self, *events: dict[str, Any] | str) -> list[Any]:
-        for event in events:
-            self.sqs.send_message(
-                QueueUrl=self.queue, MessageBody=event if isinstance(event, str) else json.dumps(event)
-            )
-        return self.runner.drain(self.runner.function("InvoiceExportExporter"))
-
-    def invoices(self) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = self.scene.control.company(self.company)["invoices"]
-        return found
-
-    def settings(self, **export: Any) -> None:
-        TenantStore(self.table).put_settings(
-            TenantId(self.tenant), TenantSettings(invoice_export=InvoiceExportSettings(**export))
-        )
-
-
-@pytest.fixture
-def export(runner: LocalRunner, deployed: Any, scene: Scene, table: Any, unique: str) -> Export:
-    company = scene.new_company("Sandlådan Åkeri AB")
-    connect_service_account(
-        table, scene.control, scene.app, tenant_id=TenantId(unique), fortnox_tenant_id=company, display_name="Åkeri"
-    )
-    scene.control.set_rate_limit(1000, 5.0)
-    MappingStore(table).put(
-        TenantId(unique),
-        TenantMapping(
-            rules=[
-                MappingRule(match_on="service_type", value="FREIGHT", account=3041, label="Frakt"),
-                MappingRule(match_on="service_type", value="FUEL", account=3041, label="Frakt"),
-                MappingRule(match_on="service_type", value="INTEREST", account=8310, label="Dröjsmålsränta"),
-            ]
-        ),
-    )
-    return Export(runner, deployed, scene, table, unique, company)
 
 
 def test_an_invoice_arrives_as_the_seeds_describe(export: Export, events_tap: Any) -> None:
