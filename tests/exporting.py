@@ -19,6 +19,8 @@ from local_stack.runner import LocalRunner
 from tests.conftest import Scene
 
 SAMPLE: dict[str, Any] = json.loads((ROOT / "events" / "invoice.ready.json").read_text())
+CREDIT_NOTE: dict[str, Any] = json.loads((ROOT / "events" / "credit_note.ready.json").read_text())
+CUSTOMER: dict[str, Any] = json.loads((ROOT / "events" / "customer.upserted.json").read_text())
 
 
 class Export:
@@ -47,12 +49,84 @@ class Export:
         event["data"].update(data)
         return event
 
+    def credit_note(
+        self, number: str = "100371", credits: str = "100353", event_id: str | None = None
+    ) -> dict[str, Any]:
+        """A linked correction invoice of ``credits``, dated today."""
+        note = copy.deepcopy(CREDIT_NOTE)
+        note["tenant_id"] = self.tenant
+        note["id"] = event_id or f"evt-note-{number}"
+        note["data"]["invoice_number"] = number
+        note["data"]["credits_invoice_number"] = credits
+        note["data"]["invoice_date"] = date.today().isoformat()
+        note["data"]["due_date"] = (date.today() + timedelta(days=30)).isoformat()
+        return note
+
+    def credit(self, number: str, event_id: str | None = None) -> dict[str, Any]:
+        """A full credit of upstream invoice ``number``."""
+        return {
+            "type": "invoice.credited",
+            "id": event_id or f"evt-credit-{number}",
+            "tenant_id": self.tenant,
+            "occurred_at": "2026-11-24T08:00:00Z",
+            "data": {"invoice_number": number},
+        }
+
+    def customer(self, event_id: str = "evt-customer", **data: Any) -> dict[str, Any]:
+        event = copy.deepcopy(CUSTOMER)
+        event["tenant_id"] = self.tenant
+        event["id"] = event_id
+        event["data"].update(data)
+        return event
+
     def send(self, *events: dict[str, Any] | str) -> list[Any]:
+        self._enqueue(events)
+        return self.runner.drain(self.runner.function("InvoiceExportExporter"))
+
+    def deliver_once(self, *events: dict[str, Any] | str) -> Any:
+        """Queue the events and deliver one batch: what failed stays on the queue for the next ``send``."""
+        self._enqueue(events)
+        spec = self.runner.function("InvoiceExportExporter")
+        return self.runner.deliver_batch(spec, spec.event_sources[0])
+
+    def _enqueue(self, events: tuple[dict[str, Any] | str, ...]) -> None:
         for event in events:
             self.sqs.send_message(
                 QueueUrl=self.queue, MessageBody=event if isinstance(event, str) else json.dumps(event)
             )
-        return self.runner.drain(self.runner.function("InvoiceExportExporter"))
+
+    def dead_letters(self) -> list[Any]:
+        """This tenant's messages on the dead-letter queue, which the whole session shares: each is received and
+        made visible again, so other tests' messages stay where they are."""
+        found: dict[str, Any] = {}
+        while True:
+            messages = self.sqs.receive_message(
+                QueueUrl=self.dead, MaxNumberOfMessages=10, VisibilityTimeout=60, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                found[message["MessageId"]] = message
+        for message in found.values():
+            self.sqs.change_message_visibility(
+                QueueUrl=self.dead, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+        bodies = [
+            json.loads(message["Body"]) if message["Body"].startswith("{") else None for message in found.values()
+        ]
+        return [body for body in bodies if isinstance(body, dict) and body.get("tenant_id") == self.tenant]
+
+    def reconnect(self, company: int) -> None:
+        """The tenant connects another Fortnox company; its mapping stays, its settings start from the defaults."""
+        connect_service_account(
+            self.table,
+            self.scene.control,
+            self.scene.app,
+            tenant_id=TenantId(self.tenant),
+            fortnox_tenant_id=company,
+            display_name="Åkeri",
+        )
+        self.company = company
 
     def invoices(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = self.scene.control.company(self.company)["invoices"]

@@ -4,14 +4,16 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from fortnox_bridge import json_codec, settings, wiring
-from fortnox_bridge.connect.service import NotConnected, TenantStatus
+from fortnox_bridge.connect.service import AlreadyConnected, Disconnected, LinkRefused, NotConnected, TenantStatus
 from fortnox_bridge.errors import BadInputError, BridgeError, NeedsTenantActionError, RetryableError
-from fortnox_bridge.ids import TENANT_ID_PATTERN, TenantId
+from fortnox_bridge.ids import TENANT_ID_PATTERN, TenantId, is_tenant_id
 from fortnox_bridge.mapping.rules import TenantMapping
 from fortnox_bridge.observability import logger, tracer
 from fortnox_bridge.store.mappings import MappingStore
@@ -19,7 +21,22 @@ from fortnox_bridge.store.tenants import Tenant, TenantSettings, TenantStore, Un
 
 settings.require(*settings.FORTNOX_CALLER)
 app = APIGatewayHttpResolver(enable_validation=True)
+
+
+def plain_tenant_ids(resolver: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[str]:
+    """Powertools' router matches with ``$``, so an id with a trailing newline reaches the route without it: check
+    the path parameter API Gateway saw instead."""
+    tenant = (resolver.current_event.path_parameters or {}).get("tenant_id")
+    if tenant is not None and not is_tenant_id(tenant):
+        message = "a tenant id is letters, digits, '_', '.' and '-', and starts and ends with a letter or digit"
+        return _json({"error": "bad_input", "message": message}, 422)
+    response: Response[str] = next_middleware(resolver)
+    return response
+
+
+app.use(middlewares=[plain_tenant_ids])
 TenantPath = Annotated[str, Path(pattern=TENANT_ID_PATTERN)]
+LinkIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 
 
 class TenantProfile(BaseModel):
@@ -32,10 +49,13 @@ class LinkRequest(BaseModel):
     service_account: bool | None = None
     """Ask for a service account (``account_type=service``); defaults to the tenant's setting."""
     valid_days: int | None = Field(default=None, ge=1, le=90)
+    replace_connection: bool = False
+    """Required for a connected tenant: the link replaces the live connection once the person confirms."""
 
 
 class ConnectLinkAnswer(BaseModel):
     url: str
+    link_id: str
     expires_at: str
 
 
@@ -91,20 +111,37 @@ def get_mapping(tenant_id: TenantPath) -> TenantMapping:
     return MappingStore(wiring.table()).get(TenantId(tenant_id))
 
 
+# The answer is a working link: it never goes into a trace.
 @app.post("/tenants/<tenant_id>/connect-links")
-@tracer.capture_method
+@tracer.capture_method(capture_response=False)
 def create_link(tenant_id: TenantPath, request: LinkRequest) -> Response[str]:
-    url, valid_until = wiring.connect_service().create_link(
+    link = wiring.connect_service().create_link(
         TenantId(tenant_id),
         service_account=request.service_account,
         lifetime=timedelta(days=request.valid_days) if request.valid_days else None,
+        replace_connection=request.replace_connection,
     )
-    return _json(ConnectLinkAnswer(url=url, expires_at=valid_until.isoformat()).model_dump(), 201)
+    answer = ConnectLinkAnswer(url=link.url, link_id=link.link_id, expires_at=link.valid_until.isoformat())
+    return _json(answer.model_dump(), 201)
+
+
+@app.delete("/tenants/<tenant_id>/connect-links")
+@tracer.capture_method
+def revoke_links(tenant_id: TenantPath) -> Response[str]:
+    wiring.connect_service().revoke_links(TenantId(tenant_id))
+    return _json({"tenant_id": tenant_id, "revoked": "every unused link"}, 200)
+
+
+@app.delete("/tenants/<tenant_id>/connect-links/<link_id>")
+@tracer.capture_method
+def revoke_link(tenant_id: TenantPath, link_id: LinkIdPath) -> Response[str]:
+    wiring.connect_service().revoke_links(TenantId(tenant_id), link_id)
+    return _json({"tenant_id": tenant_id, "revoked": link_id}, 200)
 
 
 @app.delete("/tenants/<tenant_id>/connection")
 @tracer.capture_method
-def delete_connection(tenant_id: TenantPath) -> TenantStatus:
+def delete_connection(tenant_id: TenantPath) -> Disconnected:
     return wiring.connect_service().disconnect(TenantId(tenant_id))
 
 
@@ -112,6 +149,8 @@ def delete_connection(tenant_id: TenantPath) -> TenantStatus:
 PROBLEMS: list[tuple[type[BridgeError], int, str]] = [
     (UnknownTenant, 404, "unknown_tenant"),
     (NotConnected, 409, "not_connected"),
+    (AlreadyConnected, 409, "connected"),
+    (LinkRefused, 404, "unknown_link"),
     (BadInputError, 400, "bad_input"),
     (NeedsTenantActionError, 409, "needs_tenant_action"),
     (RetryableError, 503, "try_again"),
@@ -126,7 +165,20 @@ def problem(error: BridgeError) -> Response[str]:
 app.exception_handler(BridgeError)(problem)
 
 
+def invalid_request(error: RequestValidationError) -> Response[str]:
+    """Say which field is wrong and why. The messages are our validators' own words; the input is never echoed, so a
+    secret or personal number sent by mistake does not come back in the answer (or in a log of it)."""
+    problems = [
+        {"loc": list(issue.get("loc", ())), "type": issue.get("type"), "msg": issue.get("msg")}
+        for issue in error.errors()
+    ]
+    return _json({"error": "invalid_request", "detail": problems}, 422)
+
+
+app.exception_handler(RequestValidationError)(invalid_request)
+
+
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

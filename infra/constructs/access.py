@@ -29,7 +29,7 @@ class Resources:
 
 def call_fortnox(function: BridgeFunction, resources: Resources, stack: cdk.Stack) -> None:
     """Fortnox calls: the shared rate limit, the app's client secret, tenant tokens and their refresh lease,
-    and what a lost connection needs (a fresh link and an event)."""
+    and what a lost connection needs (its mark and an event)."""
     function.allow(
         ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
         [resources.table.table_arn],

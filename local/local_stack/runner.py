@@ -4,6 +4,10 @@ Same batch size, same event shape, same partial-failure rule: with ReportBatchIt
 messages stay on the queue; without it any failure returns the whole batch. Failed messages are made visible again
 at once instead of after the visibility timeout, which changes how long a local retry waits, not how many times a
 message is tried before its dead-letter queue (that count is SQS's own redrive policy).
+
+The queue is moto's SQS, so each record carries SQS's own ``ApproximateReceiveCount`` and a message received
+``maxReceiveCount`` times moves to its dead-letter queue on the next receive, as in AWS: a handler that acts on its
+last delivery is tested against the real rule (tests/resilience/test_dead_letters.py).
 """
 
 import hashlib

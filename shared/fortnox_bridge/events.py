@@ -1,6 +1,5 @@
 """Events the bridge publishes upstream, on the product's EventBridge bus; their models are the contract."""
 
-from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel
@@ -27,21 +26,22 @@ class ConnectionConnected(PublishedEvent):
 
 
 class ConnectionNeedsReconnect(PublishedEvent):
-    """Fortnox no longer accepts the tenant's tokens; a person must open ``connect_url``."""
+    """Fortnox no longer accepts the tenant's tokens; published once, when the connection is lost. The event carries
+    no link: upstream asks for one (``POST /tenants/{id}/connect-links``) when a person is ready to reconnect."""
 
     detail_type: ClassVar[str] = "connection.needs_reconnect"
     tenant_id: TenantId
     reason: str
-    connect_url: str
-    connect_url_valid_until: datetime
 
 
 class ConnectionRevoked(PublishedEvent):
-    """The connection was ended on request; its refresh token is revoked at Fortnox."""
+    """The connection was ended on request. ``revoked_at_fortnox`` is false for a service account: its consent lives
+    on at Fortnox until a system administrator removes the integration there."""
 
     detail_type: ClassVar[str] = "connection.revoked"
     tenant_id: TenantId
     fortnox_tenant_id: FortnoxTenantId
+    revoked_at_fortnox: bool
 
 
 class EventPublisher(Protocol):
@@ -69,7 +69,11 @@ class EventBridgePublisher:
 
 
 class InvoiceExported(PublishedEvent):
-    """An upstream invoice, credit note or credit is in Fortnox."""
+    """An upstream invoice, credit note or credit is in Fortnox.
+
+    A document that exists is never reported as failed: when a step after its create (attach the PDF, bookkeep,
+    send) could not be done, ``pending_steps`` names what is left and ``pending_reason_*`` why; sending the same
+    event again finishes them."""
 
     detail_type: ClassVar[str] = "invoice.exported"
     tenant_id: TenantId
@@ -78,11 +82,19 @@ class InvoiceExported(PublishedEvent):
     """The upstream number."""
     document: Literal["invoice", "credit_note", "credit", "order"]
     fortnox_document_number: str
-    action: Literal["created", "updated", "unchanged"]
+    action: Literal["created", "updated", "unchanged", "superseded"]
+    """``superseded``: the event is older (``occurred_at``) than the one last applied, so it was not applied."""
+    pending_steps: list[Literal["attach_pdf", "bookkeep", "send"]] = []
+    pending_reason_sv: str | None = None
+    pending_reason_en: str | None = None
+    fortnox_code: int | None = None
 
 
 class InvoiceExportFailed(PublishedEvent):
-    """The export needs someone to act; the reason says what to fix, in Swedish and English."""
+    """The export needs someone to act; the reason says what to fix, in Swedish and English.
+
+    ``fortnox_document_number`` is set when the document is in Fortnox and only this event's change was not
+    applied (it is booked, credited, sent, ...)."""
 
     detail_type: ClassVar[str] = "invoice.export_failed"
     tenant_id: TenantId
@@ -92,3 +104,4 @@ class InvoiceExportFailed(PublishedEvent):
     reason_en: str
     fortnox_code: int | None = None
     fortnox_message: str | None = None
+    fortnox_document_number: str | None = None

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from fortnox_bridge.errors import BadInputError, NeedsTenantActionError
 from fortnox_bridge.fortnox.client import FortnoxClient
-from fortnox_bridge.ids import FortnoxTenantId, TenantId
+from fortnox_bridge.ids import TENANT_ID_PATTERN, FortnoxTenantId, TenantId
 from fortnox_bridge.store.connections import Connection, ConnectionState, ConnectionStore
 from fortnox_bridge.store.tenants import CompanyProbe, TenantStore
 
@@ -19,7 +19,7 @@ from fortnox_bridge.store.tenants import CompanyProbe, TenantStore
 class ProbeRequested(BaseModel):
     """The message on the tenant-probe queue."""
 
-    tenant_id: TenantId = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    tenant_id: TenantId = Field(min_length=1, max_length=64, pattern=TENANT_ID_PATTERN)
 
 
 class UnknownTenant(BadInputError):

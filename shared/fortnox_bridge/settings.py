@@ -66,6 +66,11 @@ class PdfSettings(_Group):
     """Where upstream puts invoice PDFs; events name an object in it."""
 
 
+class QueueSettings(_Group):
+    max_receive_count: int = Field(ge=1, alias="MAX_RECEIVE_COUNT")
+    """Deliveries before SQS moves a message to its dead-letter queue: the last one says why it failed."""
+
+
 class KeepAliveSettings(_Group):
     threshold_days: int = Field(default=30, ge=1, le=44, alias="KEEPALIVE_THRESHOLD_DAYS")
 

@@ -6,6 +6,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities import parameters
+from botocore.exceptions import ClientError
 
 from fortnox_bridge import aws, settings
 from fortnox_bridge.errors import BadInputError
@@ -14,6 +15,7 @@ from fortnox_bridge.fortnox.client import FortnoxClient
 from fortnox_bridge.fortnox.models.registers import CompanyInformation
 from fortnox_bridge.fortnox.oauth import ServiceAccountTokens, TokenEndpoint, fortnox_tenant_claim
 from fortnox_bridge.fortnox.ports import StaticToken, TokenProvider
+from fortnox_bridge.ids import TenantId
 from fortnox_bridge.ratelimit.sliding_window import DynamoDbSlidingWindow, WindowRule
 from fortnox_bridge.store.connections import Connection, ConnectionStore
 from fortnox_bridge.store.links import ConsentStates, LinkStore
@@ -82,17 +84,24 @@ def lambda_context(context: Any) -> None:
 
 
 def tokens_for(connection: Connection, remaining_seconds: Callable[[], float] | None = None) -> TokenProvider:
+    """Tokens for the connection as read: every one handed out names its Fortnox company, and a loss marks this
+    connection only, never one that replaced it."""
     if connection.service_account:
         return ServiceAccountTokens(token_endpoint(), connection.fortnox_tenant_id)
     return TenantTokens(
         connection.tenant_id,
+        company=connection.fortnox_tenant_id,
         secrets=secrets_store(),
         locks=LockStore(table()),
         endpoint=token_endpoint(),
         connections=ConnectionStore(table()),
-        notify_lost=lambda tenant, reason: connect_service().mark_needs_reconnect(tenant, reason),
+        notify_lost=lambda tenant, reason: _connection_lost(tenant, reason, connection.generation),
         remaining_seconds=remaining_seconds or (_remaining_time[0] if _remaining_time else lambda: float("inf")),
     )
+
+
+def _connection_lost(tenant: TenantId, reason: str, generation: int) -> None:
+    connect_service().mark_needs_reconnect(tenant, reason, generation=generation)
 
 
 def fortnox_client(connection: Connection, remaining_seconds: Callable[[], float] | None = None) -> FortnoxClient:
@@ -142,6 +151,7 @@ def connect_service() -> "ConnectService":
         connections=ConnectionStore(table()),
         links=LinkStore(table()),
         states=ConsentStates(table()),
+        locks=LockStore(table()),
         secrets_store=secrets_store(),
         endpoint=token_endpoint(),
         read_company=read_company,
@@ -155,9 +165,11 @@ def today() -> "datetime":
 
 
 def reset() -> None:
-    """Forget cached settings and clients (tests change the environment between cases)."""
+    """Forget cached settings, clients and the last invocation's clock (tests change the environment between
+    cases, and a finished invocation's remaining time must not stop a later caller's refresh)."""
     for factory in (fortnox_settings, table, window_rule, token_endpoint, connect_service):
         factory.cache_clear()
+    _remaining_time.clear()
     aws.reset()
 
 
@@ -165,7 +177,13 @@ def read_pdf(reference: "S3ObjectRef") -> bytes:
     allowed = settings.load(settings.PdfSettings).pdf_bucket
     if reference.bucket != allowed:
         raise BadInputError(f"PDFs are read from {allowed} only, not {reference.bucket}")
-    body = aws.s3().get_object(Bucket=reference.bucket, Key=reference.key)["Body"].read()
+    try:
+        body = aws.s3().get_object(Bucket=reference.bucket, Key=reference.key)["Body"].read()
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in {"NoSuchKey", "NoSuchBucket", "AccessDenied", "404", "403"}:
+            raise BadInputError(f"no readable PDF at s3://{reference.bucket}/{reference.key} ({code})") from None
+        raise
     return bytes(body)
 
 

@@ -178,6 +178,8 @@ def test_management_routes_need_iam_and_hosted_routes_are_public(template: dict[
         "PUT /tenants/{tenant_id}/mapping": "AWS_IAM",
         "GET /tenants/{tenant_id}/mapping": "AWS_IAM",
         "POST /tenants/{tenant_id}/connect-links": "AWS_IAM",
+        "DELETE /tenants/{tenant_id}/connect-links": "AWS_IAM",
+        "DELETE /tenants/{tenant_id}/connect-links/{link_id}": "AWS_IAM",
         "DELETE /tenants/{tenant_id}/connection": "AWS_IAM",
         "GET /connect/{link_token}": "NONE",
         "GET /oauth/callback": "NONE",

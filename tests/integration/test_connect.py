@@ -176,7 +176,7 @@ def test_reconnecting_the_same_company_replaces_the_connection_and_revokes_the_o
     walk(api.link(unique), company)
     old = wiring.secrets_store().read(TenantId(unique))
     assert old is not None and old.refresh_token is not None
-    assert walk(api.link(unique), company).status == 200
+    assert walk(api.link(unique, replace_connection=True), company).status == 200
     new = wiring.secrets_store().read(TenantId(unique))
     assert new is not None and new.refresh_token is not None
     assert new.refresh_token.get_secret_value() != old.refresh_token.get_secret_value()
@@ -197,6 +197,7 @@ def test_disconnect_revokes_at_fortnox_and_forgets_the_tokens(
     assert stored is not None and stored.refresh_token is not None
     answer = api.http.delete(f"/tenants/{unique}/connection")
     assert answer.status_code == 200 and answer.json()["state"] == "revoked"
+    assert answer.json()["revoked_at_fortnox"] is True and answer.json()["tenant_action"] is None
     refused = scene.control.token(
         scene.app, {"grant_type": "refresh_token", "refresh_token": stored.refresh_token.get_secret_value()}
     )
@@ -287,7 +288,7 @@ def test_losing_a_race_for_a_company_leaves_the_old_connection_whole(
 
     monkeypatch.setattr(wiring, "read_company", another_tenant_gets_there_first)
     wiring.reset()
-    refused = walk(api.link(unique), contested)
+    refused = walk(api.link(unique, replace_connection=True), contested)
     assert refused.status == 409 and 'data-kind="company_taken"' in refused.page
     assert api.status(unique)["company_name"] == "Första AB"
     after = wiring.secrets_store().read(TenantId(unique))

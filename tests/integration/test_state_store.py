@@ -10,11 +10,15 @@ import pytest
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
 from fortnox_bridge.store.connections import CompanyAlreadyBound, Connection, ConnectionStore
 from fortnox_bridge.store.cursors import CursorMoved, CursorStore
-from fortnox_bridge.store.ledger import ExportLedger, ExportState, LeaseHeld
+from fortnox_bridge.store.ledger import ExportLedger, ExportScope, ExportState, LeaseHeld
 from fortnox_bridge.store.locks import LockStore
 from fortnox_bridge.store.tenants import CompanyProbe, Tenant, TenantStore
 
 pytestmark = pytest.mark.integration
+
+
+def _scope(tenant: str) -> ExportScope:
+    return ExportScope(TenantId(tenant), FortnoxTenantId(1))
 
 
 def test_only_one_of_many_racing_workers_claims_a_document(table: Any, unique: str) -> None:
@@ -27,7 +31,7 @@ def test_only_one_of_many_racing_workers_claims_a_document(table: Any, unique: s
             owner: str, key: str = f"1003{document}", winners: list[str] = winners, losers: list[str] = losers
         ) -> None:
             try:
-                ledger.claim(TenantId(unique), "invoice", key, owner=owner, lease=timedelta(minutes=5))
+                ledger.claim(_scope(unique), "invoice", key, owner=owner, lease=timedelta(minutes=5))
                 winners.append(owner)
             except LeaseHeld:
                 losers.append(owner)
@@ -42,21 +46,21 @@ def test_only_one_of_many_racing_workers_claims_a_document(table: Any, unique: s
 
 def test_a_confirmed_document_is_returned_not_claimed_again(table: Any, unique: str) -> None:
     ledger = ExportLedger(table)
-    entry = ledger.claim(TenantId(unique), "invoice", "7", owner="a", lease=timedelta(minutes=5))
+    entry = ledger.claim(_scope(unique), "invoice", "7", owner="a", lease=timedelta(minutes=5))
     ledger.mark(entry, ExportState.CONFIRMED, owner="a", fortnox_id="7")
-    again = ledger.claim(TenantId(unique), "invoice", "7", owner="b", lease=timedelta(minutes=5))
+    again = ledger.claim(_scope(unique), "invoice", "7", owner="b", lease=timedelta(minutes=5))
     assert (again.state, again.fortnox_id, again.attempts) == (ExportState.CONFIRMED, "7", 1)
 
 
 def test_an_expired_lease_can_be_taken_over_and_the_old_holder_cannot_write(table: Any, unique: str) -> None:
     ledger = ExportLedger(table)
-    stale = ledger.claim(TenantId(unique), "invoice", "9", owner="dead", lease=timedelta(seconds=-1))
-    fresh = ledger.claim(TenantId(unique), "invoice", "9", owner="alive", lease=timedelta(minutes=5))
+    stale = ledger.claim(_scope(unique), "invoice", "9", owner="dead", lease=timedelta(seconds=-1))
+    fresh = ledger.claim(_scope(unique), "invoice", "9", owner="alive", lease=timedelta(minutes=5))
     assert fresh.attempts == 2
     with pytest.raises(LeaseHeld):
         ledger.mark(stale, ExportState.SENT, owner="dead")
     ledger.mark(fresh, ExportState.FAILED, owner="alive", error="2001798 Konto 4903 saknas i kontoplanen.")
-    stored = ledger.get(TenantId(unique), "invoice", "9")
+    stored = ledger.get(_scope(unique), "invoice", "9")
     assert stored is not None
     assert (stored.state, stored.last_error) == (ExportState.FAILED, "2001798 Konto 4903 saknas i kontoplanen.")
 

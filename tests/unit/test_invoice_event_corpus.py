@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from fortnox_bridge.contracts.intake import RefusedBody, parse_event
 from fortnox_bridge.contracts.invoices import InvoiceEvent
 from infra.names import ROOT
 
@@ -73,6 +74,15 @@ CORPUS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         _set("data.pdf", {"bucket": "b", "key": "k", "content": "JVBERi0..."}),
         "Extra inputs",
     ),
+    ("an invoice that pays the customer", _set("data.rows.0.unit_price", "-9000.00"), "cannot take money back"),
+    ("a price wider than Fortnox's 12 digits", _set("data.rows.0.unit_price", "12345678901.00"), "10 digits before"),
+    ("a row Fortnox cannot hold", _set("data.rows.0.quantity", "99999999"), "above Fortnox's 9999999999.99"),
+    ("dated 1899", _set("data.invoice_date", "1899-12-31"), "invoice_date 1899-12-31 is outside"),
+    ("dated 9999", _set("data.invoice_date", "9999-01-01"), "invoice_date 9999-01-01 is outside"),
+    ("ordered 1899", _set("data.order_date", "1899-12-31"), "order_date 1899-12-31 is outside"),
+    ("due in 9999", _set("data.due_date", "9999-12-31"), "more than a year after invoice_date"),
+    ("a bank account as the sales account", _set("data.rows.0.account", 1930), "balance-sheet account"),
+    ("a liability account as the sales account", _set("data.rows.0.account", 2611), "BAS class 2"),
 ]
 
 
@@ -91,3 +101,44 @@ def test_the_corpus_is_large_enough() -> None:
 
 def test_the_good_event_passes() -> None:
     assert EVENTS.validate_python(GOOD).data.invoice_number == "100353"
+
+
+CREDIT_NOTE: dict[str, Any] = json.loads((ROOT / "events" / "credit_note.ready.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("quantity", "unit_price", "reason"),
+    [("1.5", "450.00", "their quantity is negative"), ("-1.5", "-450.00", "a credit note cannot charge")],
+)
+def test_a_credit_note_that_charges_is_refused(quantity: str, unit_price: str, reason: str) -> None:
+    note = copy.deepcopy(CREDIT_NOTE)
+    note["data"]["rows"][0].update(quantity=quantity, unit_price=unit_price)
+    with pytest.raises(ValidationError, match=reason):
+        EVENTS.validate_python(note)
+
+
+def test_a_discount_row_on_an_invoice_is_not_a_credit() -> None:
+    event = copy.deepcopy(GOOD)
+    event["data"]["rows"].append({"description": "Rabatt", "quantity": "1", "unit_price": "-100.00", "vat_rate": 25})
+    assert EVENTS.validate_python(event).data.rows[-1].net == -100
+
+
+def test_brackets_inside_text_are_not_nesting() -> None:
+    event = copy.deepcopy(GOOD)
+    event["data"]["rows"][0]["description"] = "[" * 100 + '"{' + "]" * 100
+    assert parse_event(json.dumps(event)).data.rows[0].description.startswith("[[[")
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("[" * 50_000 + "]" * 50_000, "nests deeper than 32 levels"),
+        ('{"a": ' * 33 + "1" + "}" * 33, "nests deeper than 32 levels"),
+        ("{not json", "the body is not JSON"),
+        ("x" * (257 * 1024), "events are at most 256 KB"),
+    ],
+    ids=["50,000 deep", "33 deep", "not JSON", "over 256 KB"],
+)
+def test_bodies_that_are_no_event_are_refused_before_parsing(body: str, reason: str) -> None:
+    with pytest.raises(RefusedBody, match=reason):
+        parse_event(body)

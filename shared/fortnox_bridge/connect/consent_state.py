@@ -29,6 +29,8 @@ class ConsentState:
     link_hash: str
     nonce: str
     expires_at: int
+    replaces: int | None = None
+    """The Fortnox company the person confirmed replacing, when the link was made to replace a connection."""
 
 
 def _b64(data: bytes) -> str:
@@ -39,16 +41,22 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def issue(tenant_id: str, link_hash: str, key: bytes, now: float) -> tuple[str, ConsentState]:
-    state = ConsentState(tenant_id, link_hash, secrets.token_urlsafe(16), int(now) + STATE_LIFETIME_SECONDS)
-    payload = _b64(json.dumps(state.__dict__, separators=(",", ":")).encode())
+def issue(
+    tenant_id: str, link_hash: str, key: bytes, now: float, *, replaces: int | None = None
+) -> tuple[str, ConsentState]:
+    state = ConsentState(
+        tenant_id, link_hash, secrets.token_urlsafe(16), int(now) + STATE_LIFETIME_SECONDS, replaces=replaces
+    )
+    fields = {name: value for name, value in state.__dict__.items() if value is not None}
+    payload = _b64(json.dumps(fields, separators=(",", ":")).encode())
     return f"{payload}.{_b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())}", state
 
 
 def verify(token: str, key: bytes, now: float) -> ConsentState:
     payload, _, signature = token.partition(".")
-    expected = _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
-    if not payload or not hmac.compare_digest(expected, signature):
+    expected = hmac.new(key, payload.encode("utf-8", "replace"), hashlib.sha256).digest()
+    # Compared as bytes: hmac.compare_digest refuses str with non-ASCII characters by raising, not by answering no.
+    if not payload or not hmac.compare_digest(_b64(expected).encode(), signature.encode("utf-8", "replace")):
         raise StateRefused("the state's signature does not match", "forged")
     try:
         fields = json.loads(_unb64(payload))

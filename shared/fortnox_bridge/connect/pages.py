@@ -1,7 +1,11 @@
 """The hosted pages a tenant's user sees: neutral, in Swedish and English, always saying what to do next."""
 
+import base64
+import hashlib
 import html
 from dataclasses import dataclass
+
+from fortnox_bridge.store.tenants import Feature
 
 SCOPE_TEXT: dict[str, tuple[str, str]] = {
     "companyinformation": ("Företagsuppgifter", "Company information"),
@@ -48,6 +52,39 @@ ERRORS: dict[str, Message] = {
             "Each link works once. Ask for a new one to connect again.",
         ),
         410,
+    ),
+    "superseded": Message(
+        ("Länken gäller inte längre", "This link no longer works"),
+        (
+            "En nyare anslutning eller länk har ersatt den, eller så har tjänsten dragit tillbaka den. "
+            "Be om en ny länk om du vill ansluta.",
+            "A newer connection or link replaced it, or the service withdrew it. Ask for a new link to connect.",
+        ),
+        410,
+    ),
+    "connected": Message(
+        ("Fortnox är redan anslutet", "Fortnox is already connected"),
+        (
+            "Den här länken kan inte ersätta den anslutning som finns. Be tjänsten om en länk för att byta anslutning.",
+            "This link cannot replace the existing connection. Ask the service for a link that replaces it.",
+        ),
+        409,
+    ),
+    "busy": Message(
+        ("Anslutningen pågår redan", "A connection is already in progress"),
+        (
+            "Någon annan ansluter just nu. Öppna anslutningslänken igen om en stund.",
+            "Someone else is connecting right now. Open the connect link again in a moment.",
+        ),
+        503,
+    ),
+    "broken": Message(
+        ("Något gick fel", "Something went wrong"),
+        (
+            "Inget har ändrats. Öppna anslutningslänken igen om en stund.",
+            "Nothing was changed. Open the connect link again in a moment.",
+        ),
+        500,
     ),
     "forged": Message(
         ("Svaret från Fortnox kunde inte verifieras", "Fortnox's answer could not be verified"),
@@ -109,19 +146,54 @@ def _index(language: str) -> int:
     return 1 if language == "en" else 0
 
 
+STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1f2933;"
+    "line-height:1.5}h1{font-size:1.5rem}.button{display:inline-block;background:#1f6f43;color:#fff;"
+    "padding:.6rem 1.2rem;border:0;font:inherit;cursor:pointer;"
+    "border-radius:.3rem;text-decoration:none}ul{padding-left:1.2rem}.muted{color:#616e7c;font-size:.9rem}"
+)
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; "
+    f"style-src 'sha256-{base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()}'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+"""The pages run no script and load nothing: only their own inline style, by its hash."""
+
+
 def _page(title: str, body: str, language: str) -> str:
     return f"""<!doctype html>
 <html lang="{"en" if language == "en" else "sv"}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1f2933;
-line-height:1.5}}h1{{font-size:1.5rem}}a.button{{display:inline-block;background:#1f6f43;color:#fff;
-padding:.6rem 1.2rem;
-border-radius:.3rem;text-decoration:none}}ul{{padding-left:1.2rem}}.muted{{color:#616e7c;font-size:.9rem}}</style>
+<style>{STYLE}</style>
 </head><body>{body}</body></html>"""
 
 
-def landing(*, tenant_name: str, scopes: list[str], service_account: bool, authorize_url: str, language: str) -> str:
+FEATURE_TEXT: dict[Feature, tuple[str, str]] = {
+    Feature.INVOICE_EXPORT: ("skicka fakturor", "send invoices"),
+    Feature.VOUCHER_EXPORT: ("skicka verifikationer", "send vouchers"),
+    Feature.PAYMENT_SYNC: ("läsa inbetalningar", "read payments"),
+}
+
+
+def _joined(parts: list[str], language: str) -> str:
+    if len(parts) < 2:
+        return "".join(parts)
+    return f"{', '.join(parts[:-1])} {('och', 'and')[_index(language)]} {parts[-1]}"
+
+
+def landing(
+    *,
+    tenant_name: str,
+    features: list[Feature],
+    scopes: list[str],
+    service_account: bool,
+    authorize_url: str | None,
+    language: str,
+    replaces: tuple[str, str | None] | None = None,
+) -> str:
+    """The page before Fortnox: what the service will do and which access it asks for, nothing more. A link that
+    replaces a live connection names the company connected now and asks to confirm before going on."""
     i = _index(language)
     title = ("Anslut Fortnox", "Connect Fortnox")[i]
     items = "".join(f"<li>{html.escape(SCOPE_TEXT.get(scope, (scope, scope))[i])}</li>" for scope in scopes)
@@ -135,22 +207,38 @@ def landing(*, tenant_name: str, scopes: list[str], service_account: bool, autho
         if service_account
         else ""
     )
+    does = _joined([FEATURE_TEXT[feature][i] for feature in FEATURE_TEXT if feature in features], language)
     intro = (
-        f"<p><strong>{html.escape(tenant_name)}</strong> vill skicka fakturor och verifikationer till ert "
-        "Fortnox och läsa inbetalningar. Fortnox frågar om lov för att läsa och skriva:</p>",
-        f"<p><strong>{html.escape(tenant_name)}</strong> wants to send invoices and vouchers to your Fortnox and "
-        "read payments. Fortnox will ask you to allow reading and writing:</p>",
+        f"<p><strong>{html.escape(tenant_name)}</strong> vill {does} i ert Fortnox. "
+        "Fortnox frågar om lov för att läsa och skriva:</p>",
+        f"<p><strong>{html.escape(tenant_name)}</strong> wants to {does} in your Fortnox. "
+        "Fortnox will ask you to allow reading and writing:</p>",
     )[i]
-    button = ("Fortsätt till Fortnox", "Continue to Fortnox")[i]
+    replacing = ""
+    if replaces is not None:
+        name, number = replaces
+        company = html.escape(name) + (f" ({html.escape(number)})" if number else "")
+        replacing = (
+            f'<p id="replaces">Fortnox är i dag anslutet till <strong>{company}</strong>. Fortsätter du ersätts '
+            "den anslutningen: fakturor skickas sedan till det företag du väljer hos Fortnox.</p>",
+            f'<p id="replaces">Fortnox is connected to <strong>{company}</strong> today. If you go on, that '
+            "connection is replaced: invoices then go to the company you choose at Fortnox.</p>",
+        )[i]
+    if authorize_url is None:
+        confirm = ("Ersätt anslutningen", "Replace the connection")[i]
+        action = (
+            f'<form method="get"><input type="hidden" name="confirm" value="replace">'
+            f'<input type="hidden" name="lang" value="{language}">'
+            f'<p><button class="button" id="confirm" type="submit">{confirm}</button></p></form>'
+        )
+    else:
+        button = ("Fortsätt till Fortnox", "Continue to Fortnox")[i]
+        action = f'<p><a class="button" id="continue" href="{html.escape(authorize_url, quote=True)}">{button}</a></p>'
     note = (
         "Du kan när som helst ta bort kopplingen i Fortnox under Integrationer.",
         "You can remove the connection in Fortnox under Integrations at any time.",
     )[i]
-    body = (
-        f"<h1>{title}</h1>{intro}<ul>{items}</ul>{service}"
-        f'<p><a class="button" id="continue" href="{html.escape(authorize_url, quote=True)}">{button}</a></p>'
-        f'<p class="muted">{note}</p>'
-    )
+    body = f'<h1>{title}</h1>{replacing}{intro}<ul>{items}</ul>{service}{action}<p class="muted">{note}</p>'
     return _page(title, body, language)
 
 

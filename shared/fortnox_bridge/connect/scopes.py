@@ -4,9 +4,9 @@ from fortnox_bridge.store.tenants import Feature
 
 ALWAYS = frozenset({"companyinformation"})
 BY_FEATURE: dict[Feature, frozenset[str]] = {
-    Feature.INVOICE_EXPORT: frozenset(
-        {"customer", "invoice", "order", "currency", "settings", "inbox", "archive", "connectfile"}
-    ),
+    # What the exporter calls: customers, invoices, orders (collective invoicing), and the PDF's inbox upload and
+    # file connection. Nothing more, because the consent page shows every scope asked for.
+    Feature.INVOICE_EXPORT: frozenset({"customer", "invoice", "order", "inbox", "connectfile"}),
     Feature.VOUCHER_EXPORT: frozenset({"bookkeeping", "costcenter", "project", "settings", "inbox", "connectfile"}),
     Feature.PAYMENT_SYNC: frozenset({"payment", "invoice"}),
 }

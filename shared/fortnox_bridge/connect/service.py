@@ -2,6 +2,7 @@
 
 import secrets
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,21 +11,38 @@ from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from pydantic import BaseModel
 
 from fortnox_bridge.connect import consent_state
-from fortnox_bridge.connect.consent_state import StateRefused
+from fortnox_bridge.connect.consent_state import ConsentState, StateRefused
 from fortnox_bridge.connect.scopes import scopes_for
-from fortnox_bridge.errors import BadInputError, NeedsTenantActionError
+from fortnox_bridge.errors import BadInputError, NeedsTenantActionError, RetryableError
 from fortnox_bridge.events import ConnectionConnected, ConnectionNeedsReconnect, ConnectionRevoked, EventPublisher
-from fortnox_bridge.fortnox.errors import FortnoxError
+from fortnox_bridge.fortnox.errors import FortnoxError, FortnoxInvalidGrant
 from fortnox_bridge.fortnox.models.registers import CompanyInformation
-from fortnox_bridge.fortnox.oauth import TokenEndpoint
+from fortnox_bridge.fortnox.oauth import TokenEndpoint, TokenSet, fortnox_tenant_claim
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
 from fortnox_bridge.observability import logger
-from fortnox_bridge.store.connections import CompanyAlreadyBound, Connection, ConnectionState, ConnectionStore
-from fortnox_bridge.store.links import ConnectLink, ConsentStates, LinkStore, token_hash
-from fortnox_bridge.store.tenants import TenantStore
+from fortnox_bridge.store.connections import (
+    CompanyAlreadyBound,
+    Connection,
+    ConnectionState,
+    ConnectionStore,
+    LinkSuperseded,
+    LinkUsed,
+)
+from fortnox_bridge.store.links import ConnectLink, ConsentStates, LinkGate, LinkStore, token_hash
+from fortnox_bridge.store.locks import LockStore
+from fortnox_bridge.store.tenants import Feature, Tenant, TenantStore
 from fortnox_bridge.tokens.secret_store import SecretTokenStore, StoredTokens
 
 DEFAULT_LINK_LIFETIME = timedelta(days=7)
+COMPLETION_LEASE_SECONDS = 30.0
+COMPLETION_WAIT_SECONDS = 10.0
+"""How long a callback waits for another callback of the same tenant before asking the person to try again."""
+REMOVE_IN_FORTNOX = (
+    "En systemadministratör behöver ta bort integrationen i Fortnox under Inställningar > Integrationer. "
+    "Till dess kan Fortnox fortfarande utfärda behörighet till den.",
+    "A system administrator must remove the integration in Fortnox under Settings > Integrations. Until then "
+    "Fortnox still issues access for it.",
+)
 
 
 class LinkRefused(BadInputError):
@@ -51,6 +69,14 @@ class NotConnected(BadInputError):
     """The tenant has no connection to act on."""
 
 
+class AlreadyConnected(NeedsTenantActionError):
+    """The tenant is connected; only a link made to replace the connection may change it."""
+
+
+class CompletionBusy(RetryableError):
+    """Another callback of the same tenant is being completed; the person opens the link again."""
+
+
 @dataclass(frozen=True)
 class ConnectConfig:
     public_base_url: str
@@ -64,12 +90,21 @@ class ConnectConfig:
 
 
 @dataclass(frozen=True)
+class CurrentCompany:
+    name: str
+    organisation_number: str | None
+
+
+@dataclass(frozen=True)
 class Landing:
     tenant_name: str
+    features: list[Feature]
     scopes: list[str]
     service_account: bool
-    authorize_url: str
+    authorize_url: str | None
+    """None until the person confirmed replacing ``replaces``."""
     language: str
+    replaces: CurrentCompany | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +113,14 @@ class Connected:
     company_name: str
     organisation_number: str | None
     language: str
+
+
+@dataclass(frozen=True)
+class NewLink:
+    url: str
+    link_id: str
+    """The hash of the link's token: names the link for revoking it, opens nothing."""
+    valid_until: datetime
 
 
 class TenantStatus(BaseModel):
@@ -95,6 +138,19 @@ class TenantStatus(BaseModel):
     reason: str | None = None
 
 
+class TenantAction(BaseModel):
+    sv: str
+    en: str
+
+
+class Disconnected(TenantStatus):
+    """What a disconnect did, and what is left for the tenant to do in Fortnox."""
+
+    revoked_at_fortnox: bool
+    """True when Fortnox no longer honours the connection's refresh token."""
+    tenant_action: TenantAction | None = None
+
+
 CompanyReader = Callable[[str], CompanyInformation]
 """Reads company information with a fresh access token (rate-limited like every Fortnox call)."""
 
@@ -108,30 +164,45 @@ class ConnectService:
         connections: ConnectionStore,
         links: LinkStore,
         states: ConsentStates,
+        locks: LockStore,
         secrets_store: SecretTokenStore,
         endpoint: TokenEndpoint,
         read_company: CompanyReader,
         signing_key: Callable[[], bytes],
         publisher: EventPublisher,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._config = config
         self._tenants = tenants
         self._connections = connections
         self._links = links
         self._states = states
+        self._locks = locks
         self._secrets = secrets_store
         self._endpoint = endpoint
         self._read_company = read_company
         self._signing_key = signing_key
         self._publisher = publisher
         self._clock = clock
+        self._sleep = sleep
 
     # -- links -----------------------------------------------------------------------------------------------
     def create_link(
-        self, tenant_id: TenantId, *, service_account: bool | None = None, lifetime: timedelta | None = None
-    ) -> tuple[str, datetime]:
+        self,
+        tenant_id: TenantId,
+        *,
+        service_account: bool | None = None,
+        lifetime: timedelta | None = None,
+        replace_connection: bool = False,
+    ) -> NewLink:
         tenant = self._tenants.require(tenant_id)
+        live = self._live(tenant_id)
+        if live is not None and not replace_connection:
+            raise AlreadyConnected(
+                f"tenant {tenant_id} is connected to Fortnox company {live.company_name}; a link that replaces "
+                "the connection must be asked for with replace_connection"
+            )
         token = secrets.token_urlsafe(32)
         valid_until = datetime.fromtimestamp(self._clock(), UTC) + (lifetime or self._config.link_lifetime)
         self._links.create(
@@ -141,19 +212,49 @@ class ConnectService:
                 scopes=scopes_for(tenant.settings.features),
                 service_account=tenant.settings.service_account if service_account is None else service_account,
                 valid_until=valid_until,
+                generation=self._links.generation(tenant_id),
+                replace_connection=replace_connection,
             ),
         )
-        return f"{self._config.public_base_url.rstrip('/')}/connect/{token}", valid_until
+        url = f"{self._config.public_base_url.rstrip('/')}/connect/{token}"
+        return NewLink(url=url, link_id=token_hash(token), valid_until=valid_until)
 
-    def landing(self, link_token: str) -> Landing:
+    def revoke_links(self, tenant_id: TenantId, link_id: str | None = None) -> None:
+        """Every unused link of the tenant stops working, or only ``link_id``."""
+        self._tenants.require(tenant_id)
+        if link_id is None:
+            self._links.revoke_all(tenant_id)
+        elif not self._links.revoke(link_id, tenant_id):
+            raise LinkRefused(f"tenant {tenant_id} has no unused link {link_id}", "unknown")
+        logger.info("connect links revoked", extra={"tenant_id": tenant_id, "all": link_id is None})
+
+    def landing(self, link_token: str, *, confirmed: bool = False) -> Landing:
         hashed = token_hash(link_token)
         link = self._usable_link(hashed)
         tenant = self._tenants.require(link.tenant_id)
-        state, _ = consent_state.issue(link.tenant_id, hashed, self._signing_key(), self._clock())
+        live = self._live(link.tenant_id)
+        if live is not None and not link.replace_connection:
+            raise LinkRefused("the tenant is connected and this link was not made to replace it", "connected")
+        replaces = CurrentCompany(live.company_name, live.organisation_number) if live is not None else None
+        url = None
+        if live is None or confirmed:
+            url = self._authorize_url(link, hashed, live.fortnox_tenant_id if live is not None else None)
+        return Landing(
+            tenant.display_name,
+            tenant.settings.features,
+            link.scopes,
+            link.service_account,
+            url,
+            tenant.settings.language,
+            replaces,
+        )
+
+    def _authorize_url(self, link: ConnectLink, hashed: str, replaces: FortnoxTenantId | None) -> str:
+        state, _ = consent_state.issue(link.tenant_id, hashed, self._signing_key(), self._clock(), replaces=replaces)
         extra = {"access_type": "offline"}
         if link.service_account:
             extra["account_type"] = "service"
-        url = prepare_grant_uri(
+        url: str = prepare_grant_uri(
             f"{self._config.auth_url.rstrip('/')}/oauth-v1/auth",
             self._config.client_id,
             "code",
@@ -162,7 +263,11 @@ class ConnectService:
             state=state,
             **extra,
         )
-        return Landing(tenant.display_name, link.scopes, link.service_account, url, tenant.settings.language)
+        return url
+
+    def _live(self, tenant_id: TenantId) -> Connection | None:
+        connection = self._connections.get(tenant_id)
+        return connection if connection is not None and connection.state is ConnectionState.CONNECTED else None
 
     def _usable_link(self, hashed: str) -> ConnectLink:
         link = self._links.get_by_hash(hashed)
@@ -170,6 +275,8 @@ class ConnectService:
             raise LinkRefused("no such connect link", "unknown")
         if link.consumed_at is not None:
             raise LinkRefused("the connect link was already used", "used")
+        if link.revoked_at is not None or link.generation != self._links.generation(link.tenant_id):
+            raise LinkRefused("the connect link was revoked or a newer connect replaced it", "superseded")
         if link.valid_until.timestamp() < self._clock():
             raise LinkRefused("the connect link has expired", "expired")
         return link
@@ -186,26 +293,64 @@ class ConnectService:
             raise StateRefused("the state belongs to another tenant's link", "cross_tenant")
         link = self._usable_link(verified.link_hash)
         tenant = self._tenants.require(link.tenant_id)
+        self._check_replacement(link, verified)
         if error is not None or not code:
             raise ConsentDenied(f"consent was not given at Fortnox ({error or 'no code'})")
         try:
             tokens = self._endpoint.exchange_code(code, redirect_uri=self._config.redirect_uri)
+        except FortnoxError as failure:
+            raise FortnoxRefusedConnect(str(failure)) from None
+        # From here on Fortnox holds a live grant for what we got: whatever refuses or loses this callback gives
+        # it back, so no refresh token lives on that nobody holds.
+        kept = False
+        try:
+            connection = self._connection_for(tenant, link, tokens)
+            owner = f"connect-{uuid.uuid4()}"
+            self._lock(tenant.tenant_id, owner)
+            try:
+                replaced = self._write(tenant, link, verified, tokens, connection)
+            finally:
+                self._locks.release(self._lock_name(tenant.tenant_id), owner=owner)
+            kept = not link.service_account
+        finally:
+            if not kept:
+                self._give_back(tenant.tenant_id, tokens)
+        if replaced is not None and replaced.refresh_token is not None:
+            self._revoke(tenant.tenant_id, replaced.refresh_token.get_secret_value(), "replaced")
+        self._publisher.publish(
+            ConnectionConnected(
+                tenant_id=tenant.tenant_id,
+                fortnox_tenant_id=connection.fortnox_tenant_id,
+                company_name=connection.company_name,
+            )
+        )
+        logger.info(
+            "tenant connected",
+            extra={"tenant_id": tenant.tenant_id, "fortnox_tenant_id": connection.fortnox_tenant_id},
+        )
+        return Connected(
+            tenant.display_name, connection.company_name, connection.organisation_number, tenant.settings.language
+        )
+
+    def _check_replacement(self, link: ConnectLink, verified: ConsentState) -> None:
+        live = self._live(link.tenant_id)
+        if live is None:
+            return
+        if not link.replace_connection or verified.replaces != live.fortnox_tenant_id:
+            raise LinkRefused("the tenant is connected and this consent did not confirm replacing it", "connected")
+
+    def _connection_for(self, tenant: Tenant, link: ConnectLink, tokens: TokenSet) -> Connection:
+        try:
             company = self._read_company(tokens.access_token.get_secret_value())
         except FortnoxError as failure:
             raise FortnoxRefusedConnect(str(failure)) from None
         company_id = FortnoxTenantId(int(company.DatabaseNumber or 0))
+        if fortnox_tenant_claim(tokens.access_token.get_secret_value()) not in (None, company_id):
+            raise FortnoxRefusedConnect("the token's tenant is not the company Fortnox reported")
         holder = self._connections.bound_tenant(company_id)
         if holder not in (None, tenant.tenant_id) and not tenant.settings.allow_shared_fortnox_company:
             raise CompanyTaken(company.CompanyName or str(company_id))
-        if not self._links.consume(verified.link_hash):
-            raise LinkRefused("the connect link was already used", "used")
-        previous = self._connections.get(tenant.tenant_id)
-        previous_tokens = self._secrets.read(tenant.tenant_id)
-        if link.service_account:
-            self._secrets.delete(tenant.tenant_id)
-        else:
-            self._secrets.write(tenant.tenant_id, StoredTokens.from_token_set(tokens))
-        connection = Connection(
+        return Connection(
             tenant_id=tenant.tenant_id,
             fortnox_tenant_id=company_id,
             company_name=company.CompanyName or "",
@@ -213,28 +358,86 @@ class ConnectService:
             service_account=link.service_account,
             scopes=sorted(tokens.scopes),
             connected_at=datetime.fromtimestamp(self._clock(), UTC),
+            generation=link.generation + 1,
         )
+
+    def _write(
+        self, tenant: Tenant, link: ConnectLink, verified: ConsentState, tokens: TokenSet, connection: Connection
+    ) -> StoredTokens | None:
+        """Under the tenant's completion lock: the tokens, then the connection gated on the link's generation, then
+        a re-read proving both name the same company. Returns the tokens the connection replaced."""
+        tenant_id = tenant.tenant_id
+        if self._links.generation(tenant_id) != link.generation:
+            raise LinkRefused("another connect of this tenant completed first", "superseded")
+        self._check_replacement(link, verified)
+        previous = self._connections.get(tenant_id)
+        previous_tokens = self._secrets.read(tenant_id)
+        # The tokens go first: a crash before the connection is written leaves the link unused, and opening it
+        # again repairs the secret; the other order would leave a connection whose secret names another company.
+        if not link.service_account:
+            self._secrets.write(tenant_id, StoredTokens.from_token_set(tokens))
         try:
             self._connections.bind(
                 connection,
                 allow_shared=tenant.settings.allow_shared_fortnox_company,
                 previous=previous.fortnox_tenant_id if previous else None,
+                gate=LinkGate(verified.link_hash, tenant_id, link.generation),
             )
-        except CompanyAlreadyBound:
-            # Another tenant took the company between our check and our write: the old connection stays whole.
-            self._restore(tenant.tenant_id, previous_tokens)
-            raise CompanyTaken(connection.company_name) from None
-        if previous_tokens is not None and previous is not None and not previous.service_account:
-            self._revoke(tenant.tenant_id, previous_tokens)
-        self._publisher.publish(
-            ConnectionConnected(
-                tenant_id=tenant.tenant_id, fortnox_tenant_id=company_id, company_name=connection.company_name
+        except Exception as failure:
+            if not isinstance(failure, (CompanyAlreadyBound, LinkUsed, LinkSuperseded)) and self._is_current(
+                connection
+            ):
+                logger.warning("the connection was written though its write failed", extra={"tenant_id": tenant_id})
+            else:
+                # The old connection stays whole, and so do the tokens it works with.
+                self._restore(tenant_id, previous_tokens)
+                if isinstance(failure, CompanyAlreadyBound):
+                    raise CompanyTaken(connection.company_name) from None
+                if isinstance(failure, LinkUsed):
+                    raise LinkRefused(failure.message, "used") from None
+                if isinstance(failure, LinkSuperseded):
+                    raise LinkRefused(failure.message, "superseded") from None
+                raise
+        if link.service_account:
+            self._secrets.delete(tenant_id)
+        self._verify(connection)
+        if previous is None or previous.service_account:
+            return None
+        return previous_tokens
+
+    def _is_current(self, connection: Connection) -> bool:
+        stored = self._connections.get(connection.tenant_id)
+        return (
+            stored is not None
+            and stored.generation == connection.generation
+            and stored.fortnox_tenant_id == connection.fortnox_tenant_id
+        )
+
+    def _verify(self, connection: Connection) -> None:
+        """Read back what was written: the connection is ours and the secret holds tokens of its company."""
+        stored = self._secrets.read(connection.tenant_id)
+        secret_company = fortnox_tenant_claim(stored.access_token.get_secret_value()) if stored else None
+        matches = self._is_current(connection) and (
+            stored is None if connection.service_account else secret_company == connection.fortnox_tenant_id
+        )
+        if not matches:
+            self.mark_needs_reconnect(
+                connection.tenant_id,
+                "the stored tokens do not belong to the connected company; connect again",
+                generation=connection.generation,
             )
-        )
-        logger.info("tenant connected", extra={"tenant_id": tenant.tenant_id, "fortnox_tenant_id": company_id})
-        return Connected(
-            tenant.display_name, connection.company_name, connection.organisation_number, tenant.settings.language
-        )
+            raise LinkRefused("the connection changed while it was being completed", "superseded")
+
+    def _lock(self, tenant_id: TenantId, owner: str) -> None:
+        deadline = self._clock() + COMPLETION_WAIT_SECONDS
+        while not self._locks.acquire(self._lock_name(tenant_id), owner=owner, lease_seconds=COMPLETION_LEASE_SECONDS):
+            if self._clock() >= deadline:
+                raise CompletionBusy(f"another connect of tenant {tenant_id} is being completed")
+            self._sleep(0.1)
+
+    @staticmethod
+    def _lock_name(tenant_id: TenantId) -> str:
+        return f"connect#{tenant_id}"
 
     def _restore(self, tenant: TenantId, tokens: StoredTokens | None) -> None:
         if tokens is None:
@@ -242,16 +445,18 @@ class ConnectService:
         else:
             self._secrets.write(tenant, tokens)
 
-    def _revoke(self, tenant: TenantId, replaced: StoredTokens) -> None:
-        """Revoke the refresh token of the connection just replaced. Best effort: a failure is logged, the new
-        connection stands."""
-        if replaced.refresh_token is None:
-            return
+    def _give_back(self, tenant: TenantId, tokens: TokenSet) -> None:
+        if tokens.refresh_token is not None:
+            self._revoke(tenant, tokens.refresh_token.get_secret_value(), "not kept")
+
+    def _revoke(self, tenant: TenantId, refresh_token: str, why: str) -> None:
+        """Best effort: a failure is logged; the refresh token then dies unused within Fortnox's 45 days."""
         try:
-            self._endpoint.revoke(replaced.refresh_token.get_secret_value())
+            self._endpoint.revoke(refresh_token)
         except FortnoxError as failure:
             logger.warning(
-                "could not revoke the replaced refresh token", extra={"tenant_id": tenant, "status": failure.status}
+                "could not revoke a refresh token",
+                extra={"tenant_id": tenant, "why": why, "status": failure.status},
             )
 
     # -- lifecycle -------------------------------------------------------------------------------------------
@@ -275,27 +480,55 @@ class ConnectService:
             reason=connection.reason,
         )
 
-    def disconnect(self, tenant_id: TenantId) -> TenantStatus:
+    def disconnect(self, tenant_id: TenantId) -> Disconnected:
         self._tenants.require(tenant_id)
         connection = self._connections.get(tenant_id)
-        if connection is None or connection.state is ConnectionState.REVOKED:
+        if connection is None or connection.state in (ConnectionState.REVOKED, ConnectionState.DISCONNECTED):
             raise NotConnected(f"tenant {tenant_id} is not connected")
         stored = self._secrets.read(tenant_id)
         if stored is not None and stored.refresh_token is not None:
-            self._endpoint.revoke(stored.refresh_token.get_secret_value())
+            try:
+                self._endpoint.revoke(stored.refresh_token.get_secret_value())
+            except FortnoxInvalidGrant:
+                # Already dead at Fortnox (used, expired or revoked there): nothing is left to revoke, and refusing
+                # the disconnect would leave the tenant unable to ever finish it.
+                logger.info("refresh token already dead at disconnect", extra={"tenant_id": tenant_id})
         self._secrets.delete(tenant_id)
-        self._connections.mark(tenant_id, ConnectionState.REVOKED, "disconnected on request")
+        # A service account has no refresh token to revoke: its consent lives at Fortnox until the tenant ends it.
+        revoked = not connection.service_account
+        if revoked:
+            self._connections.mark(
+                tenant_id,
+                ConnectionState.REVOKED,
+                "disconnected on request",
+                only_from=(ConnectionState.CONNECTED, ConnectionState.NEEDS_RECONNECT),
+            )
+        else:
+            self._connections.mark(
+                tenant_id,
+                ConnectionState.DISCONNECTED,
+                f"disconnected on request; {REMOVE_IN_FORTNOX[1]}",
+                only_from=(ConnectionState.CONNECTED, ConnectionState.NEEDS_RECONNECT),
+            )
         self._connections.release(connection)
-        self._publisher.publish(ConnectionRevoked(tenant_id=tenant_id, fortnox_tenant_id=connection.fortnox_tenant_id))
-        return self.status(tenant_id)
-
-    def mark_needs_reconnect(self, tenant_id: TenantId, reason: str) -> None:
-        """The connection is lost: say so on the tenant and upstream, with a fresh link to fix it."""
-        self._connections.mark(tenant_id, ConnectionState.NEEDS_RECONNECT, reason)
-        url, valid_until = self.create_link(tenant_id)
         self._publisher.publish(
-            ConnectionNeedsReconnect(
-                tenant_id=tenant_id, reason=reason, connect_url=url, connect_url_valid_until=valid_until
+            ConnectionRevoked(
+                tenant_id=tenant_id, fortnox_tenant_id=connection.fortnox_tenant_id, revoked_at_fortnox=revoked
             )
         )
-        logger.warning("tenant needs to reconnect", extra={"tenant_id": tenant_id, "reason": reason})
+        return Disconnected(
+            **self.status(tenant_id).model_dump(),
+            revoked_at_fortnox=revoked,
+            tenant_action=None if revoked else TenantAction(sv=REMOVE_IN_FORTNOX[0], en=REMOVE_IN_FORTNOX[1]),
+        )
+
+    def mark_needs_reconnect(self, tenant_id: TenantId, reason: str, *, generation: int | None = None) -> bool:
+        """The connection is lost: say so on the tenant and, on the move from connected only, upstream once.
+
+        ``generation`` limits the mark to the connection the caller used, so a lost old connection never marks the
+        one that replaced it. Upstream asks for a connect link when it wants one: none travels in the event."""
+        moved = self._connections.mark(tenant_id, ConnectionState.NEEDS_RECONNECT, reason, generation=generation)
+        if moved:
+            self._publisher.publish(ConnectionNeedsReconnect(tenant_id=tenant_id, reason=reason))
+            logger.warning("tenant needs to reconnect", extra={"tenant_id": tenant_id, "reason": reason})
+        return moved

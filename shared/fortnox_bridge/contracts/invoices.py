@@ -1,20 +1,48 @@
 """Invoice, credit and customer events: the envelope and what each carries (seeds 000 Opter, 003 Productive)."""
 
-from datetime import date, datetime
-from decimal import Decimal
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from fortnox_bridge.contracts.text import Code, DocumentNumber, Name, Text50, Text75, Text255, Text1024
 from fortnox_bridge.ids import TENANT_ID_PATTERN
 
 VatRate = Literal[0, 6, 12, 25]
 """The Swedish VAT rates Fortnox accepts on invoice rows."""
-Money = Annotated[Decimal, Field(max_digits=15, decimal_places=2)]
+MAX_AMOUNT = Decimal("9999999999.99")
+"""Fortnox keeps prices and amounts in 12 digits, two of them öre ("Price per unit. 12 digits" in its field
+documentation); a larger row or total is a unit mix-up upstream, never an invoice."""
+Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
 Quantity = Annotated[Decimal, Field(max_digits=12, decimal_places=4)]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 """Fortnox accepts only three-letter codes (seed 000)."""
+CENT = Decimal("0.01")
+YEARS_KEPT = 7
+"""Bokföringslagen (7 kap. 2 §) keeps books for seven years after the year they close: no Swedish bookkeeper dates
+an invoice further back than that."""
+A_YEAR = timedelta(days=366)
+
+
+def _not_balance_sheet(account: int) -> int:
+    if account < 3000:
+        kind = "assets" if account < 2000 else "equity and liabilities"
+        raise ValueError(
+            f"account {account} is a balance-sheet account (BAS class {account // 1000}, {kind}); sales go to an "
+            "income-statement account (BAS class 3 and up)"
+        )
+    return account
+
+
+SalesAccount = Annotated[int, Field(ge=1000, le=9999), AfterValidator(_not_balance_sheet)]
+"""Where a sales row may be booked: BAS classes 1 and 2 (bank, receivables, VAT, equity) never take revenue."""
+
+
+def dating_window(today: date) -> tuple[date, date]:
+    """Invoice dates the bridge accepts: from the oldest year still kept in the books to a year ahead."""
+    return date(today.year - YEARS_KEPT, 1, 1), today + A_YEAR
 
 
 class Contract(BaseModel):
@@ -55,10 +83,24 @@ class InvoiceRow(Contract):
     article: Code | None = None
     service_type: Code | None = None
     product_group: Code | None = None
-    account: Annotated[int, Field(ge=1000, le=9999)] | None = None
+    account: SalesAccount | None = None
     """Overrides the mapping for this row."""
     cost_center: Code | None = None
     project: Code | None = None
+
+    @property
+    def net(self) -> Decimal:
+        """The row's amount before VAT, rounded to the öre as the upstream invoice shows it."""
+        gross = self.quantity * self.unit_price
+        return (gross * (Decimal(100) - self.discount_percent) / Decimal(100)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+    @property
+    def with_vat(self) -> Decimal:
+        return self.net * (Decimal(100) + self.vat_rate) / Decimal(100)
+
+
+def total_with_vat(rows: Iterable[InvoiceRow]) -> Decimal:
+    return sum((row.with_vat for row in rows), Decimal(0)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 class _DocumentData(Contract):
@@ -81,10 +123,32 @@ class _DocumentData(Contract):
 
     @model_validator(mode="after")
     def _dates_and_currency(self) -> "_DocumentData":
+        oldest, latest = dating_window(datetime.now(UTC).date())
+        for name in ("invoice_date", "order_date"):
+            value = getattr(self, name)
+            if value is not None and not oldest <= value <= latest:
+                raise ValueError(
+                    f"{name} {value} is outside {oldest}..{latest}: from the oldest year kept in the books "
+                    f"({YEARS_KEPT} years) to a year ahead"
+                )
         if self.due_date < self.invoice_date:
             raise ValueError("due_date is before invoice_date")
+        if self.due_date > self.invoice_date + A_YEAR:
+            raise ValueError(f"due_date {self.due_date} is more than a year after invoice_date {self.invoice_date}")
         if self.currency != "SEK" and self.currency_rate is None:
             raise ValueError(f"currency_rate is required for {self.currency}: Fortnox and upstream must agree on it")
+        return self
+
+    @model_validator(mode="after")
+    def _amounts_fortnox_can_hold(self) -> "_DocumentData":
+        for index, row in enumerate(self.rows):
+            if abs(row.with_vat) > MAX_AMOUNT:
+                raise ValueError(
+                    f"row {index} comes to {row.with_vat:.2f} {self.currency}, above Fortnox's {MAX_AMOUNT}"
+                )
+        total = total_with_vat(self.rows)
+        if abs(total) > MAX_AMOUNT:
+            raise ValueError(f"the total {total:.2f} {self.currency} is above Fortnox's {MAX_AMOUNT}")
         return self
 
 
@@ -92,9 +156,16 @@ class InvoiceData(_DocumentData):
     kind: Literal["normal", "interest"] = "normal"
 
     @model_validator(mode="after")
-    def _positive_quantities(self) -> "InvoiceData":
+    def _charges_not_credits(self) -> "InvoiceData":
         if any(row.quantity <= 0 for row in self.rows):
             raise ValueError("invoice rows need a positive quantity; send corrections as credit_note.ready")
+        # A negative row (a discount) is fine; an invoice that pays the customer is a credit note.
+        total = total_with_vat(self.rows)
+        if total < 0:
+            raise ValueError(
+                f"the invoice total is {total:.2f} {self.currency}: an invoice cannot take money back; send it as "
+                "credit_note.ready"
+            )
         return self
 
 
@@ -104,9 +175,16 @@ class CreditNoteData(_DocumentData):
     credits_invoice_number: DocumentNumber
 
     @model_validator(mode="after")
-    def _nonzero_quantities(self) -> "CreditNoteData":
-        if any(row.quantity == 0 for row in self.rows):
-            raise ValueError("credit note rows need a quantity")
+    def _takes_back(self) -> "CreditNoteData":
+        charged = [index for index, row in enumerate(self.rows) if row.quantity >= 0]
+        if charged:
+            raise ValueError(
+                f"credit note rows take back, so their quantity is negative (rows {charged} are not); send charges "
+                "as invoice.ready"
+            )
+        total = total_with_vat(self.rows)
+        if total > 0:
+            raise ValueError(f"the credit note total is {total:.2f} {self.currency}: a credit note cannot charge")
         return self
 
 

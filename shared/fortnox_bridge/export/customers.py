@@ -1,6 +1,7 @@
 """Customers by the upstream's sales-ledger number: created when missing, updated only when changed.
 
-The hash of what we last sent is kept per customer, so an unchanged customer costs no Fortnox call at all.
+The hash of what we last sent is kept per customer and Fortnox company, so an unchanged customer costs no Fortnox
+call at all, and a tenant that reconnects to another company creates its customers there.
 """
 
 import hashlib
@@ -11,8 +12,8 @@ from fortnox_bridge.contracts.invoices import Customer
 from fortnox_bridge.fortnox.client import FortnoxClient
 from fortnox_bridge.fortnox.errors import FortnoxBadRequest, FortnoxNotFound
 from fortnox_bridge.fortnox.models.customers import CustomerWrite
-from fortnox_bridge.ids import TenantId
-from fortnox_bridge.store.table import StoreBase
+from fortnox_bridge.store.ledger import ExportScope
+from fortnox_bridge.store.table import StoreBase, customer_hash_key
 
 CUSTOMER_NUMBER_USED = 2000637
 
@@ -40,21 +41,21 @@ def fingerprint(body: CustomerWrite) -> str:
 
 
 class CustomerHashes(StoreBase):
-    def get(self, tenant: TenantId, number: str) -> str | None:
-        item = self._table.get_item(Key={"PK": f"TENANT#{tenant}", "SK": f"CUSTOMER#{number}"}).get("Item")
+    def get(self, scope: ExportScope, number: str) -> str | None:
+        item = self._table.get_item(Key=customer_hash_key(scope.tenant, scope.company, number)).get("Item")
         return str(item["hash"]) if item else None
 
-    def put(self, tenant: TenantId, number: str, value: str) -> None:
+    def put(self, scope: ExportScope, number: str, value: str) -> None:
         try:
-            self._table.put_item(Item={"PK": f"TENANT#{tenant}", "SK": f"CUSTOMER#{number}", "hash": value})
+            self._table.put_item(Item={**customer_hash_key(scope.tenant, scope.company, number), "hash": value})
         except ClientError:  # only a cache: the next export compares again and sends one update at most
             return
 
 
-def upsert_customer(client: FortnoxClient, hashes: CustomerHashes, tenant: TenantId, customer: Customer) -> str:
+def upsert_customer(client: FortnoxClient, hashes: CustomerHashes, scope: ExportScope, customer: Customer) -> str:
     body = customer_write(customer)
     digest = fingerprint(body)
-    known = hashes.get(tenant, customer.customer_number)
+    known = hashes.get(scope, customer.customer_number)
     if known == digest:
         return customer.customer_number
     if known is None:
@@ -69,5 +70,5 @@ def upsert_customer(client: FortnoxClient, hashes: CustomerHashes, tenant: Tenan
             client.customers.update(customer.customer_number, body.model_copy(update={"CustomerNumber": None}))
         except FortnoxNotFound:
             client.customers.create(body)
-    hashes.put(tenant, customer.customer_number, digest)
+    hashes.put(scope, customer.customer_number, digest)
     return customer.customer_number

@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass
 
-from fortnox_bridge.errors import NeedsTenantActionError
-from fortnox_bridge.fortnox.errors import FortnoxError
+from fortnox_bridge.errors import NeedsTenantActionError, RetryableError
+from fortnox_bridge.fortnox.errors import FortnoxError, FortnoxRateLimited
 
 
 @dataclass(frozen=True)
@@ -103,3 +103,47 @@ class ExportRefused(NeedsTenantActionError):
 
 def refusal(sv: str, en: str, *, code: int | None = None, fortnox_message: str = "") -> ExportRefused:
     return ExportRefused(Explanation(code, fortnox_message, sv, en))
+
+
+class AwaitingInvoice(RetryableError):
+    """A credit or credit note arrived before its invoice was exported: it waits (the message is retried), and the
+    last attempt fails with this explanation."""
+
+    def __init__(self, invoice_number: str) -> None:
+        super().__init__(f"invoice {invoice_number} is not exported yet")
+        self.explanation = Explanation(
+            None,
+            "",
+            f"Faktura {invoice_number} har inte exporterats till Fortnox, så krediten kan inte göras där. "
+            "Exportera fakturan och skicka krediten igen.",
+            f"Invoice {invoice_number} has not been exported to Fortnox, so the credit cannot be made there. "
+            "Export the invoice, then send the credit again.",
+        )
+
+
+def gave_up(cause: Exception) -> Explanation:
+    """Why the last attempt of a message that kept failing in ways worth retrying was given up."""
+    if isinstance(cause, AwaitingInvoice):
+        return cause.explanation
+    if isinstance(cause, FortnoxRateLimited):
+        return Explanation(
+            cause.code,
+            cause.message,
+            "Fortnox tog inte emot fler anrop för företaget just nu (för många anrop), inte heller efter flera "
+            "försök. Skicka händelsen igen senare.",
+            "Fortnox refused more calls for the company (too many requests), also after several attempts. Send "
+            "the event again later.",
+        )
+    if isinstance(cause, FortnoxError):
+        return Explanation(
+            cause.code,
+            cause.message,
+            f"Fortnox svarade med ett fel ({cause}), också efter flera försök. Skicka händelsen igen senare.",
+            f"Fortnox answered with an error ({cause}), also after several attempts. Send the event again later.",
+        )
+    return Explanation(
+        None,
+        "",
+        f"Exporten misslyckades efter flera försök: {cause}. Skicka händelsen igen senare.",
+        f"The export failed after several attempts: {cause}. Send the event again later.",
+    )

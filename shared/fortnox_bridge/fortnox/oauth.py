@@ -10,7 +10,12 @@ import httpx
 from pydantic import BaseModel, Field, SecretStr
 
 from fortnox_bridge import json_codec
+from fortnox_bridge.errors import NeedsTenantActionError
 from fortnox_bridge.fortnox.errors import FortnoxTransportError, FortnoxUnexpectedResponse, parse_error
+
+TOKEN_TIMEOUT = httpx.Timeout(connect=2.0, write=2.0, read=8.0, pool=1.0)
+"""Every phase of one token request is bounded, so a refresh has a worst case its lease can be sized from.
+A token answer is well under one read's worth of bytes, so one read timeout covers the whole answer."""
 
 
 class TokenSet(BaseModel):
@@ -40,12 +45,19 @@ class TokenEndpoint:
         client_id: str,
         client_secret: Callable[[], str],
         http: httpx.Client | None = None,
-        timeout: float = 15.0,
+        timeout: httpx.Timeout = TOKEN_TIMEOUT,
     ) -> None:
         self._base = auth_url.rstrip("/")
         self._client_id = client_id
         self._client_secret = client_secret
+        self._timeout = timeout
         self._http = http or httpx.Client(timeout=timeout)
+
+    @property
+    def attempt_seconds(self) -> float:
+        """The longest one token request can take: every phase at its limit."""
+        phases = (self._timeout.connect, self._timeout.write, self._timeout.read, self._timeout.pool)
+        return sum(phase for phase in phases if phase is not None)
 
     def exchange_code(self, code: str, *, redirect_uri: str | None) -> TokenSet:
         form = {"grant_type": "authorization_code", "code": code}
@@ -77,6 +89,7 @@ class TokenEndpoint:
                 data=form,
                 auth=(self._client_id, self._client_secret()),
                 headers=headers,
+                timeout=self._timeout,
             )
         except httpx.TransportError as error:
             # A lost answer to a refresh may already have rotated the token at Fortnox.
@@ -100,12 +113,33 @@ class ServiceAccountTokens:
 
     def access_token(self) -> str:
         if self._current is None or self._current.expires_within(self.REFRESH_BEFORE_EXPIRY_SECONDS):
-            self._current = self._endpoint.client_credentials(self._tenant)
+            fresh = self._endpoint.client_credentials(self._tenant)
+            require_company(fresh.access_token.get_secret_value(), self._tenant)
+            self._current = fresh
         return self._current.access_token.get_secret_value()
 
     def invalidate(self, token: str) -> None:
         if self._current is not None and self._current.access_token.get_secret_value() == token:
             self._current = None
+
+
+class TokensOfAnotherCompany(NeedsTenantActionError):
+    """The tokens at hand were issued for another Fortnox company than the one the tenant is connected to."""
+
+
+def require_company(access_token: str, company: int) -> None:
+    """Refuse an access token whose ``tenantId`` claim does not name ``company``, before anything is sent with it.
+
+    An unreadable claim is refused too: Fortnox documents the claim, so a token without it cannot be shown to belong
+    to the connected company, and sending books to an unknown company is the outcome this check exists to prevent.
+    """
+    claimed = fortnox_tenant_claim(access_token)
+    if claimed != company:
+        held = "an unknown company" if claimed is None else f"Fortnox company {claimed}"
+        raise TokensOfAnotherCompany(
+            f"the Fortnox tokens held for this tenant belong to {held}, not to company {company} it is connected "
+            "to; nothing was sent with them. Connect the tenant again."
+        )
 
 
 def fortnox_tenant_claim(access_token: str) -> int | None:

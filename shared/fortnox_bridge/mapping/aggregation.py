@@ -14,8 +14,7 @@ SUMMARY_TEXT = {"sv": "Summerat, {count} rader", "en": "Summary, {count} rows"}
 
 def row_amount(row: InvoiceRow) -> Decimal:
     """Net amount of one upstream row, rounded to the öre as the upstream invoice shows it."""
-    gross = row.quantity * row.unit_price
-    return (gross * (Decimal(100) - row.discount_percent) / Decimal(100)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return row.net
 
 
 @dataclass(frozen=True)

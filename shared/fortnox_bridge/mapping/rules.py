@@ -5,14 +5,15 @@ rule for its VAT rate before a rule for any rate. The row's own account override
 matches goes to the tenant's default account for its VAT rate (BAS 3001/3002/3003/3004 unless changed).
 """
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from fortnox_bridge.contracts.invoices import InvoiceRow, VatRate
+from fortnox_bridge.contracts.invoices import InvoiceRow, SalesAccount, VatRate
 from fortnox_bridge.contracts.text import Code, Text255
 
-Account = Annotated[int, Field(ge=1000, le=9999)]
+Account = SalesAccount
+"""Checked when the mapping is saved: a bank or receivables account can never be chosen for sales."""
 MatchOn = Literal["article", "service_type", "product_group"]
 
 BAS_DEFAULT_ACCOUNTS: dict[int, int] = {25: 3001, 12: 3002, 6: 3003, 0: 3004}

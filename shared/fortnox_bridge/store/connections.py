@@ -13,14 +13,16 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
-from fortnox_bridge.errors import NeedsTenantActionError
+from fortnox_bridge.errors import BadInputError, NeedsTenantActionError
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
+from fortnox_bridge.store.links import LinkGate
 from fortnox_bridge.store.table import (
     REFRESH_DUE,
     REFRESH_INDEX,
     StoreBase,
     company_binding_key,
     connection_key,
+    is_condition_failure,
     plain,
 )
 
@@ -31,6 +33,9 @@ class ConnectionState(StrEnum):
     CONNECTED = "connected"
     NEEDS_RECONNECT = "needs_reconnect"
     REVOKED = "revoked"
+    """Disconnected on request, and Fortnox no longer honours the refresh token."""
+    DISCONNECTED = "disconnected"
+    """Disconnected on request, but a service account's consent lives on at Fortnox until the tenant removes it."""
 
 
 class Connection(BaseModel):
@@ -46,6 +51,8 @@ class Connection(BaseModel):
     last_refresh_at: datetime | None = None
     reason: str | None = None
     """Why the connection is not connected, in words a person can act on."""
+    generation: int = 0
+    """The tenant's link generation this connection opened; no older link can replace it."""
 
     @property
     def refresh_token_expires_at(self) -> datetime | None:
@@ -56,6 +63,14 @@ class Connection(BaseModel):
 
 class CompanyAlreadyBound(NeedsTenantActionError):
     """The Fortnox company is connected to another tenant."""
+
+
+class LinkUsed(BadInputError):
+    """The link was consumed or revoked between the callback's checks and its write."""
+
+
+class LinkSuperseded(BadInputError):
+    """Another connect of the tenant completed first, or its links were revoked: this link's generation is gone."""
 
 
 def _item(connection: Connection) -> dict[str, Any]:
@@ -76,24 +91,47 @@ class ConnectionStore(StoreBase):
         return TenantId(str(item["tenant_id"])) if item else None
 
     def bind(
-        self, connection: Connection, *, allow_shared: bool = False, previous: FortnoxTenantId | None = None
+        self,
+        connection: Connection,
+        *,
+        allow_shared: bool = False,
+        previous: FortnoxTenantId | None = None,
+        gate: LinkGate | None = None,
     ) -> None:
         """Save the connection and claim its company, refusing a company another tenant holds unless sharing is
-        allowed. ``previous`` is the company the tenant held before, released in the same transaction."""
+        allowed. ``previous`` is the company the tenant held before, released in the same transaction. ``gate``
+        consumes the link and moves the tenant's link generation on in the same transaction, so of two callbacks
+        of one generation exactly one writes."""
         table = self._table.name
-        binding: dict[str, Any] = {
-            "TableName": table,
-            "Item": {**company_binding_key(connection.fortnox_tenant_id), "tenant_id": connection.tenant_id},
-        }
-        if allow_shared:
-            binding["ConditionExpression"] = "attribute_not_exists(PK) OR tenant_id = :tenant OR attribute_exists(PK)"
-        else:
-            binding["ConditionExpression"] = "attribute_not_exists(PK) OR tenant_id = :tenant"
-        binding["ExpressionAttributeValues"] = {":tenant": connection.tenant_id}
-        items: list[Any] = [{"Put": {"TableName": table, "Item": _item(connection)}}]
+        items: list[Any] = []
+        refusals: list[Exception] = []
+        if gate is not None:
+            items += gate.transact_items(table)
+            refusals += [
+                LinkUsed("the connect link was used or revoked meanwhile"),
+                LinkSuperseded("another connect of this tenant completed first"),
+            ]
+        items.append({"Put": {"TableName": table, "Item": _item(connection)}})
+        refusals.append(RuntimeError("the connection put has no condition"))
+        taken = CompanyAlreadyBound(
+            f"Fortnox company {connection.fortnox_tenant_id} is already connected to another tenant"
+        )
         holder = self.bound_tenant(connection.fortnox_tenant_id)
         if not (allow_shared and holder not in (None, connection.tenant_id)):
-            items.append({"Put": binding})
+            items.append(
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {
+                            **company_binding_key(connection.fortnox_tenant_id),
+                            "tenant_id": connection.tenant_id,
+                        },
+                        "ConditionExpression": "attribute_not_exists(PK) OR tenant_id = :tenant",
+                        "ExpressionAttributeValues": {":tenant": connection.tenant_id},
+                    }
+                }
+            )
+            refusals.append(taken)
         if previous is not None and previous != connection.fortnox_tenant_id:
             items.append(
                 {
@@ -105,14 +143,19 @@ class ConnectionStore(StoreBase):
                     }
                 }
             )
+            refusals.append(taken)
         try:
             self._table.meta.client.transact_write_items(TransactItems=items)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
-                raise CompanyAlreadyBound(
-                    f"Fortnox company {connection.fortnox_tenant_id} is already connected to another tenant"
-                ) from None
-            raise
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = error.response.get("CancellationReasons", [])
+            failed = [
+                refusal
+                for refusal, reason in zip(refusals, reasons, strict=False)
+                if reason.get("Code") == "ConditionalCheckFailed"
+            ]
+            raise (failed[0] if failed else taken) from None
 
     def record_refresh(self, tenant: TenantId, at: datetime) -> None:
         self._table.update_item(
@@ -123,15 +166,43 @@ class ConnectionStore(StoreBase):
             ExpressionAttributeValues={":at": at.isoformat(), ":connected": ConnectionState.CONNECTED.value},
         )
 
-    def mark(self, tenant: TenantId, state: ConnectionState, reason: str | None) -> None:
-        """Leave the connected state: the keep-alive index forgets it, the reason is kept for people to read."""
-        self._table.update_item(
-            Key=connection_key(tenant),
-            UpdateExpression="SET #state = :state, reason = :reason REMOVE GSI1PK, GSI1SK",
-            ConditionExpression="attribute_exists(PK)",
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={":state": state.value, ":reason": reason},
-        )
+    def mark(
+        self,
+        tenant: TenantId,
+        state: ConnectionState,
+        reason: str | None,
+        *,
+        only_from: tuple[ConnectionState, ...] = (ConnectionState.CONNECTED,),
+        generation: int | None = None,
+    ) -> bool:
+        """Leave the connected state: the keep-alive index forgets it, the reason is kept for people to read.
+
+        Moves only from ``only_from`` (and, given ``generation``, only the connection made in it); False when the
+        connection was elsewhere, so a lost connection is announced once and a newer one is never marked."""
+        values: dict[str, Any] = {":state": state.value, ":reason": reason}
+        allowed = []
+        for number, source in enumerate(only_from):
+            values[f":from{number}"] = source.value
+            allowed.append(f"#state = :from{number}")
+        condition = f"attribute_exists(PK) AND ({' OR '.join(allowed)})"
+        if generation is not None:
+            # Connections written before generations existed carry none: they are generation 0.
+            legacy = "attribute_not_exists(generation) OR " if generation == 0 else ""
+            condition += f" AND ({legacy}generation = :generation)"
+            values[":generation"] = generation
+        try:
+            self._table.update_item(
+                Key=connection_key(tenant),
+                UpdateExpression="SET #state = :state, reason = :reason REMOVE GSI1PK, GSI1SK",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
 
     def release(self, connection: Connection) -> None:
         """Give up the company binding (after a disconnect), if this tenant holds it."""

@@ -1,53 +1,93 @@
-"""The export ledger: one item per business key (tenant + upstream document), moved by conditional writes.
+"""The export ledger: one item per business key (tenant, Fortnox company, upstream document), moved by conditional
+writes.
 
-States: claimed -> sent -> confirmed, or failed. A claim carries a lease so only one worker acts on a document at
-a time; an expired lease can be taken over, and the new holder must reconcile with Fortnox before writing.
+States: claimed -> sent -> created -> confirmed, or failed. A claim carries a lease so only one worker acts on a
+document at a time; an expired lease can be taken over, and the new holder must reconcile with Fortnox before
+writing. ``created`` means the document is in Fortnox (its number is recorded the moment the create answers) and
+some after-create steps (attach the PDF, bookkeep, send) are still to do: whoever claims it next finishes them.
 """
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from fortnox_bridge.errors import RetryableError
-from fortnox_bridge.ids import TenantId
+from fortnox_bridge.ids import FortnoxTenantId, TenantId
 from fortnox_bridge.store.table import StoreBase, is_condition_failure, ledger_key, plain
 
 
 class ExportState(StrEnum):
     CLAIMED = "claimed"
     SENT = "sent"
+    """A create was sent; its answer may have been lost, so look for our marker before creating again."""
+    CREATED = "created"
+    """In Fortnox, with after-create steps still pending."""
     CONFIRMED = "confirmed"
     FAILED = "failed"
 
 
+Step = Literal["attach_pdf", "bookkeep", "send"]
+"""What happens to a document after its create, in this order."""
+Form = Literal["invoice", "order"]
+"""How an upstream invoice went to Fortnox: as an invoice, or as an order for collective invoicing."""
+
+
+@dataclass(frozen=True)
+class ExportScope:
+    """Export state belongs to a tenant and the Fortnox company it was made in, never to the tenant alone."""
+
+    tenant: TenantId
+    company: FortnoxTenantId
+
+
 class LedgerEntry(BaseModel):
     tenant_id: TenantId
+    fortnox_company: FortnoxTenantId
     kind: str
     business_key: str
     state: ExportState
     attempts: int = 0
     lease_owner: str | None = None
     lease_until: datetime | None = None
+    form: Form | None = None
+    """Set before the create: the form an upstream invoice has in Fortnox, kept whatever the settings say later."""
     fortnox_id: str | None = None
     content_hash: str | None = None
-    """What was last confirmed in Fortnox, so the same content delivered again costs no call."""
+    """What was last applied in Fortnox, so the same content delivered again costs no call."""
+    applied_at: datetime | None = None
+    """``occurred_at`` of the event last applied: an older one arriving later is superseded, not applied."""
+    pending_steps: list[Step] = []
+    pdf_file_id: str | None = None
+    """The PDF's file in the Fortnox archive once uploaded, so a retry attaches it instead of uploading again."""
+    superseded_event_id: str | None = None
+    """The last event that arrived after a newer one had been applied, and so was not."""
     last_error: str | None = None
     updated_at: datetime
+
+    @property
+    def scope(self) -> ExportScope:
+        return ExportScope(self.tenant_id, self.fortnox_company)
 
 
 class LeaseHeld(RetryableError):
     """Another worker holds the document; try again after its lease."""
 
 
+def _key(scope: ExportScope, kind: str, business_key: str) -> dict[str, str]:
+    return ledger_key(scope.tenant, scope.company, kind, business_key)
+
+
 class ExportLedger(StoreBase):
-    def get(self, tenant: TenantId, kind: str, business_key: str) -> LedgerEntry | None:
-        item = self._table.get_item(Key=ledger_key(tenant, kind, business_key), ConsistentRead=True).get("Item")
+    def get(self, scope: ExportScope, kind: str, business_key: str) -> LedgerEntry | None:
+        item = self._table.get_item(Key=_key(scope, kind, business_key), ConsistentRead=True).get("Item")
         return LedgerEntry.model_validate(plain(item)) if item else None
 
     def claim(
-        self, tenant: TenantId, kind: str, business_key: str, *, owner: str, lease: timedelta, reopen: bool = False
+        self, scope: ExportScope, kind: str, business_key: str, *, owner: str, lease: timedelta, reopen: bool = False
     ) -> LedgerEntry:
         """Take the document for ``owner`` unless another live lease holds it. Confirmed entries are returned as
         they are, so the caller can see the work is done, unless ``reopen`` asks to work on them again (a
@@ -55,11 +95,11 @@ class ExportLedger(StoreBase):
         now = datetime.now(UTC)
         try:
             attributes = self._table.update_item(
-                Key=ledger_key(tenant, kind, business_key),
+                Key=_key(scope, kind, business_key),
                 UpdateExpression=(
                     "SET #state = if_not_exists(#state, :claimed), lease_owner = :owner, lease_until = :until, "
-                    "updated_at = :now, tenant_id = :tenant, kind = :kind, business_key = :bkey "
-                    "ADD attempts :one"
+                    "updated_at = :now, tenant_id = :tenant, fortnox_company = :company, kind = :kind, "
+                    "business_key = :bkey ADD attempts :one"
                 ),
                 ConditionExpression=(
                     "attribute_not_exists(PK) OR ((#state <> :confirmed OR :reopen = :yes) AND "
@@ -72,7 +112,8 @@ class ExportLedger(StoreBase):
                     ":owner": owner,
                     ":until": (now + lease).isoformat(),
                     ":now": now.isoformat(),
-                    ":tenant": tenant,
+                    ":tenant": scope.tenant,
+                    ":company": scope.company,
                     ":kind": kind,
                     ":bkey": business_key,
                     ":one": 1,
@@ -84,7 +125,7 @@ class ExportLedger(StoreBase):
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
-            existing = self.get(tenant, kind, business_key)
+            existing = self.get(scope, kind, business_key)
             if existing is not None and existing.state is ExportState.CONFIRMED:
                 return existing
             raise LeaseHeld(f"{kind} {business_key} is being exported by another worker") from None
@@ -97,34 +138,50 @@ class ExportLedger(StoreBase):
         *,
         owner: str,
         fortnox_id: str | None = None,
+        forget_fortnox_id: bool = False,
         error: str | None = None,
         content_hash: str | None = None,
+        form: Form | None = None,
+        applied_at: datetime | None = None,
+        pending_steps: list[Step] | None = None,
+        pdf_file_id: str | None = None,
+        superseded_event_id: str | None = None,
+        release: bool = False,
     ) -> None:
-        """Move the entry while ``owner`` still holds the lease; a lost lease raises ``LeaseHeld``."""
-        names = {"#state": "state"}
-        values: dict[str, str] = {
+        """Move the entry while ``owner`` still holds the lease; a lost lease raises ``LeaseHeld``. Only what is
+        given is written. Confirmed and failed entries, and ``release``, give the lease back."""
+        values: dict[str, Any] = {
             ":state": state.value,
             ":owner": owner,
             ":now": datetime.now(UTC).isoformat(),
         }
-        expression = "SET #state = :state, updated_at = :now"
-        if fortnox_id is not None:
-            expression += ", fortnox_id = :fid"
-            values[":fid"] = fortnox_id
-        if error is not None:
-            expression += ", last_error = :err"
-            values[":err"] = error
-        if content_hash is not None:
-            expression += ", content_hash = :hash"
-            values[":hash"] = content_hash
-        if state in {ExportState.CONFIRMED, ExportState.FAILED}:
-            expression += " REMOVE lease_owner, lease_until"
+        sets = ["#state = :state", "updated_at = :now"]
+        given: dict[str, Any] = {
+            "fortnox_id": fortnox_id,
+            "last_error": error,
+            "content_hash": content_hash,
+            "form": form,
+            "applied_at": applied_at.isoformat() if applied_at is not None else None,
+            "pending_steps": pending_steps,
+            "pdf_file_id": pdf_file_id,
+            "superseded_event_id": superseded_event_id,
+        }
+        for name, value in given.items():
+            if value is not None:
+                sets.append(f"{name} = :{name}")
+                values[f":{name}"] = value
+        removes = []
+        if forget_fortnox_id:
+            removes += ["fortnox_id", "content_hash", "applied_at", "pending_steps", "pdf_file_id"]
+        if release or state in {ExportState.CONFIRMED, ExportState.FAILED}:
+            removes += ["lease_owner", "lease_until"]
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         try:
             self._table.update_item(
-                Key=ledger_key(entry.tenant_id, entry.kind, entry.business_key),
+                Key=_key(entry.scope, entry.kind, entry.business_key),
                 UpdateExpression=expression,
                 ConditionExpression="lease_owner = :owner",
-                ExpressionAttributeNames=names,
+                ExpressionAttributeNames={"#state": "state"},
                 ExpressionAttributeValues=values,
             )
         except ClientError as failure:
@@ -136,7 +193,7 @@ class ExportLedger(StoreBase):
         """Give the lease back after a failure worth retrying, so the retry need not wait for it to expire."""
         try:
             self._table.update_item(
-                Key=ledger_key(entry.tenant_id, entry.kind, entry.business_key),
+                Key=_key(entry.scope, entry.kind, entry.business_key),
                 UpdateExpression="REMOVE lease_owner, lease_until",
                 ConditionExpression="lease_owner = :owner",
                 ExpressionAttributeValues={":owner": owner},
@@ -144,3 +201,53 @@ class ExportLedger(StoreBase):
         except ClientError as failure:
             if not is_condition_failure(failure):
                 raise
+
+    def record_failure(self, scope: ExportScope, kind: str, business_key: str, error: str) -> LedgerEntry | None:
+        """The last attempt gave up: note the cause on a free entry. An entry whose document is in Fortnox keeps its
+        state (it is not failed, its pending work is); any other becomes ``failed``. None while another worker holds
+        a live lease on it: that worker's outcome is the one that counts."""
+        now = datetime.now(UTC)
+        current = self.get(scope, kind, business_key)
+        exists = current is not None and current.fortnox_id is not None
+        values: dict[str, Any] = {
+            ":err": error,
+            ":now": now.isoformat(),
+            ":tenant": scope.tenant,
+            ":company": scope.company,
+            ":kind": kind,
+            ":bkey": business_key,
+        }
+        sets = (
+            "last_error = :err, updated_at = :now, tenant_id = :tenant, fortnox_company = :company, kind = :kind, "
+            "business_key = :bkey"
+        )
+        free = "(attribute_not_exists(lease_until) OR lease_until < :now)"
+        key = _key(scope, kind, business_key)
+        try:
+            if exists:
+                attributes = self._table.update_item(
+                    Key=key,
+                    UpdateExpression=f"SET {sets}",
+                    ConditionExpression=f"attribute_exists(fortnox_id) AND {free}",
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                )["Attributes"]
+            else:
+                values[":failed"] = ExportState.FAILED.value
+                values[":confirmed"] = ExportState.CONFIRMED.value
+                attributes = self._table.update_item(
+                    Key=key,
+                    UpdateExpression=f"SET {sets}, #state = :failed",
+                    ConditionExpression=(
+                        "attribute_not_exists(PK) OR "
+                        f"(attribute_not_exists(fortnox_id) AND #state <> :confirmed AND {free})"
+                    ),
+                    ExpressionAttributeNames={"#state": "state"},
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                )["Attributes"]
+        except ClientError as failure:
+            if not is_condition_failure(failure):
+                raise
+            return None
+        return LedgerEntry.model_validate(plain(attributes))

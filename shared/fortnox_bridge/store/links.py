@@ -1,16 +1,26 @@
-"""Hosted connect links and the single-use consent states that come back from Fortnox.
+"""Hosted connect links, their generations, and the single-use consent states that come back from Fortnox.
 
-A link is stored by the hash of its token, so the table never holds a usable link.
+A link is stored by the hash of its token, so the table never holds a usable link. Every link records the tenant's
+link generation when it was made; a completed connect or a revocation moves the generation on, and a link of an
+older generation no longer works.
 """
 
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
 from fortnox_bridge.ids import TenantId
-from fortnox_bridge.store.table import StoreBase, consent_state_key, is_condition_failure, link_key
+from fortnox_bridge.store.table import (
+    StoreBase,
+    consent_state_key,
+    is_condition_failure,
+    link_generation_key,
+    link_key,
+)
 
 
 def token_hash(token: str) -> str:
@@ -22,8 +32,49 @@ class ConnectLink(BaseModel):
     scopes: list[str]
     service_account: bool
     valid_until: datetime
+    generation: int = 0
+    """The tenant's link generation when the link was made; the link works while the generation stays."""
+    replace_connection: bool = False
+    """Made to replace a live connection: the page names the current company and asks to confirm."""
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     consumed_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LinkGate:
+    """What a completing connect must still hold when it writes: its link unused, its generation current."""
+
+    link_hash: str
+    tenant_id: TenantId
+    generation: int
+
+    def transact_items(self, table_name: str) -> list[dict[str, Any]]:
+        """The link is consumed and the generation moved on in the same transaction as the connection."""
+        current = "generation = :generation"
+        if self.generation == 0:
+            current = f"attribute_not_exists(generation) OR {current}"
+        return [
+            {
+                "Update": {
+                    "TableName": table_name,
+                    "Key": link_key(self.link_hash),
+                    "UpdateExpression": "SET consumed_at = :now",
+                    "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(consumed_at) "
+                    "AND attribute_not_exists(revoked_at)",
+                    "ExpressionAttributeValues": {":now": datetime.now(UTC).isoformat()},
+                }
+            },
+            {
+                "Update": {
+                    "TableName": table_name,
+                    "Key": link_generation_key(self.tenant_id),
+                    "UpdateExpression": "SET generation = :next",
+                    "ConditionExpression": current,
+                    "ExpressionAttributeValues": {":generation": self.generation, ":next": self.generation + 1},
+                }
+            },
+        ]
 
 
 class LinkStore(StoreBase):
@@ -46,14 +97,28 @@ class LinkStore(StoreBase):
             {key: value for key, value in item.items() if key in ConnectLink.model_fields}
         )
 
-    def consume(self, hashed: str) -> bool:
-        """Mark the link used; False when it already was."""
+    def generation(self, tenant: TenantId) -> int:
+        item = self._table.get_item(Key=link_generation_key(tenant), ConsistentRead=True).get("Item")
+        return int(str(item.get("generation", 0))) if item else 0
+
+    def revoke_all(self, tenant: TenantId) -> int:
+        """Every link of the tenant made so far stops working; returns the new generation."""
+        answer = self._table.update_item(
+            Key=link_generation_key(tenant),
+            UpdateExpression="ADD generation :one",
+            ExpressionAttributeValues={":one": 1},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(str(answer["Attributes"]["generation"]))
+
+    def revoke(self, hashed: str, tenant: TenantId) -> bool:
+        """One link stops working; False when the tenant has no such unused link."""
         try:
             self._table.update_item(
                 Key=link_key(hashed),
-                UpdateExpression="SET consumed_at = :now",
-                ConditionExpression="attribute_exists(PK) AND attribute_not_exists(consumed_at)",
-                ExpressionAttributeValues={":now": datetime.now(UTC).isoformat()},
+                UpdateExpression="SET revoked_at = :now",
+                ConditionExpression="tenant_id = :tenant AND attribute_not_exists(consumed_at)",
+                ExpressionAttributeValues={":now": datetime.now(UTC).isoformat(), ":tenant": tenant},
             )
         except ClientError as error:
             if is_condition_failure(error):

@@ -24,8 +24,17 @@ def company_binding_key(company: FortnoxTenantId) -> Key:
     return {"PK": f"FORTNOXCOMPANY#{company}", "SK": "BINDING"}
 
 
-def ledger_key(tenant: TenantId, kind: str, business_key: str) -> Key:
-    return {"PK": f"TENANT#{tenant}", "SK": f"EXPORT#{kind}#{business_key}"}
+def company_partition(tenant: TenantId, company: FortnoxTenantId) -> str:
+    """Where a tenant's export state for one Fortnox company lives: a reconnect to another company starts clean."""
+    return f"TENANT#{tenant}#CO#{company}"
+
+
+def ledger_key(tenant: TenantId, company: FortnoxTenantId, kind: str, business_key: str) -> Key:
+    return {"PK": company_partition(tenant, company), "SK": f"EXPORT#{kind}#{business_key}"}
+
+
+def customer_hash_key(tenant: TenantId, company: FortnoxTenantId, customer_number: str) -> Key:
+    return {"PK": company_partition(tenant, company), "SK": f"CUSTOMER#{customer_number}"}
 
 
 def cursor_key(tenant: TenantId, name: str) -> Key:
@@ -34,6 +43,10 @@ def cursor_key(tenant: TenantId, name: str) -> Key:
 
 def link_key(token_hash: str) -> Key:
     return {"PK": f"LINK#{token_hash}", "SK": "LINK"}
+
+
+def link_generation_key(tenant: TenantId) -> Key:
+    return {"PK": f"TENANT#{tenant}", "SK": "LINKGENERATION"}
 
 
 def consent_state_key(nonce: str) -> Key:

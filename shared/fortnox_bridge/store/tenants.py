@@ -5,7 +5,7 @@ from enum import StrEnum
 from typing import Literal
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fortnox_bridge.errors import BadInputError
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
@@ -33,6 +33,22 @@ class InvoiceExportSettings(BaseModel):
     send: Literal["none", "externalprint", "email"] = "none"
     """``email``: Fortnox e-mails the invoice; ``externalprint``: upstream sends it and Fortnox marks it sent."""
     attach_pdf: bool = True
+    update_sent_invoices: bool = False
+    """Apply a re-export to an invoice Fortnox has already sent (e-mail, external print). Off: such a change is
+    refused with the reason, because the customer holds the version that was sent."""
+
+    @model_validator(mode="after")
+    def _manual_corrections_are_numbered_upstream(self) -> "InvoiceExportSettings":
+        # Seed 000: a manual correction is worth its lost link only because upstream numbers it. With Fortnox
+        # numbering it would be neither numbered upstream nor linked, and an upstream number among Fortnox's own
+        # series could clash with a number Fortnox gives later.
+        if self.always_manual_correction and self.numbering != "upstream":
+            raise ValueError(
+                "always_manual_correction needs numbering 'upstream': manual correction invoices are numbered "
+                "upstream and not linked to the invoice they correct; with Fortnox numbering keep it off, and "
+                "credit notes go as linked correction invoices numbered by Fortnox"
+            )
+        return self
 
 
 class TenantSettings(BaseModel):

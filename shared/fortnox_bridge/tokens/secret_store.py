@@ -2,6 +2,8 @@
 
 import json
 import time
+import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -52,6 +54,22 @@ class StoredTokens(BaseModel):
         )
 
 
+@dataclass(frozen=True)
+class VersionedTokens:
+    tokens: StoredTokens
+    version: str
+    """Secrets Manager's VersionId of the value read: a write that replaces it names it (see ``replace``)."""
+
+
+SUCCESSOR_NAMESPACE = uuid.UUID("6f1d8f0e-3c57-4f4e-9a55-2b0c1f7a9d10")
+
+
+def successor_token(version: str) -> str:
+    """The one ClientRequestToken a write replacing ``version`` may use: Secrets Manager refuses a second, different
+    value under the same token, so two writers that read the same version cannot both succeed."""
+    return str(uuid.uuid5(SUCCESSOR_NAMESPACE, version))
+
+
 class SecretTokenStore:
     def __init__(self, client: "SecretsManagerClient", prefix: str = SECRET_PREFIX) -> None:
         self._client = client
@@ -61,13 +79,40 @@ class SecretTokenStore:
         return f"{self._prefix}{tenant}"
 
     def read(self, tenant: TenantId) -> StoredTokens | None:
+        current = self.read_versioned(tenant)
+        return current.tokens if current is not None else None
+
+    def read_versioned(self, tenant: TenantId) -> VersionedTokens | None:
         try:
-            value = self._client.get_secret_value(SecretId=self.secret_id(tenant))["SecretString"]
+            answer = self._client.get_secret_value(SecretId=self.secret_id(tenant))
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
                 return None
             raise
-        return StoredTokens.model_validate_json(value)
+        return VersionedTokens(StoredTokens.model_validate_json(answer["SecretString"]), answer["VersionId"])
+
+    def replace(self, tenant: TenantId, tokens: StoredTokens, *, read_version: str) -> bool:
+        """Write ``tokens`` only over the version they were derived from; False, and nothing written, when the
+        secret has moved on (a reconnect wrote other tokens, or another refresher got there first).
+
+        Secrets Manager has no conditional write. The version is checked right before the write, and the write
+        carries the read version's one successor token, which makes two writers from the same version exclusive.
+        What is left is a writer that does not derive from ``read_version`` (a connect) landing between the check
+        and the write: then the older company's tokens win, and the tenant claim check on every use refuses them."""
+        current = self.read_versioned(tenant)
+        if current is None or current.version != read_version:
+            return False
+        try:
+            self._client.put_secret_value(
+                SecretId=self.secret_id(tenant),
+                SecretString=tokens.serialized(),
+                ClientRequestToken=successor_token(read_version),
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("ResourceExistsException", "ResourceNotFoundException"):
+                return False
+            raise
+        return True
 
     def write(self, tenant: TenantId, tokens: StoredTokens) -> None:
         value = tokens.serialized()

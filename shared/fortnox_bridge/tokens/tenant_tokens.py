@@ -1,10 +1,14 @@
 """Access tokens for a tenant that consented as a person: refresh tokens are single-use, so one refresher only.
 
 When the access token must be refreshed, exactly one worker takes a DynamoDB lease, re-reads the secret (someone may
-have just refreshed), calls Fortnox, and writes the rotated pair to Secrets Manager before anything else. Every
+have just refreshed) and the connection (someone may have just lost it), renews the lease for the whole bounded
+refresh, calls Fortnox, and writes the rotated pair over the secret version it read, before anything else. Every
 other worker waits for the lease holder and re-reads the secret instead of refreshing. A refresh whose answer is
 lost is tried once more with the same refresh token: if Fortnox had not rotated it, that succeeds; if it had, the
-tenant is marked as needing a reconnect and an event with a fresh link goes upstream. Never silently broken.
+connection is marked as needing a reconnect and upstream hears it once. Never silently broken.
+
+Every access token handed out, and every stored one before its refresh token is used, must name the connected
+Fortnox company in its ``tenantId`` claim: tokens of another company are never sent anywhere.
 """
 
 import time
@@ -14,19 +18,32 @@ from datetime import UTC, datetime
 from typing import NoReturn
 
 from fortnox_bridge.errors import NeedsTenantActionError, RetryableError
-from fortnox_bridge.fortnox.errors import FortnoxInvalidGrant, FortnoxTransportError
-from fortnox_bridge.fortnox.oauth import TokenEndpoint
+from fortnox_bridge.fortnox.errors import FortnoxError, FortnoxInvalidGrant, FortnoxTransportError
+from fortnox_bridge.fortnox.oauth import TokenEndpoint, TokenSet, TokensOfAnotherCompany, require_company
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import logger
-from fortnox_bridge.store.connections import ConnectionStore
+from fortnox_bridge.store.connections import ConnectionState, ConnectionStore
 from fortnox_bridge.store.locks import LockStore
-from fortnox_bridge.tokens.secret_store import SecretTokenStore, StoredTokens
+from fortnox_bridge.tokens.secret_store import SecretTokenStore, StoredTokens, VersionedTokens
 
 FRESH_ENOUGH_SECONDS = 300.0
 """An access token with less life than this is refreshed before use."""
-LEASE_SECONDS = 30.0
-MIN_REMAINING_SECONDS = 10.0
-"""Do not start a refresh with less Lambda time left than this: a refresh cut off midway can lose the tenant."""
+REFRESH_ATTEMPTS = 2
+"""The refresh, and once more with the same refresh token when its answer was lost."""
+WRITE_MARGIN_SECONDS = 10.0
+"""After Fortnox answers: the version check and the write of the rotated pair, which must happen under the lease."""
+POLL_SECONDS = 0.2
+
+
+def refresh_seconds(endpoint: TokenEndpoint) -> float:
+    """The longest the Fortnox part of a refresh can take: every attempt at its timeout."""
+    return REFRESH_ATTEMPTS * endpoint.attempt_seconds
+
+
+def lease_seconds(endpoint: TokenEndpoint) -> float:
+    """The refresh lease outlives the bounded refresh and the write after it, so no waiter can take over from a
+    holder that is still working; it is renewed right before the first token request."""
+    return refresh_seconds(endpoint) + WRITE_MARGIN_SECONDS
 
 
 class ConnectionLost(NeedsTenantActionError):
@@ -37,16 +54,22 @@ class RefreshPending(RetryableError):
     """Another worker is refreshing and did not finish in time; try again shortly."""
 
 
+class TokensReplaced(RetryableError):
+    """The tenant's tokens or connection changed while this worker refreshed: what it holds is stale; try again."""
+
+
 ReconnectNotifier = Callable[[TenantId, str], None]
 
 
 class TenantTokens:
-    """TokenProvider for one tenant. Cheap to create; state lives in Secrets Manager and DynamoDB."""
+    """TokenProvider for one tenant's connection to ``company``. Cheap to create; state lives in Secrets Manager
+    and DynamoDB."""
 
     def __init__(
         self,
         tenant: TenantId,
         *,
+        company: int,
         secrets: SecretTokenStore,
         locks: LockStore,
         endpoint: TokenEndpoint,
@@ -57,6 +80,7 @@ class TenantTokens:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._tenant = tenant
+        self._company = company
         self._secrets = secrets
         self._locks = locks
         self._endpoint = endpoint
@@ -65,6 +89,7 @@ class TenantTokens:
         self._remaining = remaining_seconds
         self._clock = clock
         self._sleep = sleep
+        self._lease = lease_seconds(endpoint)
         self._owner = f"refresh-{uuid.uuid4()}"
         self._cached: StoredTokens | None = None
         self._refused: set[str] = set()
@@ -73,17 +98,20 @@ class TenantTokens:
         usable = self._usable(self._cached)
         if usable is not None:
             return usable
-        deadline = self._clock() + LEASE_SECONDS * 2
+        # A holder that died frees the lease when it expires; waiting a little longer lets this worker take over.
+        deadline = self._clock() + self._lease + 2 * POLL_SECONDS
         while self._clock() < deadline:
-            _, usable = self._read()
+            current = self._read()
+            usable = self._usable(current.tokens)
             if usable is not None:
+                self._cached = current.tokens
                 return usable
-            if self._locks.acquire(self._lock_name, owner=self._owner, lease_seconds=LEASE_SECONDS):
+            if self._locks.acquire(self._lock_name, owner=self._owner, lease_seconds=self._lease):
                 try:
                     return self._refresh()
                 finally:
                     self._locks.release(self._lock_name, owner=self._owner)
-            self._sleep(0.2)
+            self._sleep(POLL_SECONDS)
         raise RefreshPending(f"tokens of tenant {self._tenant} are being refreshed by another worker")
 
     def invalidate(self, token: str) -> None:
@@ -102,26 +130,46 @@ class TenantTokens:
             return None
         return token
 
-    def _read(self) -> tuple[StoredTokens, str | None]:
-        """The stored tokens, and the access token when it can be used as it is (then it is cached too)."""
-        stored = self._secrets.read(self._tenant)
-        if stored is None:
+    def _read(self) -> VersionedTokens:
+        """The stored tokens, refused unless they belong to the connected company: even an expired access token
+        names its company, and its refresh token must not be sent for another one."""
+        current = self._secrets.read_versioned(self._tenant)
+        if current is None:
             raise ConnectionLost(f"tenant {self._tenant} holds no Fortnox tokens; connect it first")
-        usable = self._usable(stored)
-        if usable is not None:
-            self._cached = stored
-        return stored, usable
+        try:
+            require_company(current.tokens.access_token.get_secret_value(), self._company)
+        except TokensOfAnotherCompany:
+            self._require_connection()  # a reconnect moved the tenant on: this worker is stale, not the secret
+            raise
+        return current
+
+    def _require_connection(self) -> None:
+        """The connection is still the one this worker serves: a lost one is not refreshed again, a replaced one
+        is retried by whoever holds the newer view."""
+        connection = self._connections.get(self._tenant)
+        if connection is None or connection.state is not ConnectionState.CONNECTED:
+            reason = connection.reason if connection is not None and connection.reason else "it is not connected"
+            raise ConnectionLost(f"tenant {self._tenant} must reconnect: {reason}")
+        if connection.fortnox_tenant_id != self._company:
+            raise TokensReplaced(f"tenant {self._tenant} was connected to another Fortnox company meanwhile")
 
     def _refresh(self) -> str:
-        # Re-read under the lease: the previous holder may have refreshed between our read and our lease.
-        stored, usable = self._read()
+        # Re-read under the lease: the previous holder may have refreshed, or lost the connection, meanwhile.
+        current = self._read()
+        usable = self._usable(current.tokens)
         if usable is not None:
+            self._cached = current.tokens
             return usable
-        if stored.refresh_token is None:
+        self._require_connection()
+        if current.tokens.refresh_token is None:
             raise ConnectionLost(f"tenant {self._tenant} has no refresh token")
-        if self._remaining() < MIN_REMAINING_SECONDS:
+        if self._remaining() < self._lease:
             raise RefreshPending("too little time left to refresh safely")
-        refresh_token = stored.refresh_token.get_secret_value()
+        # Renewed now, the lease covers every token request and the write that follows, however long the reads
+        # above took.
+        if not self._locks.acquire(self._lock_name, owner=self._owner, lease_seconds=self._lease):
+            raise RefreshPending("the refresh lease was taken over before the refresh began")
+        refresh_token = current.tokens.refresh_token.get_secret_value()
         try:
             fresh = self._endpoint.refresh(refresh_token)
         except FortnoxTransportError:
@@ -129,19 +177,52 @@ class TenantTokens:
             try:
                 fresh = self._endpoint.refresh(refresh_token)
             except FortnoxInvalidGrant:
-                self._lost("Fortnox rotated the refresh token but its answer was lost")
+                return self._grant_refused(current, "Fortnox rotated the refresh token but its answer was lost")
         except FortnoxInvalidGrant:
-            self._lost("Fortnox refused the refresh token (used, expired or revoked)")
-        # Store the rotated pair before anything uses the new access token: it is the only copy.
+            return self._grant_refused(current, "Fortnox refused the refresh token (used, expired or revoked)")
+        return self._store(fresh, current)
+
+    def _grant_refused(self, current: VersionedTokens, reason: str) -> str:
+        """Lost, unless a writer stored other tokens since this worker read: then Fortnox refused a token that was
+        already replaced, and the newer tokens are the connection."""
+        now = self._secrets.read_versioned(self._tenant)
+        if now is None or now.version == current.version:
+            self._lost(reason)
+        usable = self._usable(now.tokens)
+        if usable is None:
+            raise TokensReplaced(f"the tokens of tenant {self._tenant} were replaced while they were refreshed")
+        require_company(usable, self._company)
+        self._cached = now.tokens
+        return usable
+
+    def _store(self, fresh: TokenSet, current: VersionedTokens) -> str:
+        # Store the rotated pair before anything uses the new access token: it is the only copy. It goes only over
+        # the version it was derived from; a secret that moved on holds a newer connection, which wins.
         rotated = StoredTokens.from_token_set(fresh)
-        self._secrets.write(self._tenant, rotated)
+        if not self._secrets.replace(self._tenant, rotated, read_version=current.version):
+            self._give_back(fresh)
+            raise TokensReplaced(f"the tokens of tenant {self._tenant} were replaced while they were refreshed")
         self._cached = rotated
         try:
             self._connections.record_refresh(self._tenant, datetime.now(UTC))
         except Exception:  # bookkeeping only: the tokens are safe, the next keep-alive fixes the date
             logger.exception("could not record the refresh time", extra={"tenant_id": self._tenant})
         logger.info("refreshed Fortnox tokens", extra={"tenant_id": self._tenant})
-        return rotated.access_token.get_secret_value()
+        access = rotated.access_token.get_secret_value()
+        require_company(access, self._company)
+        return access
+
+    def _give_back(self, fresh: TokenSet) -> None:
+        """Tokens nobody will hold are revoked, so no grant lives on at Fortnox for a connection that was replaced."""
+        if fresh.refresh_token is None:
+            return
+        try:
+            self._endpoint.revoke(fresh.refresh_token.get_secret_value())
+        except FortnoxError as failure:  # best effort: an unrevoked refresh token dies unused within 45 days
+            logger.warning(
+                "could not revoke a refresh token nobody holds",
+                extra={"tenant_id": self._tenant, "status": failure.status},
+            )
 
     def _lost(self, reason: str) -> NoReturn:
         self._notify_lost(self._tenant, reason)

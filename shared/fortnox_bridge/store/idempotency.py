@@ -1,0 +1,72 @@
+"""Which invoice events were handled, as Powertools idempotency records beside the export state they guard.
+
+Powertools keeps every record in one partition (``idempotency#{function}``) under its own expiry attribute. Ours go
+into the partition of the tenant's Fortnox company (``TENANT#{tenant}#CO#{company}``, sort key ``EVENT#{hash}``),
+so a tenant that reconnects to another company replays the same event ids there, and they carry ``expires_at``,
+the attribute the table's TTL reads, so DynamoDB forgets them.
+"""
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+from fortnox_bridge.ids import FortnoxTenantId, TenantId
+from fortnox_bridge.store.table import company_partition
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+KEPT_FOR = timedelta(days=7)
+"""Longer than SQS keeps a message (4 days), so every redelivery of a handled event finds its record."""
+EVENT_PREFIX = "EVENT#"
+
+IDEMPOTENCY = IdempotencyConfig(
+    event_key_jmespath="id",
+    # The whole event: the same id with other content (another type, amount or customer) is not a redelivery.
+    payload_validation_jmespath="@",
+    raise_on_no_idempotency_key=True,
+    expires_after_seconds=int(KEPT_FOR.total_seconds()),
+)
+
+Work = Callable[..., dict[str, Any]]
+
+
+class _CompanyPartitioned(DynamoDBPersistenceLayer):
+    """Powertools names a record ``{key prefix}#{hash}``; we pass the company partition as the prefix and split it
+    back into the table's keys, so one persistence layer (and one boto3 client) serves every tenant."""
+
+    def _get_key(self, idempotency_key: str) -> dict[str, Any]:
+        partition, _, digest = idempotency_key.rpartition("#")
+        return {"PK": {"S": partition}, "SK": {"S": f"{EVENT_PREFIX}{digest}"}}
+
+
+class EventRecords:
+    def __init__(self, client: "DynamoDBClient", table_name: str) -> None:
+        self._persistence = _CompanyPartitioned(
+            table_name=table_name,
+            key_attr="PK",
+            sort_key_attr="SK",
+            expiry_attr="expires_at",
+            boto3_client=client,
+        )
+
+    def once(self, tenant: TenantId, company: FortnoxTenantId, event: dict[str, Any], work: Work) -> dict[str, Any]:
+        """``work(event=event)`` unless this company already handled the event: then its stored answer.
+
+        Raises Powertools' ``IdempotencyValidationError`` when the id was handled with other content, and its
+        ``IdempotencyAlreadyInProgressError`` while another worker is on it. When ``work`` raises, the record is
+        deleted, so whatever made it raise can be fixed and the same event sent again."""
+        once = idempotent_function(
+            data_keyword_argument="event",
+            config=IDEMPOTENCY,
+            persistence_store=self._persistence,
+            key_prefix=company_partition(tenant, company),
+        )(work)
+        result: dict[str, Any] = once(event=event)
+        return result
