@@ -147,3 +147,21 @@ def gave_up(cause: Exception) -> Explanation:
         f"Exporten misslyckades efter flera försök: {cause}. Skicka händelsen igen senare.",
         f"The export failed after several attempts: {cause}. Send the event again later.",
     )
+
+
+def exported_as_order(upstream: str, order: str) -> ExportRefused:
+    return refusal(
+        f"Faktura {upstream} exporterades som order {order} i Fortnox. Kreditera fakturan som Fortnox gjorde av "
+        "ordern direkt i Fortnox.",
+        f"Invoice {upstream} was exported as order {order} in Fortnox. Credit the invoice Fortnox made from the order "
+        "in Fortnox itself.",
+    )
+
+
+def not_ours(upstream: str, number: str) -> ExportRefused:
+    return refusal(
+        f"Dokument {number} i det anslutna Fortnox-företaget kommer inte från exporten av faktura {upstream}, så "
+        "det ändras och krediteras inte.",
+        f"Document {number} in the connected Fortnox company was not made by the export of invoice {upstream}, so "
+        "it is neither changed nor credited.",
+    )

@@ -13,3 +13,8 @@ def export_reference(tenant: TenantId, upstream_number: str) -> str:
     if len(reference) <= MAX_LENGTH:
         return reference
     return f"FB:{hashlib.sha256(tenant.encode()).hexdigest()[:16]}:{upstream_number}"
+
+
+def credit_reference(value: str | None) -> str | None:
+    """A Fortnox reference field that names a document: Fortnox writes "0" or nothing when it names none."""
+    return value if value not in (None, "", "0") else None

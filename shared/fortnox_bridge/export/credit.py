@@ -1,0 +1,80 @@
+"""A full credit with Fortnox's own /credit, once."""
+
+import uuid
+
+from fortnox_bridge.contracts.invoices import (
+    InvoiceCredited,
+)
+from fortnox_bridge.errors import BadInputError, NeedsTenantActionError, RetryableError
+from fortnox_bridge.export.explanations import (
+    AwaitingInvoice,
+    exported_as_order,
+    not_ours,
+)
+from fortnox_bridge.export.outcome import Outcome
+from fortnox_bridge.export.references import credit_reference, export_reference
+from fortnox_bridge.export.stores import LEASE, ExportStores
+from fortnox_bridge.fortnox.client import FortnoxClient
+from fortnox_bridge.fortnox.errors import FortnoxTransportError
+from fortnox_bridge.store.ledger import ExportScope, ExportState, LedgerEntry
+from fortnox_bridge.store.tenants import Tenant
+
+
+class FullCredit:
+    """A full credit with Fortnox's own /credit, once: the original then names its credit invoice."""
+
+    def __init__(
+        self,
+        stores: ExportStores,
+        client: FortnoxClient,
+        tenant: Tenant,
+        scope: ExportScope,
+        event: InvoiceCredited,
+    ) -> None:
+        self.stores = stores
+        self.client = client
+        self.tenant = tenant
+        self.scope = scope
+        self.event = event
+        self.owner = f"credit-{uuid.uuid4()}"
+
+    def run(self) -> Outcome:
+        number = self.event.data.invoice_number
+        original = self.stores.ledger.get(self.scope, "invoice", number)
+        if original is not None and original.form == "order" and original.fortnox_id:
+            raise exported_as_order(number, original.fortnox_id)
+        if original is None or original.fortnox_id is None:
+            raise AwaitingInvoice(number)
+        entry = self.stores.ledger.claim(self.scope, "credit", number, owner=self.owner, lease=LEASE)
+        if entry.state is ExportState.CONFIRMED and entry.lease_owner != self.owner and entry.fortnox_id:
+            return Outcome("credit", number, entry.fortnox_id, "unchanged")
+        try:
+            credit_number = self._credit(number, original.fortnox_id, entry)
+        except (NeedsTenantActionError, BadInputError) as error:
+            self.stores.ledger.mark(entry, ExportState.FAILED, owner=self.owner, error=str(error)[:1000])
+            raise
+        except RetryableError:
+            self.stores.ledger.release(entry, owner=self.owner)
+            raise
+        self.stores.ledger.mark(entry, ExportState.CONFIRMED, owner=self.owner, fortnox_id=credit_number)
+        return Outcome("credit", number, credit_number, "created")
+
+    def _credit(self, upstream: str, fortnox_id: str, entry: LedgerEntry) -> str:
+        invoice = self.client.invoices.get(fortnox_id)
+        if invoice.ExternalInvoiceReference1 != export_reference(self.tenant.tenant_id, upstream):
+            raise not_ours(upstream, fortnox_id)
+        already = credit_reference(invoice.CreditInvoiceReference)
+        if already is not None:
+            return already
+        self.stores.ledger.mark(entry, ExportState.SENT, owner=self.owner)
+        try:
+            credited = self.client.invoices.credit(fortnox_id)
+        except FortnoxTransportError:
+            found = credit_reference(self.client.invoices.get(fortnox_id).CreditInvoiceReference)
+            if found is None:
+                raise
+            return found
+        made = credit_reference(credited.CreditInvoiceReference)
+        if made is None:
+            raise RetryableError("Fortnox answered the credit without naming the credit invoice")
+        return made
