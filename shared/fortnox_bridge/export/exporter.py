@@ -102,32 +102,25 @@ class InvoiceExporter:
         return outcome
 
     def _publish(self, event: InvoiceEvent, outcome: Outcome) -> None:
+        """A document that exists is ``invoice.exported`` (with what is still pending and why, if anything is);
+        anything else not done is ``invoice.export_failed``."""
         tenant = TenantId(event.tenant_id)
         failure, document, number = outcome.failure, outcome.document, outcome.fortnox_document_number
-        if failure is None:
-            if document is not None and number is not None and outcome.action is not None:
-                self._publisher.publish(
-                    InvoiceExported(
-                        tenant_id=tenant,
-                        event_id=event.id,
-                        invoice_number=outcome.invoice_number or "",
-                        document=document,
-                        fortnox_document_number=number,
-                        action=outcome.action,
-                    )
-                )
-            return
-        logger.warning(
-            "export not finished",
-            extra={
-                "tenant_id": event.tenant_id,
-                "event_id": event.id,
-                "code": failure.code,
-                "reason": failure.en,
-                "pending_steps": list(outcome.pending_steps),
-            },
-        )
-        if document is not None and number is not None and outcome.pending_steps:
+        if failure is not None:
+            logger.warning(
+                "export not finished",
+                extra={
+                    "tenant_id": event.tenant_id,
+                    "event_id": event.id,
+                    "code": failure.code,
+                    "reason": failure.en,
+                    "pending_steps": list(outcome.pending_steps),
+                },
+            )
+        pending = failure if outcome.pending_steps else None
+        if document is not None and number is not None and (failure is None or pending is not None):
+            if outcome.action is None and pending is None:
+                return
             self._publisher.publish(
                 InvoiceExported(
                     tenant_id=tenant,
@@ -137,24 +130,24 @@ class InvoiceExporter:
                     fortnox_document_number=number,
                     action=outcome.action or "created",
                     pending_steps=list(outcome.pending_steps),
-                    pending_reason_sv=failure.sv,
-                    pending_reason_en=failure.en,
-                    fortnox_code=failure.code,
+                    pending_reason_sv=pending.sv if pending else None,
+                    pending_reason_en=pending.en if pending else None,
+                    fortnox_code=pending.code if pending else None,
                 )
             )
-            return
-        self._publisher.publish(
-            InvoiceExportFailed(
-                tenant_id=tenant,
-                event_id=event.id,
-                invoice_number=outcome.invoice_number,
-                reason_sv=failure.sv,
-                reason_en=failure.en,
-                fortnox_code=failure.code,
-                fortnox_message=failure.fortnox_message or None,
-                fortnox_document_number=number,
+        elif failure is not None:
+            self._publisher.publish(
+                InvoiceExportFailed(
+                    tenant_id=tenant,
+                    event_id=event.id,
+                    invoice_number=outcome.invoice_number,
+                    reason_sv=failure.sv,
+                    reason_en=failure.en,
+                    fortnox_code=failure.code,
+                    fortnox_message=failure.fortnox_message or None,
+                    fortnox_document_number=number,
+                )
             )
-        )
 
     def _dispatch(self, client: FortnoxClient, tenant: Tenant, scope: ExportScope, event: InvoiceEvent) -> Outcome:
         if isinstance(event, CustomerUpserted):
