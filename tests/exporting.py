@@ -68,7 +68,7 @@ class Export:
             "type": "invoice.credited",
             "id": event_id or f"evt-credit-{number}",
             "tenant_id": self.tenant,
-            "occurred_at": "2026-11-24T08:00:00Z",
+            "occurred_at": "2024-10-01T08:00:00Z",
             "data": {"invoice_number": number},
         }
 

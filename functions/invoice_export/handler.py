@@ -2,11 +2,12 @@
 
 A record ends in one of four ways: exported (remembered, so a redelivery changes nothing); refused for a reason a
 person can fix (explained by the exporter and acknowledged, but not remembered, so the same event works once the
-cause is fixed); refused for good (a bad body, or an event id reused for other content: kept with its reason); or
-failed for a passing reason (back to the queue, and on its last delivery the failure is recorded and published
-before SQS moves it to the dead-letter queue).
+cause is fixed); refused for good (a bad body, an event id reused for other content, or a tenant nobody knows: kept
+with its reason); or failed for a passing reason (back to the queue, and on its last delivery the failure is
+recorded and published before SQS moves it to the dead-letter queue).
 """
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -21,13 +22,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from fortnox_bridge import aws, settings, wiring
 from fortnox_bridge.contracts.intake import RefusedBody, parse_event
-from fortnox_bridge.contracts.invoices import InvoiceEvent
+from fortnox_bridge.contracts.invoices import CreditNoteReady, InvoiceCredited, InvoiceEvent, InvoiceReady
 from fortnox_bridge.events import InvoiceExportFailed
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import logger, metrics, tracer
-from fortnox_bridge.store.connections import ConnectionStore
+from fortnox_bridge.store.connections import Connection, ConnectionStore
 from fortnox_bridge.store.idempotency import IDEMPOTENCY, EventRecords
+from fortnox_bridge.store.ledger import ExportLedger, ExportScope
 from fortnox_bridge.store.rejections import RejectionStore
+from fortnox_bridge.store.tenants import TenantStore
 
 settings.require(*settings.FORTNOX_CALLER, settings.PdfSettings, settings.QueueSettings)
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -35,6 +38,22 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 class _Refused(Exception):
     """Raised inside the idempotent call when the export was refused, so Powertools deletes its record."""
+
+
+@dataclass(frozen=True)
+class _Rejection:
+    """Why a message is refused for good (``reason``, kept with the body), in Swedish, and what it names validly."""
+
+    reason: str
+    sv: str
+    tenant_id: str | None
+    event_id: str | None
+    invoice_number: str | None = None
+    fortnox_document_number: str | None = None
+
+    @property
+    def en(self) -> str:
+        return f"The event was refused: {self.reason}"
 
 
 @cache
@@ -47,14 +66,13 @@ def _max_receive_count() -> int:
     return settings.load(settings.QueueSettings).max_receive_count
 
 
-def _export(event: InvoiceEvent) -> None:
+def _export(event: InvoiceEvent, connection: Connection | None) -> None:
     def export(**_: Any) -> dict[str, Any]:
         outcome = wiring.invoice_exporter().export(event)
         if outcome.failure is not None:
             raise _Refused
         return {"fortnox_document_number": outcome.fortnox_document_number, "action": outcome.action}
 
-    connection = ConnectionStore(wiring.table()).get(TenantId(event.tenant_id))
     if connection is None:
         # Never connected: the exporter refuses it, and there is no company whose records could hold it.
         wiring.invoice_exporter().export(event)
@@ -62,24 +80,84 @@ def _export(event: InvoiceEvent) -> None:
     _records().once(TenantId(event.tenant_id), connection.fortnox_tenant_id, event.model_dump(mode="json"), export)
 
 
-def _reject(
-    record: SQSRecord, reason: str, tenant_id: str | None, event_id: str | None, invoice_number: str | None = None
-) -> None:
-    RejectionStore(wiring.table()).record(
-        source="invoice_export", message_id=record.message_id, tenant_id=tenant_id, body=record.body, reason=reason
+_LEDGER_KIND: dict[type, str] = {InvoiceReady: "invoice", CreditNoteReady: "credit_note", InvoiceCredited: "credit"}
+"""Where the ledger keeps each event's document (an invoice in whichever form it went)."""
+
+
+def _number_of(event: InvoiceEvent) -> str | None:
+    return getattr(event.data, "invoice_number", None)
+
+
+def _bad_body(refused: RefusedBody) -> _Rejection:
+    return _Rejection(
+        reason=refused.reason,
+        sv=f"Händelsen avvisades (detaljerna på engelska): {refused.reason}",
+        tenant_id=refused.tenant_id,
+        event_id=refused.event_id,
+        invoice_number=refused.invoice_number,
     )
-    if tenant_id is not None:
+
+
+def _unknown_tenant(event: InvoiceEvent) -> _Rejection:
+    return _Rejection(
+        reason=f"no tenant {event.tenant_id} is known to the bridge; check tenant_id",
+        sv=f"Händelsen avvisades: ingen kund med tenant_id {event.tenant_id} finns i bryggan; kontrollera tenant_id.",
+        tenant_id=event.tenant_id,
+        event_id=event.id,
+        invoice_number=_number_of(event),
+    )
+
+
+def _reused_id(event: InvoiceEvent, connection: Connection | None) -> _Rejection:
+    return _Rejection(
+        reason=(
+            f"event id {event.id} was already used for an event with other content; a changed or new document needs "
+            "a new event id"
+        ),
+        sv=(
+            f"Händelsen avvisades: händelse-id {event.id} har redan använts för en händelse med annat innehåll; "
+            "ett ändrat eller nytt dokument behöver ett nytt händelse-id."
+        ),
+        tenant_id=event.tenant_id,
+        event_id=event.id,
+        invoice_number=_number_of(event),
+        fortnox_document_number=_fortnox_document(event, connection),
+    )
+
+
+def _fortnox_document(event: InvoiceEvent, connection: Connection | None) -> str | None:
+    """The Fortnox number of the document the event is about, as the ledger knows it in the connected company: a
+    refused change to an invoice that exists must say it exists."""
+    kind = _LEDGER_KIND.get(type(event))
+    number = _number_of(event)
+    if connection is None or kind is None or number is None:
+        return None
+    scope = ExportScope(TenantId(event.tenant_id), connection.fortnox_tenant_id)
+    entry = ExportLedger(wiring.table()).get(scope, kind, number)
+    return entry.fortnox_id if entry is not None else None
+
+
+def _reject(record: SQSRecord, rejection: _Rejection) -> None:
+    RejectionStore(wiring.table()).record(
+        source="invoice_export",
+        message_id=record.message_id,
+        tenant_id=rejection.tenant_id,
+        body=record.body,
+        reason=rejection.reason,
+    )
+    if rejection.tenant_id is not None:
         wiring.publisher().publish(
             InvoiceExportFailed(
-                tenant_id=TenantId(tenant_id),
-                event_id=event_id or record.message_id,
-                invoice_number=invoice_number,
-                reason_sv=f"Händelsen avvisades: {reason}",
-                reason_en=f"The event was refused: {reason}",
+                tenant_id=TenantId(rejection.tenant_id),
+                event_id=rejection.event_id or record.message_id,
+                invoice_number=rejection.invoice_number,
+                reason_sv=rejection.sv,
+                reason_en=rejection.en,
+                fortnox_document_number=rejection.fortnox_document_number,
             )
         )
     metrics.add_metric(name="InvoiceEventRejected", unit="Count", value=1)
-    logger.warning("invoice event rejected", extra={"message_id": record.message_id, "reason": reason})
+    logger.warning("invoice event rejected", extra={"message_id": record.message_id, "reason": rejection.reason})
 
 
 def _last_delivery(record: SQSRecord) -> bool:
@@ -104,18 +182,19 @@ def record_handler(record: SQSRecord) -> None:
     try:
         event = parse_event(record.body)
     except RefusedBody as refused:
-        _reject(record, refused.reason, refused.tenant_id, refused.event_id)
+        _reject(record, _bad_body(refused))
+        return
+    connection = ConnectionStore(wiring.table()).get(TenantId(event.tenant_id))
+    # Only a tenant without a connection can be unknown: the check costs no read on the export path.
+    if connection is None and TenantStore(wiring.table()).get(TenantId(event.tenant_id)) is None:
+        _reject(record, _unknown_tenant(event))
         return
     try:
-        _export(event)
+        _export(event, connection)
     except _Refused:
         return
     except IdempotencyValidationError:
-        reason = (
-            f"event id {event.id} was already used for an event with other content; a changed or new document "
-            "needs a new event id"
-        )
-        _reject(record, reason, event.tenant_id, event.id, getattr(event.data, "invoice_number", None))
+        _reject(record, _reused_id(event, connection))
     except IdempotencyAlreadyInProgressError:
         raise  # another worker holds it; its outcome is the one that counts
     except Exception as error:

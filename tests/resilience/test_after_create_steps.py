@@ -62,7 +62,7 @@ def test_a_credit_after_a_failed_step_finds_the_invoice(export: Export, events_t
             "type": "invoice.credited",
             "id": "credit-8812",
             "tenant_id": export.tenant,
-            "occurred_at": "2026-11-24T08:00:00Z",
+            "occurred_at": "2024-10-01T08:00:00Z",
             "data": {"invoice_number": "8812"},
         }
     )
@@ -159,3 +159,31 @@ def test_a_pdf_that_cannot_be_read_is_found_before_the_create(
     [failed] = _published(events_tap, "invoice.export_failed")
     assert "PDF" in failed["reason_sv"] and "cannot be read" in failed["reason_en"]
     assert failed["fortnox_document_number"] is None
+
+
+def test_a_changed_invoice_with_a_new_pdf_attaches_the_new_pdf(export: Export, events_tap: Any) -> None:
+    """A changed invoice comes with its regenerated PDF: it is uploaded and attached, so Fortnox never sends the
+    customer only the PDF with the old amounts."""
+    export.send(export.event("7203", event_id="v1", pdf=_put_pdf(export, f"{export.tenant}/7203-a.pdf")))
+    events_tap.received()
+    changed = export.event("7203", event_id="v2", pdf=_put_pdf(export, f"{export.tenant}/7203-b.pdf"))
+    changed["data"]["rows"] = changed["data"]["rows"][:2]
+    export.send(changed)
+    [updated] = _published(events_tap, "invoice.exported")
+    assert (updated["action"], updated["pending_steps"]) == ("updated", [])
+    assert _calls(export, "POST", "/3/inbox") == 2
+    [invoice] = export.invoices()
+    client = export.scene.client(token=export.scene.control.access_token(export.scene.app, export.company))
+    with client:
+        attached = client.file_attachments.for_entity(int(invoice["DocumentNumber"]), "F")
+    assert len(attached) == 2  # beside the old one: the client cannot turn an attachment's includeOnSend off yet
+
+
+def test_the_same_invoice_with_a_new_pdf_only_attaches_it(export: Export, events_tap: Any) -> None:
+    export.send(export.event("7207", event_id="v1", pdf=_put_pdf(export, f"{export.tenant}/7207-a.pdf")))
+    events_tap.received()
+    export.send(export.event("7207", event_id="v2", pdf=_put_pdf(export, f"{export.tenant}/7207-b.pdf")))
+    [updated] = _published(events_tap, "invoice.exported")
+    assert updated["action"] == "updated"
+    assert _calls(export, "POST", "/3/inbox") == 2
+    assert _calls(export, "PUT", f"/3/invoices/{export.invoices()[0]['DocumentNumber']}") == 0

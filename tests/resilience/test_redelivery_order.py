@@ -115,3 +115,15 @@ def test_a_change_after_fortnox_sent_the_invoice_is_refused_unless_the_tenant_al
     assert invoice["OurReference"] == "Ändrad"
     [updated] = _published(events_tap, "invoice.exported")
     assert updated["action"] == "updated"
+
+
+def test_an_unchanged_resend_after_an_unrelated_setting_changed_is_unchanged(export: Export, events_tap: Any) -> None:
+    """Only what shapes the Fortnox body decides whether a document changed: turning PDF attachment off (or
+    bookkeeping, sending, update_sent_invoices) does not send a sent invoice down the update path."""
+    export.settings(send="externalprint")
+    export.send(export.event("7204", event_id="first"))
+    export.settings(send="externalprint", attach_pdf=False, update_sent_invoices=True)
+    events_tap.received()
+    export.send(export.event("7204", event_id="resync"))
+    assert _published(events_tap, "invoice.export_failed") == []
+    assert sum(1 for row in export.scene.control.requests(export.company) if row["method"] == "PUT") == 1

@@ -3,13 +3,14 @@
 import copy
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from fortnox_bridge.contracts.intake import RefusedBody, parse_event
-from fortnox_bridge.contracts.invoices import InvoiceEvent
+from fortnox_bridge.contracts.intake import MAX_ISSUE_CHARS, MAX_ISSUES, RefusedBody, parse_event
+from fortnox_bridge.contracts.invoices import InvoiceEvent, total_with_vat
 from infra.names import ROOT
 
 EVENTS: TypeAdapter[Any] = TypeAdapter(InvoiceEvent)
@@ -37,6 +38,7 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
 
 
 _DELETE = object()
+_TEXT_ROW = {"description": "Enligt överenskommelse", "quantity": "0", "unit_price": "0", "vat_rate": 25}
 
 CORPUS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("unknown type", _set("type", "invoice.deleted"), "does not match any of the expected tags"),
@@ -48,7 +50,8 @@ CORPUS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("invoice number as a number", _set("data.invoice_number", 100353), "Input should be a valid string"),
     ("no rows", _set("data.rows", []), "at least 1 item"),
     ("negative quantity", _set("data.rows.0.quantity", "-1"), "positive quantity"),
-    ("zero quantity", _set("data.rows.0.quantity", "0"), "positive quantity"),
+    ("a text row without text", _set("data.rows.0", _TEXT_ROW | {"description": " "}), "a text row (quantity 0)"),
+    ("only text rows", _set("data.rows", [_TEXT_ROW]), "every row is a text row"),
     ("price as text", _set("data.rows.0.unit_price", "tvåtusen"), "unit_price"),
     ("price with fractions of öre", _set("data.rows.0.unit_price", "10.001"), "decimal places"),
     ("VAT rate Fortnox does not have", _set("data.rows.0.vat_rate", 24), "vat_rate"),
@@ -60,6 +63,13 @@ CORPUS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("markup in a description", _set("data.rows.0.description", "<script>alert(1)</script>"), "markup"),
     ("markup in the customer name", _set("data.customer.name", "Acme <img src=x>"), "markup"),
     ("control characters in a reference", _set("data.our_reference", "Anna\x00Lind"), "control characters"),
+    ("a C1 control character (NEL)", _set("data.our_reference", "Anna\u0085Lind"), "U+0085"),
+    ("a right-to-left override", _set("data.rows.0.description", "Frakt \u202e00.0001"), "U+202E"),
+    ("a left-to-right isolate", _set("data.customer.name", "Acme \u2066AB\u2069"), "U+2066"),
+    ("a zero-width space in a city", _set("data.customer.city", "Kiru\u200bna"), "U+200B"),
+    ("a byte-order mark in a unit", _set("data.rows.0.unit", "\ufeffh"), "U+FEFF"),
+    ("a control character in a zip code", _set("data.customer.zip_code", "972\x0731"), "U+0007"),
+    ("occurred in 2999", _set("occurred_at", "2999-01-01T00:00:00Z"), "ahead of the bridge's clock"),
     ("description longer than Fortnox allows", _set("data.rows.0.description", "x" * 256), "at most 255"),
     ("unknown field", _set("data.discount_code", "SUMMER"), "Extra inputs are not permitted"),
     ("customer without a number", _set("data.customer.customer_number", _DELETE), "customer_number"),
@@ -142,3 +152,55 @@ def test_brackets_inside_text_are_not_nesting() -> None:
 def test_bodies_that_are_no_event_are_refused_before_parsing(body: str, reason: str) -> None:
     with pytest.raises(RefusedBody, match=reason):
         parse_event(body)
+
+
+def test_a_local_time_without_its_zone_hours_ahead_is_refused() -> None:
+    """Read as UTC, a Swedish local time sent without its zone is one or two hours ahead of the bridge's clock."""
+    ahead = (datetime.now(UTC) + timedelta(hours=2)).replace(tzinfo=None).isoformat()
+    with pytest.raises(ValidationError, match="a local time needs its zone"):
+        EVENTS.validate_python(_with(_set("occurred_at", ahead)))
+
+
+def test_a_clock_a_few_minutes_fast_is_accepted() -> None:
+    soon = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+    assert EVENTS.validate_python(_with(_set("occurred_at", soon))).occurred_at.year >= 2026
+
+
+@pytest.mark.parametrize("document", [GOOD, CREDIT_NOTE], ids=["invoice", "credit note"])
+def test_a_text_row_is_accepted_and_charges_nothing(document: dict[str, Any]) -> None:
+    event = copy.deepcopy(document)
+    before = EVENTS.validate_python(event).data
+    event["data"]["rows"].insert(1, _TEXT_ROW)
+    after = EVENTS.validate_python(event).data
+    assert after.rows[1].is_text
+    assert total_with_vat(after.rows) == total_with_vat(before.rows)
+
+
+def test_a_body_with_hundreds_of_errors_is_refused_with_a_short_reason() -> None:
+    event = copy.deepcopy(GOOD)
+    event["data"]["rows"] = [{"description": "x", "quantity": "q", "unit_price": "p", "vat_rate": 7}] * 500
+    with pytest.raises(RefusedBody) as caught:
+        parse_event(json.dumps(event))
+    assert caught.value.reason.endswith("; and 1490 more")
+    assert len(caught.value.reason) < MAX_ISSUES * MAX_ISSUE_CHARS
+
+
+def test_an_issue_that_quotes_the_body_is_cut() -> None:
+    event = copy.deepcopy(GOOD)
+    event["data"]["x" * 100_000] = 1
+    with pytest.raises(RefusedBody) as caught:
+        parse_event(json.dumps(event))
+    assert len(caught.value.reason) <= MAX_ISSUE_CHARS
+
+
+def test_a_refused_body_names_its_tenant_event_and_invoice_when_they_are_valid() -> None:
+    event = copy.deepcopy(GOOD)
+    event["data"]["rows"][0]["vat_rate"] = 8
+    with pytest.raises(RefusedBody) as caught:
+        parse_event(json.dumps(event))
+    refused = caught.value
+    assert (refused.tenant_id, refused.event_id, refused.invoice_number) == (GOOD["tenant_id"], GOOD["id"], "100353")
+    event["id"], event["data"]["invoice_number"] = "x" * 200, "<b>1</b>"
+    with pytest.raises(RefusedBody) as caught:
+        parse_event(json.dumps(event))
+    assert (caught.value.event_id, caught.value.invoice_number) == (None, None)

@@ -114,3 +114,30 @@ def test_aggregation_preserves_totals_per_vat_rate_and_per_coding(upstream: list
     assert by_coding_after == by_coding_before
     keys = [(row.account, row.cost_center, row.project, row.vat_rate) for row in result]
     assert len(keys) == len(set(keys)), "one row per account, cost centre, project and VAT rate"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    quantity=st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("1000"), places=4),
+    unit_price=amounts,
+    discount=st.decimals(min_value=Decimal(0), max_value=Decimal(100), places=2),
+    aggregate=st.booleans(),
+)
+def test_a_quantity_finer_than_fortnox_keeps_goes_at_its_net(
+    quantity: Decimal, unit_price: Decimal, discount: Decimal, aggregate: bool
+) -> None:
+    """Fortnox keeps two decimals of quantity: sent as it is, 0.125 h at 450 kr would be invoiced as 0.12 h."""
+    row = _row(quantity=quantity, unit_price=unit_price, discount_percent=discount)
+    [sent] = fortnox_rows(MAPPING.model_copy(update={"aggregate_rows": aggregate}), [row])
+    assert sent.net == row_amount(row)
+    assert sent.quantity == sent.quantity.quantize(Decimal("0.01"))
+
+
+def test_a_text_row_keeps_its_words_and_its_place() -> None:
+    text = _row(description="Kreditering enligt överenskommelse", quantity=Decimal(0), unit_price=Decimal(0))
+    freight = [_row(service_type="FREIGHT"), _row(service_type="FREIGHT", unit_price=Decimal(50))]
+    result = fortnox_rows(MAPPING, [freight[0], text, freight[1]])
+    assert [(row.description, row.quantity, row.net) for row in result] == [
+        ("Frakt", 1, Decimal("150.00")),
+        ("Kreditering enligt överenskommelse", 0, 0),
+    ]

@@ -481,7 +481,29 @@ class ConnectService:
         )
 
     def disconnect(self, tenant_id: TenantId) -> Disconnected:
+        """End the connection under the tenant's completion lock, so a connect completing at the same moment either
+        lands before (and is the one disconnected) or after (and stands); the two never mix."""
         self._tenants.require(tenant_id)
+        owner = f"disconnect-{uuid.uuid4()}"
+        self._lock(tenant_id, owner)
+        try:
+            connection = self._end_connection(tenant_id)
+        finally:
+            self._locks.release(self._lock_name(tenant_id), owner=owner)
+        # A service account has no refresh token to revoke: its consent lives at Fortnox until the tenant ends it.
+        revoked = not connection.service_account
+        self._publisher.publish(
+            ConnectionRevoked(
+                tenant_id=tenant_id, fortnox_tenant_id=connection.fortnox_tenant_id, revoked_at_fortnox=revoked
+            )
+        )
+        return Disconnected(
+            **self.status(tenant_id).model_dump(),
+            revoked_at_fortnox=revoked,
+            tenant_action=None if revoked else TenantAction(sv=REMOVE_IN_FORTNOX[0], en=REMOVE_IN_FORTNOX[1]),
+        )
+
+    def _end_connection(self, tenant_id: TenantId) -> Connection:
         connection = self._connections.get(tenant_id)
         if connection is None or connection.state in (ConnectionState.REVOKED, ConnectionState.DISCONNECTED):
             raise NotConnected(f"tenant {tenant_id} is not connected")
@@ -494,33 +516,22 @@ class ConnectService:
                 # the disconnect would leave the tenant unable to ever finish it.
                 logger.info("refresh token already dead at disconnect", extra={"tenant_id": tenant_id})
         self._secrets.delete(tenant_id)
-        # A service account has no refresh token to revoke: its consent lives at Fortnox until the tenant ends it.
-        revoked = not connection.service_account
-        if revoked:
-            self._connections.mark(
-                tenant_id,
-                ConnectionState.REVOKED,
-                "disconnected on request",
-                only_from=(ConnectionState.CONNECTED, ConnectionState.NEEDS_RECONNECT),
-            )
-        else:
-            self._connections.mark(
-                tenant_id,
-                ConnectionState.DISCONNECTED,
-                f"disconnected on request; {REMOVE_IN_FORTNOX[1]}",
-                only_from=(ConnectionState.CONNECTED, ConnectionState.NEEDS_RECONNECT),
-            )
+        state, reason = (
+            (ConnectionState.DISCONNECTED, f"disconnected on request; {REMOVE_IN_FORTNOX[1]}")
+            if connection.service_account
+            else (ConnectionState.REVOKED, "disconnected on request")
+        )
+        self._connections.mark(
+            tenant_id,
+            state,
+            reason,
+            only_from=(ConnectionState.CONNECTED, ConnectionState.NEEDS_RECONNECT),
+            generation=connection.generation,
+        )
+        # An unused link made to replace this connection must not reconnect it without a new confirmation.
+        self._links.revoke_all(tenant_id)
         self._connections.release(connection)
-        self._publisher.publish(
-            ConnectionRevoked(
-                tenant_id=tenant_id, fortnox_tenant_id=connection.fortnox_tenant_id, revoked_at_fortnox=revoked
-            )
-        )
-        return Disconnected(
-            **self.status(tenant_id).model_dump(),
-            revoked_at_fortnox=revoked,
-            tenant_action=None if revoked else TenantAction(sv=REMOVE_IN_FORTNOX[0], en=REMOVE_IN_FORTNOX[1]),
-        )
+        return connection
 
     def mark_needs_reconnect(self, tenant_id: TenantId, reason: str, *, generation: int | None = None) -> bool:
         """The connection is lost: say so on the tenant and, on the move from connected only, upstream once.

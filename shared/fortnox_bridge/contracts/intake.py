@@ -10,7 +10,8 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from fortnox_bridge.contracts.invoices import InvoiceEvent
+from fortnox_bridge.contracts.invoices import EventId, InvoiceEvent
+from fortnox_bridge.contracts.text import DocumentNumber
 from fortnox_bridge.ids import TENANT_ID_PATTERN
 
 MAX_BODY_BYTES = 256 * 1024
@@ -19,20 +20,36 @@ MAX_DEPTH = 32
 """Events nest five levels deep; 32 leaves room for any honest change and refuses a body built to exhaust the
 parser's recursion (50,000 levels raised RecursionError) before it is parsed."""
 
+MAX_ISSUES = 10
+"""Issues named in a refusal. The reason travels twice in invoice.export_failed (sv, en), and EventBridge refuses
+an entry over 256 KB: 500 bad rows listed in full made 889 KB, so the refusal itself would have been lost."""
+MAX_ISSUE_CHARS = 300
+"""One issue's share: its location and message can quote the body (an unknown field's name, a wrong type tag)."""
+
 EVENTS: TypeAdapter[Any] = TypeAdapter(InvoiceEvent)
 _TENANT_ID = re.compile(TENANT_ID_PATTERN)
+_DOCUMENT_NUMBER: TypeAdapter[str] = TypeAdapter(DocumentNumber)
+_EVENT_ID: TypeAdapter[str] = TypeAdapter(EventId)
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _BRACKET = re.compile(r"[\[\]{}]")
 
 
 class RefusedBody(Exception):
-    """A body that is not a valid event; the tenant and event id are given when the body names them validly."""
+    """A body that is not a valid event; the tenant, event id and invoice number are given when the body names them
+    validly."""
 
-    def __init__(self, reason: str, tenant_id: str | None = None, event_id: str | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        tenant_id: str | None = None,
+        event_id: str | None = None,
+        invoice_number: str | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.tenant_id = tenant_id
         self.event_id = event_id
+        self.invoice_number = invoice_number
 
 
 def parse_event(body: str) -> Any:
@@ -48,16 +65,31 @@ def parse_event(body: str) -> Any:
         raw = json.loads(body)
     except ValueError as error:
         raise RefusedBody(f"the body is not JSON ({error})") from None
-    tenant = raw.get("tenant_id") if isinstance(raw, dict) else None
-    event_id = raw.get("id") if isinstance(raw, dict) else None
     try:
         return EVENTS.validate_python(raw)
     except ValidationError as error:
-        raise RefusedBody(
-            _reason(error),
-            tenant if isinstance(tenant, str) and _TENANT_ID.fullmatch(tenant) else None,
-            event_id if isinstance(event_id, str) else None,
-        ) from None
+        raise _refused(_reason(error), raw) from None
+
+
+def _refused(reason: str, raw: Any) -> RefusedBody:
+    """The refusal, naming what the body names validly, so upstream can tell which event and invoice it was."""
+    fields = raw if isinstance(raw, dict) else {}
+    tenant, event_id = fields.get("tenant_id"), fields.get("id")
+    data = fields.get("data")
+    number = data.get("invoice_number") if isinstance(data, dict) else None
+    return RefusedBody(
+        reason,
+        tenant if isinstance(tenant, str) and _TENANT_ID.fullmatch(tenant) else None,
+        _valid(_EVENT_ID, event_id),
+        _valid(_DOCUMENT_NUMBER, number),
+    )
+
+
+def _valid(kind: TypeAdapter[str], value: Any) -> str | None:
+    try:
+        return kind.validate_python(value) if isinstance(value, str) else None
+    except ValidationError:
+        return None
 
 
 def _depth_over(body: str, limit: int) -> bool:
@@ -70,4 +102,12 @@ def _depth_over(body: str, limit: int) -> bool:
 
 
 def _reason(error: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, issue['loc']))}: {issue['msg']}" for issue in error.errors())
+    issues = [_shortened(f"{'.'.join(map(str, issue['loc']))}: {issue['msg']}") for issue in error.errors()]
+    reason = "; ".join(issues[:MAX_ISSUES])
+    if len(issues) > MAX_ISSUES:
+        reason += f"; and {len(issues) - MAX_ISSUES} more"
+    return reason
+
+
+def _shortened(issue: str) -> str:
+    return issue if len(issue) <= MAX_ISSUE_CHARS else issue[: MAX_ISSUE_CHARS - 1] + "…"

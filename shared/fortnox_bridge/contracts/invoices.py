@@ -7,7 +7,17 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from fortnox_bridge.contracts.text import Code, DocumentNumber, Name, Text50, Text75, Text255, Text1024
+from fortnox_bridge.contracts.text import (
+    Code,
+    DocumentNumber,
+    Name,
+    Text10,
+    Text20,
+    Text50,
+    Text75,
+    Text255,
+    Text1024,
+)
 from fortnox_bridge.ids import TENANT_ID_PATTERN
 
 VatRate = Literal[0, 6, 12, 25]
@@ -24,6 +34,11 @@ YEARS_KEPT = 7
 """Bokföringslagen (7 kap. 2 §) keeps books for seven years after the year they close: no Swedish bookkeeper dates
 an invoice further back than that."""
 A_YEAR = timedelta(days=366)
+CLOCK_SKEW = timedelta(minutes=15)
+"""How far ahead of the bridge's clock an event's ``occurred_at`` may be. Clocks drift by seconds, so an event from
+the future is a broken clock or a local time sent without its zone (read as UTC: one or two hours ahead in Sweden).
+The ledger never applies an event older than the last one applied, so one stamped 2999 would make every later
+change 'superseded'; within this bound a skewed event can outrank honest changes for at most 15 minutes."""
 
 
 def _not_balance_sheet(account: int) -> int:
@@ -65,7 +80,7 @@ class Customer(Contract):
     type: Literal["company", "private"] = "company"
     address1: Text1024 | None = None
     address2: Text1024 | None = None
-    zip_code: Annotated[str, Field(max_length=10)] | None = None
+    zip_code: Text10 | None = None
     city: Text1024 | None = None
     country_code: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
     email: Annotated[str, Field(max_length=1024, pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")] | None = None
@@ -79,7 +94,7 @@ class InvoiceRow(Contract):
     unit_price: Money
     vat_rate: VatRate
     discount_percent: Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)] = Decimal(0)
-    unit: Annotated[str, Field(max_length=20)] | None = None
+    unit: Text20 | None = None
     article: Code | None = None
     service_type: Code | None = None
     product_group: Code | None = None
@@ -87,6 +102,17 @@ class InvoiceRow(Contract):
     """Overrides the mapping for this row."""
     cost_center: Code | None = None
     project: Code | None = None
+
+    @model_validator(mode="after")
+    def _text_rows_say_something(self) -> "InvoiceRow":
+        if self.is_text and not self.description:
+            raise ValueError("a text row (quantity 0) carries its text in description, which is empty")
+        return self
+
+    @property
+    def is_text(self) -> bool:
+        """A row that explains and charges nothing (quantity 0), as Fortnox takes rows without a quantity."""
+        return self.quantity == 0
 
     @property
     def net(self) -> Decimal:
@@ -157,8 +183,12 @@ class InvoiceData(_DocumentData):
 
     @model_validator(mode="after")
     def _charges_not_credits(self) -> "InvoiceData":
-        if any(row.quantity <= 0 for row in self.rows):
-            raise ValueError("invoice rows need a positive quantity; send corrections as credit_note.ready")
+        if any(row.quantity < 0 for row in self.rows):
+            raise ValueError(
+                "invoice rows need a positive quantity (or 0 for a text row); send corrections as credit_note.ready"
+            )
+        if all(row.is_text for row in self.rows):
+            raise ValueError("every row is a text row (quantity 0): an invoice charges something")
         # A negative row (a discount) is fine; an invoice that pays the customer is a credit note.
         total = total_with_vat(self.rows)
         if total < 0:
@@ -176,12 +206,14 @@ class CreditNoteData(_DocumentData):
 
     @model_validator(mode="after")
     def _takes_back(self) -> "CreditNoteData":
-        charged = [index for index, row in enumerate(self.rows) if row.quantity >= 0]
+        charged = [index for index, row in enumerate(self.rows) if row.quantity > 0]
         if charged:
             raise ValueError(
-                f"credit note rows take back, so their quantity is negative (rows {charged} are not); send charges "
-                "as invoice.ready"
+                f"credit note rows take back, so their quantity is negative, or 0 for a text row (rows {charged} "
+                "are positive); send charges as invoice.ready"
             )
+        if all(row.is_text for row in self.rows):
+            raise ValueError("every row is a text row (quantity 0): a credit note takes something back")
         total = total_with_vat(self.rows)
         if total > 0:
             raise ValueError(f"the credit note total is {total:.2f} {self.currency}: a credit note cannot charge")
@@ -195,11 +227,27 @@ class CreditData(Contract):
     reason: Text255 | None = None
 
 
+EventId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+
+
 class _Envelope(Contract):
-    id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+    id: EventId
     """The event's id: the same event delivered twice has the same id."""
     tenant_id: Annotated[str, Field(pattern=TENANT_ID_PATTERN)]
     occurred_at: datetime
+    """When the change happened upstream: orders changes to one document. A time without a zone is UTC."""
+
+    @model_validator(mode="after")
+    def _not_from_the_future(self) -> "_Envelope":
+        occurred = self.occurred_at if self.occurred_at.tzinfo else self.occurred_at.replace(tzinfo=UTC)
+        latest = datetime.now(UTC) + CLOCK_SKEW
+        if occurred > latest:
+            raise ValueError(
+                f"occurred_at {self.occurred_at.isoformat()} is after {latest.isoformat(timespec='seconds')}, "
+                f"more than {CLOCK_SKEW.seconds // 60} minutes ahead of the bridge's clock: a local time needs its "
+                "zone (e.g. +01:00)"
+            )
+        return self
 
 
 class InvoiceReady(_Envelope):

@@ -2,17 +2,33 @@
 field lengths."""
 
 import re
+import unicodedata
 from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MARKUP = re.compile(r"[<>]")
+_LINE_BREAKS = frozenset("\t\n\r")
+"""The only control characters a comment or an address may hold."""
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+"""Unicode's control (C0 and C1), format (bidi overrides and isolates, LRM/RLM, zero-width characters, BOM),
+surrogate and line/paragraph-separator categories. Format characters print nothing yet change what the text shows:
+U+202E makes 'fdp.exe' read 'exe.pdf' and turns '00.0001' into '1000.00' on screen."""
+
+
+def _unprintable(value: str) -> str | None:
+    return next(
+        (char for char in value if char not in _LINE_BREAKS and unicodedata.category(char) in _UNPRINTABLE), None
+    )
 
 
 def _clean(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("control characters are not allowed in text fields")
+    char = _unprintable(value)
+    if char is not None:
+        raise ValueError(
+            f"control characters and invisible formatting characters (here U+{ord(char):04X}) are not allowed in "
+            "text fields"
+        )
     if _MARKUP.search(value):
         raise ValueError("markup (< or >) is not allowed in text fields")
     return value
@@ -23,6 +39,8 @@ Text1024 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10
 Text255 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255), AfterValidator(_clean)]
 Text75 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=75), AfterValidator(_clean)]
 Text50 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50), AfterValidator(_clean)]
+Text20 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20), AfterValidator(_clean)]
+Text10 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10), AfterValidator(_clean)]
 Code = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.\-/]+$")
 ]

@@ -61,7 +61,6 @@ def invoice_body(
     *,
     reference: str,
     document_number: str | None,
-    credits: str | None = None,
 ) -> InvoiceWrite:
     rows = fortnox_rows(mapping, data.rows, language=data.language)
     interest = isinstance(data, InvoiceData) and data.kind == "interest"
@@ -72,7 +71,6 @@ def invoice_body(
         InvoiceDate=data.invoice_date,
         DueDate=data.due_date,
         Comments=data.comments,
-        CreditInvoiceReference=credits,
         InvoiceRows=[_row(row) for row in rows],
     )
 

@@ -8,11 +8,13 @@ from fortnox_bridge.contracts.invoices import (
 from fortnox_bridge.errors import BadInputError, NeedsTenantActionError, RetryableError
 from fortnox_bridge.export.explanations import (
     AwaitingInvoice,
+    credit_of_a_credit_note,
     exported_as_order,
     not_ours,
+    partly_credited,
 )
 from fortnox_bridge.export.outcome import Outcome
-from fortnox_bridge.export.references import credit_reference, export_reference
+from fortnox_bridge.export.references import credit_reference, export_reference, is_ours
 from fortnox_bridge.export.stores import LEASE, ExportStores
 from fortnox_bridge.fortnox.client import FortnoxClient
 from fortnox_bridge.fortnox.errors import FortnoxTransportError
@@ -44,11 +46,14 @@ class FullCredit:
         if original is not None and original.form == "order" and original.fortnox_id:
             raise exported_as_order(number, original.fortnox_id)
         if original is None or original.fortnox_id is None:
+            if self.stores.ledger.get(self.scope, "credit_note", number) is not None:
+                raise credit_of_a_credit_note(number)  # exported, so waiting for "the invoice" is in vain
             raise AwaitingInvoice(number)
         entry = self.stores.ledger.claim(self.scope, "credit", number, owner=self.owner, lease=LEASE)
         if entry.state is ExportState.CONFIRMED and entry.lease_owner != self.owner and entry.fortnox_id:
             return Outcome("credit", number, entry.fortnox_id, "unchanged")
         try:
+            self._refuse_after_credit_notes(original)
             credit_number = self._credit(number, original.fortnox_id, entry)
         except (NeedsTenantActionError, BadInputError) as error:
             self.stores.ledger.mark(entry, ExportState.FAILED, owner=self.owner, error=str(error)[:1000])
@@ -59,9 +64,16 @@ class FullCredit:
         self.stores.ledger.mark(entry, ExportState.CONFIRMED, owner=self.owner, fortnox_id=credit_number)
         return Outcome("credit", number, credit_number, "created")
 
+    def _refuse_after_credit_notes(self, original: LedgerEntry) -> None:
+        """A full credit takes back the whole invoice: after a credit note took back part of it, that credits the
+        customer more than was invoiced. The rest is for another credit note, which says how much."""
+        notes = self.stores.ledger.live_credit_notes(original)
+        if notes:
+            raise partly_credited(original.business_key, [note.business_key for note in notes])
+
     def _credit(self, upstream: str, fortnox_id: str, entry: LedgerEntry) -> str:
         invoice = self.client.invoices.get(fortnox_id)
-        if invoice.ExternalInvoiceReference1 != export_reference(self.tenant.tenant_id, upstream):
+        if not is_ours(invoice, export_reference(self.tenant.tenant_id, upstream), credit=False):
             raise not_ours(upstream, fortnox_id)
         already = credit_reference(invoice.CreditInvoiceReference)
         if already is not None:

@@ -1,19 +1,26 @@
-"""Customers by the upstream's sales-ledger number: created when missing, updated only when changed.
+"""Customers by the upstream's sales-ledger number: created when missing, updated only when changed, never moved
+back to older data.
 
 The hash of what we last sent is kept per customer and Fortnox company, so an unchanged customer costs no Fortnox
-call at all, and a tenant that reconnects to another company creates its customers there.
+call at all, and a tenant that reconnects to another company creates its customers there. Beside it is the
+``occurred_at`` of the newest event whose customer data was applied: customer data from an older event (a
+customer.upserted redelivered late, or an old invoice carrying the address the customer had then) is skipped.
 """
 
 import hashlib
+from dataclasses import dataclass
+from datetime import datetime
 
 from botocore.exceptions import ClientError
 
 from fortnox_bridge.contracts.invoices import Customer
+from fortnox_bridge.export.instants import instant, stamp
 from fortnox_bridge.fortnox.client import FortnoxClient
 from fortnox_bridge.fortnox.errors import FortnoxBadRequest, FortnoxNotFound
 from fortnox_bridge.fortnox.models.customers import CustomerWrite
+from fortnox_bridge.observability import logger
 from fortnox_bridge.store.ledger import ExportScope
-from fortnox_bridge.store.table import StoreBase, customer_hash_key
+from fortnox_bridge.store.table import StoreBase, customer_hash_key, is_condition_failure
 
 CUSTOMER_NUMBER_USED = 2000637
 
@@ -40,35 +47,88 @@ def fingerprint(body: CustomerWrite) -> str:
     return hashlib.sha256(body.model_dump_json(exclude_none=True).encode()).hexdigest()
 
 
-class CustomerHashes(StoreBase):
-    def get(self, scope: ExportScope, number: str) -> str | None:
-        item = self._table.get_item(Key=customer_hash_key(scope.tenant, scope.company, number)).get("Item")
-        return str(item["hash"]) if item else None
+@dataclass(frozen=True)
+class KnownCustomer:
+    digest: str | None
+    """What we last sent; None when it is not known to be in Fortnox as sent."""
+    applied_at: datetime | None
+    """``occurred_at`` of the newest event whose customer data is in Fortnox."""
 
-    def put(self, scope: ExportScope, number: str, value: str) -> None:
+
+class CustomerHashes(StoreBase):
+    def get(self, scope: ExportScope, number: str) -> KnownCustomer | None:
+        item = self._table.get_item(Key=customer_hash_key(scope.tenant, scope.company, number)).get("Item")
+        if not item:
+            return None
+        applied = item.get("applied_at")
+        return KnownCustomer(
+            str(item["hash"]) if "hash" in item else None,
+            datetime.fromisoformat(str(applied)) if applied else None,
+        )
+
+    def put(self, scope: ExportScope, number: str, value: str, applied_at: datetime) -> None:
+        """Record what was sent, unless a newer event's data was recorded meanwhile. Then our write to Fortnox may
+        have landed after the newer one, so the hash is dropped: the next export compares and sends again."""
+        key = customer_hash_key(scope.tenant, scope.company, number)
         try:
-            self._table.put_item(Item={**customer_hash_key(scope.tenant, scope.company, number), "hash": value})
-        except ClientError:  # only a cache: the next export compares again and sends one update at most
+            self._table.put_item(
+                Item={**key, "hash": value, "applied_at": stamp(applied_at)},
+                ConditionExpression="attribute_not_exists(applied_at) OR applied_at <= :at",
+                ExpressionAttributeValues={":at": stamp(applied_at)},
+            )
+        except ClientError as error:  # only a cache: the next export compares again and sends one update at most
+            if is_condition_failure(error):
+                self._forget_hash(key)
+
+    def seen(self, scope: ExportScope, number: str, applied_at: datetime) -> None:
+        """Unchanged data from a newer event: what Fortnox holds is now known as of that event."""
+        try:
+            self._table.update_item(
+                Key=customer_hash_key(scope.tenant, scope.company, number),
+                UpdateExpression="SET applied_at = :at",
+                ConditionExpression="attribute_exists(PK) AND (attribute_not_exists(applied_at) OR applied_at < :at)",
+                ExpressionAttributeValues={":at": stamp(applied_at)},
+            )
+        except ClientError:  # a newer one is recorded, or the cache is unavailable: both leave it correct
+            return
+
+    def _forget_hash(self, key: dict[str, str]) -> None:
+        try:
+            self._table.update_item(
+                Key=key, UpdateExpression="REMOVE #hash", ExpressionAttributeNames={"#hash": "hash"}
+            )
+        except ClientError:
             return
 
 
-def upsert_customer(client: FortnoxClient, hashes: CustomerHashes, scope: ExportScope, customer: Customer) -> str:
+def upsert_customer(
+    client: FortnoxClient, hashes: CustomerHashes, scope: ExportScope, customer: Customer, occurred_at: datetime
+) -> str:
+    """The customer as of ``occurred_at``; data older than what Fortnox already holds is skipped, and the
+    document that carried it still names the customer by number."""
+    number = customer.customer_number
+    at = instant(occurred_at)
+    known = hashes.get(scope, number)
+    if known is not None and known.applied_at is not None and at < known.applied_at:
+        logger.info("older customer data skipped", extra={"tenant_id": scope.tenant, "customer": number})
+        return number
     body = customer_write(customer)
     digest = fingerprint(body)
-    known = hashes.get(scope, customer.customer_number)
-    if known == digest:
-        return customer.customer_number
+    if known is not None and known.digest == digest:
+        if known.applied_at is None or at > known.applied_at:
+            hashes.seen(scope, number, at)
+        return number
     if known is None:
         try:
             client.customers.create(body)
         except FortnoxBadRequest as error:
             if error.code != CUSTOMER_NUMBER_USED:
                 raise
-            client.customers.update(customer.customer_number, body.model_copy(update={"CustomerNumber": None}))
+            client.customers.update(number, body.model_copy(update={"CustomerNumber": None}))
     else:
         try:
-            client.customers.update(customer.customer_number, body.model_copy(update={"CustomerNumber": None}))
+            client.customers.update(number, body.model_copy(update={"CustomerNumber": None}))
         except FortnoxNotFound:
             client.customers.create(body)
-    hashes.put(scope, customer.customer_number, digest)
-    return customer.customer_number
+    hashes.put(scope, number, digest, at)
+    return number

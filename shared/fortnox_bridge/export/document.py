@@ -9,25 +9,30 @@ PDF, bookkeeping and sending are steps a retry finishes.
 import hashlib
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Literal
 
 from fortnox_bridge.contracts.invoices import (
     CreditNoteReady,
     InvoiceData,
     InvoiceReady,
+    S3ObjectRef,
 )
 from fortnox_bridge.errors import BadInputError, NeedsTenantActionError, RetryableError
 from fortnox_bridge.export.builder import invoice_body, order_body
 from fortnox_bridge.export.customers import upsert_customer
 from fortnox_bridge.export.explanations import (
     AwaitingInvoice,
+    already_fully_credited,
+    corrected_by_credit_notes,
     exported_as_order,
     not_ours,
+    number_of_the_other_kind,
+    other_currency,
     refusal,
 )
+from fortnox_bridge.export.instants import instant
 from fortnox_bridge.export.outcome import Action, Document, Outcome, explanation_of
-from fortnox_bridge.export.references import credit_reference, export_reference
+from fortnox_bridge.export.references import credit_reference, export_reference, is_ours
 from fortnox_bridge.export.stores import LEASE, ExportStores
 from fortnox_bridge.fortnox.client import FortnoxClient
 from fortnox_bridge.fortnox.errors import FortnoxBadRequest, FortnoxNotFound, FortnoxTransportError
@@ -40,9 +45,16 @@ from fortnox_bridge.store.ledger import ExportScope, ExportState, Form, LedgerEn
 from fortnox_bridge.store.tenants import Tenant
 
 
-def _instant(moment: datetime) -> datetime:
-    """Event times compare as instants; one sent without a zone is taken as UTC rather than failing the compare."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+def content_digest(body: InvoiceWrite | OrderWrite) -> str:
+    """What an update would change in Fortnox: the body, without the number (an update never sends it) and the
+    correction link (read from Fortnox, and fixed by the ledger). Settings that shape no body (PDF, bookkeeping,
+    sending) are not in it, so switching them never makes an unchanged document look changed."""
+    content = body.model_dump_json(exclude={"DocumentNumber", "CreditInvoiceReference"})
+    return hashlib.sha256(f"{type(body).__name__}:{content}".encode()).hexdigest()
+
+
+def _source(pdf: S3ObjectRef) -> str:
+    return f"{pdf.bucket}/{pdf.key}"
 
 
 class DocumentExport:
@@ -69,7 +81,7 @@ class DocumentExport:
         self.form: Form = "invoice"
         self.owner = f"export-{uuid.uuid4()}"
         self.reference = export_reference(tenant.tenant_id, self.data.invoice_number)
-        self.occurred_at = _instant(event.occurred_at)
+        self.occurred_at = instant(event.occurred_at)
         self.number: str | None = None
         """The Fortnox document, once known."""
         self.pending: list[Step] = []
@@ -77,6 +89,10 @@ class DocumentExport:
         self.pdf: bytes | None = None
         self.pdf_file_id: str | None = None
         """The PDF's file in the Fortnox archive, once uploaded."""
+        self.pdf_source = _source(self.data.pdf) if self.data.pdf is not None and self.settings.attach_pdf else None
+        """The PDF this event asks to attach."""
+        self.credit_notes: list[str] = []
+        """On an invoice: the upstream credit notes that correct it."""
 
     @property
     def document(self) -> Document:
@@ -84,9 +100,6 @@ class DocumentExport:
 
     def run(self) -> Outcome:
         mapping = self.stores.mappings.get(self.tenant.tenant_id)
-        digest = hashlib.sha256(
-            (self.data.model_dump_json() + mapping.model_dump_json() + self.settings.model_dump_json()).encode()
-        ).hexdigest()
         entry = self.stores.ledger.claim(
             self.scope, self.kind, self.data.invoice_number, owner=self.owner, lease=LEASE, reopen=True
         )
@@ -94,8 +107,9 @@ class DocumentExport:
         self.pending = list(entry.pending_steps)
         self.pdf_file_id = entry.pdf_file_id
         self.form = self._form(entry)
+        self.credit_notes = [note.business_key for note in self.stores.ledger.live_credit_notes(entry)]
         try:
-            return self._settle(entry, mapping, digest)
+            return self._settle(entry, mapping)
         except RetryableError:
             self.stores.ledger.release(entry, owner=self.owner)
             raise
@@ -111,17 +125,22 @@ class DocumentExport:
             return entry.form
         return "order" if self.settings.create_orders else "invoice"
 
-    def _settle(self, entry: LedgerEntry, mapping: TenantMapping, digest: str) -> Outcome:
-        if self.number and entry.state is ExportState.CONFIRMED and entry.content_hash == digest:
+    def _settle(self, entry: LedgerEntry, mapping: TenantMapping) -> Outcome:
+        body = self._body(mapping)
+        digest = content_digest(body)
+        new_pdf = self.number is not None and self.pdf_source is not None and entry.pdf_source != self.pdf_source
+        if self.number and entry.state is ExportState.CONFIRMED and entry.content_hash == digest and not new_pdf:
+            self._upsert_customer()
             self.stores.ledger.mark(entry, ExportState.CONFIRMED, owner=self.owner)
             return self._outcome("unchanged")
-        if self.number and entry.applied_at is not None and self.occurred_at < _instant(entry.applied_at):
+        if self.number and entry.applied_at is not None and self.occurred_at < instant(entry.applied_at):
             return self._superseded(entry)
-        body = self._body(mapping)
+        if isinstance(body, InvoiceWrite) and isinstance(self.event, CreditNoteReady):
+            body = self._correcting(body)
         planned = self._planned_steps()
-        if self._needs_pdf(planned):
+        if self._needs_pdf(planned) or new_pdf:
             self._read_pdf()
-        upsert_customer(self.client, self.stores.hashes, self.scope, self.data.customer)
+        self._upsert_customer()
         current: Invoice | Order | None = None
         applied_hash = entry.content_hash
         look = entry.attempts > 1 or entry.state is ExportState.SENT
@@ -141,22 +160,41 @@ class DocumentExport:
                 self._record(entry, applied_hash, final=False)
         if self.number is None:
             self.stores.ledger.mark(
-                entry, ExportState.SENT, owner=self.owner, form=self.form, content_hash=digest, pending_steps=planned
+                entry,
+                ExportState.SENT,
+                owner=self.owner,
+                form=self.form,
+                content_hash=digest,
+                pending_steps=planned,
+                pdf_source=self.pdf_source if "attach_pdf" in planned else None,
             )
             self.number = self._create(body)
             self.pending = planned
             self.action = "created"
             self._record(entry, digest, final=not self.pending)
-        elif applied_hash != digest:
-            self._update(self.number, body, current)
-            self.action = self.action or "updated"
-            self._record(entry, digest, final=not self.pending)
-        elif not self.pending:
-            self._record(entry, digest, final=True)
+        else:
+            if applied_hash != digest:
+                self._update(self.number, body, current)
+                self.action = self.action or "updated"
+            if new_pdf:
+                self._attach_again()
+            if applied_hash != digest or new_pdf or not self.pending:
+                self._record(entry, digest, final=not self.pending)
         if self.pending:
             self._finish(entry, current)
             self.stores.ledger.mark(entry, ExportState.CONFIRMED, owner=self.owner, pending_steps=[])
         return self._outcome(self.action or ("created" if entry.state is ExportState.CREATED else "unchanged"))
+
+    def _upsert_customer(self) -> None:
+        upsert_customer(self.client, self.stores.hashes, self.scope, self.data.customer, self.occurred_at)
+
+    def _attach_again(self) -> None:
+        """The event names another PDF than the one attached (a changed invoice comes with its regenerated PDF): it
+        is uploaded and attached too, as the first pending step, so the document never goes out with only the old
+        one and a retry still finishes it."""
+        self.pdf_file_id = None
+        self.pending = ["attach_pdf", *(step for step in self.pending if step != "attach_pdf")]
+        self.action = self.action or "updated"
 
     def _record(self, entry: LedgerEntry, content_hash: str | None, *, final: bool) -> None:
         """The document is in Fortnox: its number is written the moment it is known, before any step can fail."""
@@ -169,6 +207,8 @@ class DocumentExport:
             content_hash=content_hash,
             applied_at=self.occurred_at if content_hash is not None else None,
             pending_steps=self.pending,
+            pdf_source=self.pdf_source if "attach_pdf" in self.pending else None,
+            forget_pdf_file=self.pdf_file_id is None,
         )
 
     def _superseded(self, entry: LedgerEntry) -> Outcome:
@@ -235,28 +275,37 @@ class DocumentExport:
             ) from None
         return self.pdf
 
-    def _body(self, mapping: TenantMapping) -> InvoiceWrite | OrderWrite:
-        if self.form == "order" and isinstance(self.data, InvoiceData):
-            return order_body(self.data, mapping, reference=self.reference)
-        # With upstream numbering, Fortnox must never pick a correction invoice's number: it could be one upstream
-        # uses later (seed 000). Such corrections go as manual ones, numbered upstream and not linked.
-        manual = self.kind == "credit_note" and (
+    @property
+    def _manual(self) -> bool:
+        """With upstream numbering, Fortnox must never pick a correction invoice's number: it could be one upstream
+        uses later (seed 000). Such corrections go as manual ones, numbered upstream and not linked."""
+        return self.kind == "credit_note" and (
             self.settings.always_manual_correction or self.settings.numbering == "upstream"
         )
-        credits = None if manual else self._credited_document()
-        upstream_number = self.settings.numbering == "upstream" and (self.kind == "invoice" or manual)
+
+    def _body(self, mapping: TenantMapping) -> InvoiceWrite | OrderWrite:
+        """The body as the event and mapping shape it; a correction's link to its invoice is added before writing."""
+        if self.form == "order" and isinstance(self.data, InvoiceData):
+            return order_body(self.data, mapping, reference=self.reference)
+        upstream_number = self.settings.numbering == "upstream" and (self.kind == "invoice" or self._manual)
         return invoice_body(
             self.data,
             mapping,
             reference=self.reference,
             document_number=self.data.invoice_number if upstream_number else None,
-            credits=credits,
         )
 
-    def _credited_document(self) -> str | None:
-        """The invoice a linked correction invoice corrects: exported in this company, as an invoice, and ours."""
-        if not isinstance(self.event, CreditNoteReady):
-            return None
+    def _correcting(self, body: InvoiceWrite) -> InvoiceWrite:
+        """A credit note, linked or manual, corrects an invoice that must allow it; a linked one names it."""
+        corrected = self._corrected_invoice()
+        return body if self._manual else body.model_copy(update={"CreditInvoiceReference": corrected})
+
+    def _corrected_invoice(self) -> str:
+        """The Fortnox invoice a credit note corrects: exported in this company, as an invoice, ours, not credited in
+        full, and in the credit note's currency; a credit note for an invoice not exported yet waits for it. The
+        credit note is recorded on the invoice's entry before it is made, so a later full credit or change of the
+        invoice sees it."""
+        assert isinstance(self.event, CreditNoteReady)
         credited = self.event.data.credits_invoice_number
         original = self.stores.ledger.get(self.scope, "invoice", credited)
         if original is not None and original.form == "order" and original.fortnox_id:
@@ -264,18 +313,33 @@ class DocumentExport:
         if original is None or original.fortnox_id is None:
             raise AwaitingInvoice(credited)
         invoice = self.client.invoices.get(original.fortnox_id)
-        if invoice.ExternalInvoiceReference1 != export_reference(self.tenant.tenant_id, credited):
+        if not is_ours(invoice, export_reference(self.tenant.tenant_id, credited), credit=False):
             raise not_ours(credited, original.fortnox_id)
+        full_credit = credit_reference(invoice.CreditInvoiceReference)
+        if full_credit is not None and full_credit not in self._own_credit_documents(original):
+            raise already_fully_credited(credited, original.fortnox_id, full_credit)
+        if invoice.Currency is not None and invoice.Currency != self.data.currency:
+            raise other_currency(self.data.invoice_number, self.data.currency, credited, invoice.Currency)
+        self.stores.ledger.link_credit_note(self.scope, credited, self.data.invoice_number)
         return original.fortnox_id
 
+    def _own_credit_documents(self, original: LedgerEntry) -> set[str]:
+        """The Fortnox numbers of the credit notes that correct the invoice, this one among them: Fortnox may name
+        a correction invoice in the original's CreditInvoiceReference (not verified), and that is no full credit."""
+        notes = self.stores.ledger.live_credit_notes(original)
+        return {number for number in (self.number, *(note.fortnox_id for note in notes)) if number}
+
     def _read_ours(self, number: str) -> Invoice | Order | None:
-        """The document as Fortnox has it, or None when it does not carry our marker (not ours in this company)."""
+        """The document as Fortnox has it, or None when it is not ours: without our marker (made by someone else, or
+        in another company), or of the other kind (an invoice and a credit note may share an upstream number)."""
         try:
             current: Invoice | Order = (
                 self.client.orders.get(number) if self.form == "order" else self.client.invoices.get(number)
             )
         except FortnoxNotFound:
             return None
+        if isinstance(current, Invoice):
+            return current if is_ours(current, self.reference, credit=self.kind == "credit_note") else None
         return current if current.ExternalInvoiceReference1 == self.reference else None
 
     def _forget(self, entry: LedgerEntry) -> None:
@@ -289,13 +353,16 @@ class DocumentExport:
         self.pdf_file_id = None
 
     def _find(self) -> str | None:
-        """Our marker, compared exactly: Fortnox searches references by substring."""
+        """Our marker, compared exactly (Fortnox searches references by substring), on a document of our kind: an
+        upstream invoice and credit note may share a number, and a full credit carries its invoice's marker. The
+        list does not say which kind a document is, so each match is read; this runs only when an earlier attempt
+        may have created the document."""
         listed: Iterable[InvoiceListItem | OrderListItem] = (
             self.client.orders.list(externalinvoicereference1=self.reference)
             if self.form == "order"
             else self.client.invoices.list(externalinvoicereference1=self.reference)
         )
-        matches = sorted(
+        marked = sorted(
             (
                 row.DocumentNumber
                 for row in listed
@@ -303,6 +370,7 @@ class DocumentExport:
             ),
             key=int,
         )
+        matches = marked if self.form == "order" else [number for number in marked if self._read_ours(number)]
         if len(matches) > 1:
             logger.warning(
                 "several Fortnox documents carry one export reference",
@@ -335,8 +403,10 @@ class DocumentExport:
             existing = self.client.invoices.get(number)
         except FortnoxNotFound:
             raise error from None
-        if existing.ExternalInvoiceReference1 == self.reference:
+        if is_ours(existing, self.reference, credit=self.kind == "credit_note"):
             return number
+        if existing.ExternalInvoiceReference1 == self.reference:
+            raise number_of_the_other_kind(self.data.invoice_number, number, credit=self.kind == "credit_note")
         raise refusal(
             f"Fortnox har redan en faktura med nummer {number} som inte kommer från den här exporten. Välj en "
             "nummerserie i Fortnox som inte krockar, eller låt Fortnox numrera fakturorna.",
@@ -365,6 +435,8 @@ class DocumentExport:
                 f"Faktura {upstream} är makulerad i Fortnox (nummer {number}).",
                 f"Invoice {upstream} is cancelled in Fortnox (number {number}).",
             )
+        if self.credit_notes:
+            raise corrected_by_credit_notes(upstream, number, self.credit_notes)
         credit = credit_reference(invoice.CreditInvoiceReference)
         if credit is not None:
             raise refusal(

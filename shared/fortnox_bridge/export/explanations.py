@@ -165,3 +165,61 @@ def not_ours(upstream: str, number: str) -> ExportRefused:
         f"Document {number} in the connected Fortnox company was not made by the export of invoice {upstream}, so "
         "it is neither changed nor credited.",
     )
+
+
+def already_fully_credited(upstream: str, number: str, credit: str) -> ExportRefused:
+    return refusal(
+        f"Faktura {upstream} (nummer {number}) är redan helt krediterad i Fortnox med kreditfaktura {credit}. En "
+        "kreditfaktura till skulle kreditera kunden mer än det som fakturerades, så den görs inte.",
+        f"Invoice {upstream} (number {number}) is already fully credited in Fortnox by credit invoice {credit}. "
+        "Another credit note would credit the customer more than was invoiced, so it is not made.",
+    )
+
+
+def partly_credited(upstream: str, credit_notes: list[str]) -> ExportRefused:
+    notes = ", ".join(credit_notes)
+    return refusal(
+        f"Faktura {upstream} är redan delvis krediterad med kreditfaktura {notes}. En hel kreditering ovanpå skulle "
+        "kreditera kunden mer än det som fakturerades, så den görs inte. Kreditera resten med en kreditfaktura.",
+        f"Invoice {upstream} is already partly credited by credit note {notes}. A full credit on top would credit "
+        "the customer more than was invoiced, so it is not made. Credit the rest with a credit note.",
+    )
+
+
+def corrected_by_credit_notes(upstream: str, number: str, credit_notes: list[str]) -> ExportRefused:
+    notes = ", ".join(credit_notes)
+    return refusal(
+        f"Faktura {upstream} (nummer {number}) är rättad med kreditfaktura {notes} och kan inte ändras: "
+        "kreditfakturan tar tillbaka rader ur den. Gör ändringen med en ny kreditfaktura eller faktura.",
+        f"Invoice {upstream} (number {number}) is corrected by credit note {notes} and cannot be changed: the credit "
+        "note takes back rows of it. Make the change with another credit note or invoice.",
+    )
+
+
+def other_currency(note: str, note_currency: str, upstream: str, invoice_currency: str) -> ExportRefused:
+    return refusal(
+        f"Kreditfaktura {note} är i {note_currency} men faktura {upstream} är i {invoice_currency}. En kreditfaktura "
+        "görs i samma valuta som fakturan den rättar.",
+        f"Credit note {note} is in {note_currency} but invoice {upstream} is in {invoice_currency}. A credit note is "
+        "made in the currency of the invoice it corrects.",
+    )
+
+
+def credit_of_a_credit_note(upstream: str) -> ExportRefused:
+    return refusal(
+        f"{upstream} är en kreditfaktura, inte en faktura, och en kreditfaktura krediteras inte. Skicka en ny "
+        "faktura om kunden ska debiteras igen.",
+        f"{upstream} is a credit note, not an invoice, and a credit note is not credited. Send a new invoice if the "
+        "customer is to be charged again.",
+    )
+
+
+def number_of_the_other_kind(upstream: str, number: str, *, credit: bool) -> ExportRefused:
+    this, other = ("kreditfaktura", "faktura") if credit else ("faktura", "kreditfaktura")
+    this_en, other_en = ("credit note", "invoice") if credit else ("invoice", "credit note")
+    return refusal(
+        f"Nummer {number} i Fortnox är redan {other} {upstream} från den här exporten, så {this} {upstream} kan inte "
+        "få det numret. Fakturor och kreditfakturor behöver olika nummer upstream.",
+        f"Number {number} in Fortnox is already {other_en} {upstream} from this export, so {this_en} {upstream} "
+        "cannot have that number. Invoices and credit notes need different numbers upstream.",
+    )

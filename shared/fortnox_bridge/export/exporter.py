@@ -151,7 +151,7 @@ class InvoiceExporter:
 
     def _dispatch(self, client: FortnoxClient, tenant: Tenant, scope: ExportScope, event: InvoiceEvent) -> Outcome:
         if isinstance(event, CustomerUpserted):
-            upsert_customer(client, self._stores.hashes, scope, event.data)
+            upsert_customer(client, self._stores.hashes, scope, event.data, event.occurred_at)
             return Outcome(None, None, None, None)
         if isinstance(event, InvoiceCredited):
             return FullCredit(self._stores, client, tenant, scope, event).run()

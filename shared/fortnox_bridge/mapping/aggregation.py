@@ -1,13 +1,16 @@
 """Rows to Fortnox rows: one per (account, cost centre, project, VAT rate), summed exactly to the öre."""
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from fortnox_bridge.contracts.invoices import InvoiceRow
 from fortnox_bridge.mapping.rules import MappedRow, TenantMapping, map_row
 
 CENT = Decimal("0.01")
+QUANTITY_STEP = Decimal("0.01")
+"""Fortnox keeps a row's quantity with two decimals ("1.00"): 0.125 h at 450 kr would be invoiced as 0.12 h, 54.00
+kr instead of 56.25. A row with a finer quantity goes as quantity 1 at its net, like a summed row."""
 
 SUMMARY_TEXT = {"sv": "Summerat, {count} rader", "en": "Summary, {count} rows"}
 
@@ -19,7 +22,8 @@ def row_amount(row: InvoiceRow) -> Decimal:
 
 @dataclass(frozen=True)
 class FortnoxRow:
-    """A row ready for a Fortnox invoice. Aggregated rows carry quantity 1 and the summed net as price."""
+    """A row ready for a Fortnox invoice. Summed rows, and rows whose quantity Fortnox cannot hold, carry quantity 1
+    and the net as price; text rows carry quantity 0."""
 
     account: int
     vat_rate: int
@@ -39,11 +43,12 @@ class FortnoxRow:
 
 
 Key = tuple[int, str | None, str | None, int]
+"""Rows summed into one: account, cost centre, project, VAT rate."""
 
 
 def _as_is(mapped: MappedRow) -> FortnoxRow:
     source = mapped.source
-    return FortnoxRow(
+    row = FortnoxRow(
         account=mapped.account,
         vat_rate=source.vat_rate,
         cost_center=mapped.cost_center,
@@ -55,39 +60,42 @@ def _as_is(mapped: MappedRow) -> FortnoxRow:
         discount_percent=source.discount_percent,
         unit=source.unit,
     )
+    if row.quantity == row.quantity.quantize(QUANTITY_STEP):
+        return row
+    # As a summed row of one, so the amount is upstream's to the öre.
+    return replace(row, quantity=Decimal(1), unit_price=row.net, discount_percent=Decimal(0), unit=None)
+
+
+def _summed(members: list[MappedRow], language: str) -> FortnoxRow:
+    first = members[0]
+    descriptions = {member.source.description for member in members}
+    articles = {member.article_number for member in members}
+    description = (
+        first.label
+        or (descriptions.pop() if len(descriptions) == 1 else None)
+        or SUMMARY_TEXT[language].format(count=len(members))
+    )
+    return FortnoxRow(
+        account=first.account,
+        vat_rate=first.source.vat_rate,
+        cost_center=first.cost_center,
+        project=first.project,
+        article_number=articles.pop() if len(articles) == 1 else None,
+        description=description,
+        quantity=Decimal(1),
+        unit_price=sum((row_amount(member.source) for member in members), Decimal(0)),
+        discount_percent=Decimal(0),
+        unit=None,
+    )
 
 
 def fortnox_rows(mapping: TenantMapping, rows: list[InvoiceRow], *, language: str = "sv") -> list[FortnoxRow]:
     mapped = [map_row(mapping, row) for row in rows]
     if not mapping.aggregate_rows:
         return [_as_is(row) for row in mapped]
-    groups: OrderedDict[Key, list[MappedRow]] = OrderedDict()
-    for row in mapped:
-        groups.setdefault((row.account, row.cost_center, row.project, row.source.vat_rate), []).append(row)
-    result = []
-    for (account, cost_center, project, vat_rate), members in groups.items():
-        if len(members) == 1:
-            result.append(_as_is(members[0]))
-            continue
-        descriptions = {member.source.description for member in members}
-        articles = {member.article_number for member in members}
-        description = (
-            members[0].label
-            or (descriptions.pop() if len(descriptions) == 1 else None)
-            or SUMMARY_TEXT[language].format(count=len(members))
-        )
-        result.append(
-            FortnoxRow(
-                account=account,
-                vat_rate=vat_rate,
-                cost_center=cost_center,
-                project=project,
-                article_number=articles.pop() if len(articles) == 1 else None,
-                description=description,
-                quantity=Decimal(1),
-                unit_price=sum((row_amount(member.source) for member in members), Decimal(0)),
-                discount_percent=Decimal(0),
-                unit=None,
-            )
-        )
-    return result
+    groups: OrderedDict[Key | int, list[MappedRow]] = OrderedDict()
+    for index, row in enumerate(mapped):
+        # A text row is never summed: its words would vanish into "Summerat, n rader". It keeps its own place.
+        key = index if row.source.is_text else (row.account, row.cost_center, row.project, row.source.vat_rate)
+        groups.setdefault(key, []).append(row)
+    return [_as_is(members[0]) if len(members) == 1 else _summed(members, language) for members in groups.values()]

@@ -132,7 +132,12 @@ class ConnectionStore(StoreBase):
                 }
             )
             refusals.append(taken)
-        if previous is not None and previous != connection.fortnox_tenant_id:
+        # A company the tenant only shared (another tenant holds its binding) has no binding of ours to release.
+        if (
+            previous is not None
+            and previous != connection.fortnox_tenant_id
+            and self.bound_tenant(previous) == connection.tenant_id
+        ):
             items.append(
                 {
                     "Delete": {

@@ -25,11 +25,14 @@ if TYPE_CHECKING:
 KEPT_FOR = timedelta(days=7)
 """Longer than SQS keeps a message (4 days), so every redelivery of a handled event finds its record."""
 EVENT_PREFIX = "EVENT#"
+PAYLOAD = "[type, tenant_id, data]"
+"""The part of an event whose hash must match for a second delivery of its id to count as the same event."""
 
 IDEMPOTENCY = IdempotencyConfig(
     event_key_jmespath="id",
-    # The whole event: the same id with other content (another type, amount or customer) is not a redelivery.
-    payload_validation_jmespath="@",
+    # What the event says: the same id with another type, tenant or data (amount, customer) is not a redelivery.
+    # The envelope's occurred_at is left out: an outbox that re-publishes stamps the same event anew.
+    payload_validation_jmespath=PAYLOAD,
     raise_on_no_idempotency_key=True,
     expires_after_seconds=int(KEPT_FOR.total_seconds()),
 )

@@ -63,6 +63,12 @@ class LedgerEntry(BaseModel):
     pending_steps: list[Step] = []
     pdf_file_id: str | None = None
     """The PDF's file in the Fortnox archive once uploaded, so a retry attaches it instead of uploading again."""
+    pdf_source: str | None = None
+    """Where upstream kept the PDF last planned for attaching (``bucket/key``): a change that names another PDF
+    attaches that one too."""
+    credit_notes: set[str] = set()
+    """On an invoice: the upstream credit notes that correct it, recorded before each is created, so a full credit
+    or a change never takes back more than the invoice still says."""
     superseded_event_id: str | None = None
     """The last event that arrived after a newer one had been applied, and so was not."""
     last_error: str | None = None
@@ -145,6 +151,8 @@ class ExportLedger(StoreBase):
         applied_at: datetime | None = None,
         pending_steps: list[Step] | None = None,
         pdf_file_id: str | None = None,
+        pdf_source: str | None = None,
+        forget_pdf_file: bool = False,
         superseded_event_id: str | None = None,
         release: bool = False,
     ) -> None:
@@ -164,6 +172,7 @@ class ExportLedger(StoreBase):
             "applied_at": applied_at.isoformat() if applied_at is not None else None,
             "pending_steps": pending_steps,
             "pdf_file_id": pdf_file_id,
+            "pdf_source": pdf_source,
             "superseded_event_id": superseded_event_id,
         }
         for name, value in given.items():
@@ -172,7 +181,9 @@ class ExportLedger(StoreBase):
                 values[f":{name}"] = value
         removes = []
         if forget_fortnox_id:
-            removes += ["fortnox_id", "content_hash", "applied_at", "pending_steps", "pdf_file_id"]
+            removes += ["fortnox_id", "content_hash", "applied_at", "pending_steps", "pdf_file_id", "pdf_source"]
+        elif forget_pdf_file:
+            removes += ["pdf_file_id"]
         if release or state in {ExportState.CONFIRMED, ExportState.FAILED}:
             removes += ["lease_owner", "lease_until"]
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
@@ -188,6 +199,24 @@ class ExportLedger(StoreBase):
             if is_condition_failure(failure):
                 raise LeaseHeld(f"lease on {entry.kind} {entry.business_key} was lost") from None
             raise
+
+    def link_credit_note(self, scope: ExportScope, invoice_number: str, credit_note_number: str) -> None:
+        """Record on the invoice's entry that a credit note corrects it. Written outside the lease (an ADD to a set
+        touches nothing a lease holder writes), on an entry that exists: a credit note waits for its invoice."""
+        self._table.update_item(
+            Key=_key(scope, "invoice", invoice_number),
+            UpdateExpression="ADD credit_notes :note",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues={":note": {credit_note_number}},
+        )
+
+    def live_credit_notes(self, invoice: LedgerEntry) -> list[LedgerEntry]:
+        """The credit notes recorded on an invoice that are, or may be, in Fortnox: one refused before it was sent
+        corrects nothing."""
+        found = (self.get(invoice.scope, "credit_note", note) for note in sorted(invoice.credit_notes))
+        return [
+            note for note in found if note is not None and (note.fortnox_id or note.state is not ExportState.FAILED)
+        ]
 
     def release(self, entry: LedgerEntry, *, owner: str) -> None:
         """Give the lease back after a failure worth retrying, so the retry need not wait for it to expire."""
