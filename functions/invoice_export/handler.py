@@ -68,7 +68,7 @@ def _max_receive_count() -> int:
 
 def _export(event: InvoiceEvent, connection: Connection | None) -> None:
     def export(**_: Any) -> dict[str, Any]:
-        outcome = wiring.invoice_exporter().export(event)
+        outcome = wiring.invoice_exporter().export(event, connection)
         if outcome.failure is not None:
             raise _Refused
         return {"fortnox_document_number": outcome.fortnox_document_number, "action": outcome.action}

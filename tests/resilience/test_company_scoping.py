@@ -2,6 +2,7 @@
 starts clean there and never touches a document the bridge did not make there; before an update or a credit, the
 document read from Fortnox must carry our marker."""
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -166,3 +167,36 @@ def test_a_document_without_our_marker_is_neither_changed_nor_credited(export: E
     # The change is exported as if never before: a document with our marker, not the one that lost it.
     [exported] = [event.detail for event in published if event.detail_type == "invoice.exported"]
     assert (exported["action"], exported["fortnox_document_number"]) == ("created", str(int(number) + 1))
+
+
+def test_an_event_in_flight_during_a_reconnect_goes_to_the_company_it_is_remembered_in(
+    export: Export, events_tap: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = export.company
+    second = export.scene.new_company("Andra Bolaget AB")
+    real: Callable[[], Any] = wiring.invoice_exporter
+    moved: list[int] = []
+
+    def reconnect_while_the_event_is_in_flight() -> Any:
+        # The handler has read the connection (company A) and filed the event's idempotency record there; the
+        # tenant's reconnect to company B lands before the exporter runs.
+        if not moved:
+            moved.append(second)
+            export.reconnect(second)
+        return real()
+
+    monkeypatch.setattr(wiring, "invoice_exporter", reconnect_while_the_event_is_in_flight)
+    export.send(export.event("100", event_id="in-flight"))
+    monkeypatch.setattr(wiring, "invoice_exporter", real)
+    # It went where it is remembered as done: company A, and nothing to B
+    assert len(export.scene.control.company(first)["invoices"]) == 1
+    assert export.scene.control.company(second)["invoices"] == []
+
+    # Replayed while connected to B, B gets it; back on A, A keeps its one invoice and is not given a second
+    export.send(export.event("100", event_id="in-flight"))
+    assert len(export.scene.control.company(second)["invoices"]) == 1
+    export.reconnect(first)
+    events_tap.received()
+    export.send(export.event("100", event_id="in-flight"))
+    assert len(export.scene.control.company(first)["invoices"]) == 1
+    assert [event.detail_type for event in events_tap.received()] == []

@@ -17,7 +17,7 @@ from fortnox_bridge.export.outcome import Outcome
 from fortnox_bridge.export.references import credit_reference, export_reference, is_ours
 from fortnox_bridge.export.stores import LEASE, ExportStores
 from fortnox_bridge.fortnox.client import FortnoxClient
-from fortnox_bridge.fortnox.errors import FortnoxTransportError
+from fortnox_bridge.fortnox.errors import FortnoxRateLimited, FortnoxTransportError
 from fortnox_bridge.store.ledger import ExportScope, ExportState, LedgerEntry
 from fortnox_bridge.store.tenants import Tenant
 
@@ -81,6 +81,9 @@ class FullCredit:
         self.stores.ledger.mark(entry, ExportState.SENT, owner=self.owner)
         try:
             credited = self.client.invoices.credit(fortnox_id)
+        except FortnoxRateLimited:
+            self.stores.ledger.mark(entry, ExportState.CLAIMED, owner=self.owner)
+            raise
         except FortnoxTransportError:
             found = credit_reference(self.client.invoices.get(fortnox_id).CreditInvoiceReference)
             if found is None:

@@ -8,7 +8,7 @@ PDF, bookkeeping and sending are steps a retry finishes.
 
 import hashlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 from fortnox_bridge.contracts.invoices import (
@@ -35,7 +35,12 @@ from fortnox_bridge.export.outcome import Action, Document, Outcome, explanation
 from fortnox_bridge.export.references import credit_reference, export_reference, is_ours
 from fortnox_bridge.export.stores import LEASE, ExportStores
 from fortnox_bridge.fortnox.client import FortnoxClient
-from fortnox_bridge.fortnox.errors import FortnoxBadRequest, FortnoxNotFound, FortnoxTransportError
+from fortnox_bridge.fortnox.errors import (
+    FortnoxBadRequest,
+    FortnoxNotFound,
+    FortnoxRateLimited,
+    FortnoxTransportError,
+)
 from fortnox_bridge.fortnox.models.files import AttachmentWrite
 from fortnox_bridge.fortnox.models.invoices import Invoice, InvoiceListItem, InvoiceWrite
 from fortnox_bridge.fortnox.models.orders import Order, OrderListItem, OrderWrite
@@ -168,7 +173,12 @@ class DocumentExport:
                 pending_steps=planned,
                 pdf_source=self.pdf_source if "attach_pdf" in planned else None,
             )
-            self.number = self._create(body)
+            try:
+                self.number = self._create(body)
+            except FortnoxRateLimited:
+                # Refused before Fortnox did anything: nothing was sent after all, and the ledger must not say so.
+                self.stores.ledger.mark(entry, ExportState.CLAIMED, owner=self.owner)
+                raise
             self.pending = planned
             self.action = "created"
             self._record(entry, digest, final=not self.pending)
@@ -472,12 +482,22 @@ class DocumentExport:
             if step == "attach_pdf":
                 self._attach(entry, resumed=current is not None)
             elif step == "bookkeep" and not (isinstance(current, Invoice) and current.Booked):
-                self.client.invoices.bookkeep(self.number)
+                self._unless_done(lambda: self.client.invoices.bookkeep(self.number or ""), "Booked")
             elif step == "send" and not (isinstance(current, Invoice) and current.Sent):
-                self._send()
+                self._unless_done(self._send, "Sent")
             self.pending.remove(step)
             if self.pending:
                 self.stores.ledger.mark(entry, ExportState.CREATED, owner=self.owner, pending_steps=self.pending)
+
+    def _unless_done(self, step: Callable[[], object], flag: Literal["Booked", "Sent"]) -> None:
+        """Take a step, and when Fortnox refuses it, look whether it took effect after all: the client repeats a
+        bookkeep or send whose answer was lost, and the repeat is refused as already done (in words no public source
+        pins down, so the invoice is read rather than the code trusted)."""
+        try:
+            step()
+        except FortnoxBadRequest:
+            if not getattr(self.client.invoices.get(self.number or ""), flag):
+                raise
 
     def _attach(self, entry: LedgerEntry, *, resumed: bool) -> None:
         """Upload once (the file id is kept), then attach, included when Fortnox sends the invoice."""

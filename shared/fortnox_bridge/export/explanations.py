@@ -121,7 +121,26 @@ class AwaitingInvoice(RetryableError):
         )
 
 
-def gave_up(cause: Exception) -> Explanation:
+MAY_EXIST = (
+    " Fortnox kan redan ha skapat dokumentet (svaret kom aldrig fram): när händelsen skickas igen letar exporten "
+    "efter det innan något nytt skapas.",
+    " Fortnox may already have created the document (its answer never arrived): when the event is sent again, the "
+    "export looks for it before creating anything.",
+)
+
+
+def gave_up(cause: Exception, *, may_exist: bool = False) -> Explanation:
+    """Why the last attempt of a message that kept failing in ways worth retrying was given up; ``may_exist`` when a
+    create was sent and its answer lost, so upstream is not told plainly that nothing is in Fortnox."""
+    explanation = _gave_up(cause)
+    if not may_exist:
+        return explanation
+    return Explanation(
+        explanation.code, explanation.fortnox_message, explanation.sv + MAY_EXIST[0], explanation.en + MAY_EXIST[1]
+    )
+
+
+def _gave_up(cause: Exception) -> Explanation:
     """Why the last attempt of a message that kept failing in ways worth retrying was given up."""
     if isinstance(cause, AwaitingInvoice):
         return cause.explanation

@@ -28,7 +28,7 @@ from fortnox_bridge.fortnox.client import FortnoxClient
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import logger
 from fortnox_bridge.store.connections import Connection, ConnectionState, ConnectionStore
-from fortnox_bridge.store.ledger import ExportLedger, ExportScope, LedgerEntry
+from fortnox_bridge.store.ledger import ExportLedger, ExportScope, ExportState, LedgerEntry
 from fortnox_bridge.store.mappings import MappingStore
 from fortnox_bridge.store.tenants import Tenant, TenantStore
 
@@ -53,13 +53,17 @@ class InvoiceExporter:
         self._publisher = publisher
         self._client_for = client_for
 
-    def export(self, event: InvoiceEvent) -> Outcome:
+    def export(self, event: InvoiceEvent, connection: Connection | None = None) -> Outcome:
         """Export one event. Retryable failures raise; everything a person must fix is recorded, published and
-        returned as a failed outcome, so the message is not retried in vain."""
+        returned as a failed outcome, so the message is not retried in vain.
+
+        ``connection`` is the one the caller filed the event under (its idempotency record): the export goes to
+        that company or nowhere, so a reconnect landing in between cannot send it to one company while it is
+        remembered as done in the other."""
         number = _number_of(event)
         try:
             tenant = self._tenants.require(TenantId(event.tenant_id))
-            connection = self._connections.get(tenant.tenant_id)
+            connection = connection or self._connections.get(tenant.tenant_id)
             if connection is None or connection.state is not ConnectionState.CONNECTED:
                 raise refusal(
                     "Fortnox är inte anslutet för den här kunden. Anslut via länken från tjänsten.",
@@ -79,7 +83,6 @@ class InvoiceExporter:
         """The last attempt of a message that kept failing in ways worth retrying: record the cause in the ledger
         and tell upstream, without calling Fortnox. A document that exists is reported with what is still pending,
         never as failed."""
-        explanation = gave_up(cause)
         number = _number_of(event)
         kind = _ledger_kind(event)
         entry: LedgerEntry | None = None
@@ -88,11 +91,14 @@ class InvoiceExporter:
             scope = ExportScope(TenantId(event.tenant_id), connection.fortnox_tenant_id)
             entry = self._ledger.record_failure(scope, kind, number, str(cause)[:1000])
             if entry is None:
+                # Another worker holds the document and will report its own event; this one is still told about,
+                # or it would reach the dead-letter queue with nobody knowing.
                 logger.info(
                     "gave up while another worker holds the document",
                     extra={"tenant_id": event.tenant_id, "event_id": event.id},
                 )
-                return Outcome(None, number, None, None, failure=explanation)
+                entry = self._ledger.get(scope, kind, number)
+        explanation = gave_up(cause, may_exist=entry is not None and entry.state is ExportState.SENT)
         document = _document_of(event, entry)
         if entry is not None and entry.fortnox_id is not None and entry.pending_steps:
             outcome = Outcome(document, number, entry.fortnox_id, "created", explanation, tuple(entry.pending_steps))

@@ -232,12 +232,12 @@ class ExportLedger(StoreBase):
                 raise
 
     def record_failure(self, scope: ExportScope, kind: str, business_key: str, error: str) -> LedgerEntry | None:
-        """The last attempt gave up: note the cause on a free entry. An entry whose document is in Fortnox keeps its
-        state (it is not failed, its pending work is); any other becomes ``failed``. None while another worker holds
-        a live lease on it: that worker's outcome is the one that counts."""
+        """The last attempt gave up: note the cause on a free entry. An entry whose document is in Fortnox, or may
+        be (a create was sent and its answer lost), keeps its state: it is not failed, and the next attempt must look
+        before it creates. Any other becomes ``failed``. None while another worker holds a live lease on it."""
         now = datetime.now(UTC)
         current = self.get(scope, kind, business_key)
-        exists = current is not None and current.fortnox_id is not None
+        exists = current is not None and (current.fortnox_id is not None or current.state is ExportState.SENT)
         values: dict[str, Any] = {
             ":err": error,
             ":now": now.isoformat(),
@@ -254,10 +254,12 @@ class ExportLedger(StoreBase):
         key = _key(scope, kind, business_key)
         try:
             if exists:
+                values[":sent"] = ExportState.SENT.value
                 attributes = self._table.update_item(
                     Key=key,
                     UpdateExpression=f"SET {sets}",
-                    ConditionExpression=f"attribute_exists(fortnox_id) AND {free}",
+                    ConditionExpression=f"(attribute_exists(fortnox_id) OR #state = :sent) AND {free}",
+                    ExpressionAttributeNames={"#state": "state"},
                     ExpressionAttributeValues=values,
                     ReturnValues="ALL_NEW",
                 )["Attributes"]
