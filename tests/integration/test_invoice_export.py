@@ -233,9 +233,9 @@ def test_an_unchanged_customer_costs_no_call(export: Export) -> None:
 
 def test_the_pdf_is_attached_and_included_when_sent(export: Export) -> None:
     boto3.client("s3", region_name=REGION).put_object(
-        Bucket=export.bucket, Key="t/100353.pdf", Body=b"%PDF-1.4 faktura"
+        Bucket=export.bucket, Key=f"{export.tenant}/100353.pdf", Body=b"%PDF-1.4 faktura"
     )
-    export.send(export.event(pdf={"bucket": export.bucket, "key": "t/100353.pdf"}))
+    export.send(export.event(pdf={"bucket": export.bucket, "key": f"{export.tenant}/100353.pdf"}))
     [invoice] = export.invoices()
     client = wiring.fortnox_client(wiring.ConnectionStore(export.table).get(TenantId(export.tenant)))  # type: ignore[arg-type]
     attachments = client.file_attachments.for_entity(int(invoice["DocumentNumber"]), "F")

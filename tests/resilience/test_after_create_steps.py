@@ -76,7 +76,7 @@ def test_an_upload_that_fails_after_the_create_is_retried_and_every_step_done_on
 ) -> None:
     export.settings(bookkeep=True, send="externalprint")
     export.scene.control.fault("500", method="POST", path_prefix="/3/inbox")
-    outcomes = export.send(export.event("100353", pdf=_put_pdf(export, "t/100353.pdf")))
+    outcomes = export.send(export.event("100353", pdf=_put_pdf(export, f"{export.tenant}/100353.pdf")))
     assert [(outcome.received, outcome.failed) for outcome in outcomes] == [(1, 1), (1, 0)]
     [invoice] = export.invoices()
     number = invoice["DocumentNumber"]
@@ -110,7 +110,7 @@ def test_a_step_fortnox_fails_after_the_create_is_finished_by_the_retry(
 
 def test_an_attachment_that_fails_is_retried_without_uploading_the_pdf_again(export: Export) -> None:
     export.scene.control.fault("500", method="POST", path_prefix="/api/fileattachments")
-    export.send(export.event("100353", pdf=_put_pdf(export, "t/100353-b.pdf")))
+    export.send(export.event("100353", pdf=_put_pdf(export, f"{export.tenant}/100353-b.pdf")))
     [invoice] = export.invoices()
     assert _calls(export, "POST", "/3/inbox") == 1
     assert _calls(export, "POST", "/api/fileattachments/attachments-v1") == 2  # the failed one and its retry
@@ -133,7 +133,7 @@ def test_an_email_that_fails_after_the_create_is_sent_by_the_retry(export: Expor
 
 def test_a_step_that_keeps_failing_is_reported_pending_on_the_last_delivery(export: Export, events_tap: Any) -> None:
     export.scene.control.fault("500", method="POST", path_prefix="/3/inbox", count=20)
-    export.send(export.event("100353", pdf=_put_pdf(export, "t/100353-c.pdf")))
+    export.send(export.event("100353", pdf=_put_pdf(export, f"{export.tenant}/100353-c.pdf")))
     [invoice] = export.invoices()
     published = events_tap.received()
     assert "invoice.export_failed" not in [item.detail_type for item in published]
@@ -146,14 +146,19 @@ def test_a_step_that_keeps_failing_is_reported_pending_on_the_last_delivery(expo
 @pytest.mark.parametrize(
     "where",
     [
-        pytest.param({"key": "t/never-uploaded.pdf"}, id="missing-object"),
-        pytest.param({"bucket": "someone-elses-bucket", "key": "t/100353.pdf"}, id="wrong-bucket"),
+        pytest.param({"key": "{tenant}/never-uploaded.pdf"}, id="missing-object"),
+        pytest.param({"bucket": "someone-elses-bucket", "key": "{tenant}/100353.pdf"}, id="wrong-bucket"),
+        pytest.param({"key": "another-tenant/100353.pdf", "put": "yes"}, id="another-tenants-pdf"),
     ],
 )
 def test_a_pdf_that_cannot_be_read_is_found_before_the_create(
     export: Export, events_tap: Any, where: dict[str, str]
 ) -> None:
-    export.send(export.event("100353", pdf={"bucket": export.bucket, **where}))
+    key = where["key"].format(tenant=export.tenant)
+    if where.get("put"):
+        _put_pdf(export, key)  # it exists, and is still not this tenant's to attach
+    pdf = {"bucket": where.get("bucket", export.bucket), "key": key}
+    export.send(export.event("100353", pdf=pdf))
     assert export.invoices() == []
     assert _calls(export, "POST", "/3/invoices") == 0
     [failed] = _published(events_tap, "invoice.export_failed")

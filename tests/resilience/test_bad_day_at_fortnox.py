@@ -93,7 +93,7 @@ def test_one_fault_on_any_step_gives_one_finished_invoice(
 ) -> None:
     export.settings(bookkeep=True, send="externalprint")
     export.scene.control.fault(kind, method=method, path_prefix=prefix, delay_seconds=0.05)
-    event = export.event("5001", pdf=_put_pdf(export, f"t/{export.tenant}-5001.pdf"))
+    event = export.event("5001", pdf=_put_pdf(export, f"{export.tenant}/5001.pdf"))
     export.send(event)
     [invoice] = export.invoices()
     assert (invoice["Booked"], invoice["Sent"]) == (True, True)
@@ -220,7 +220,7 @@ def test_a_fault_on_the_create_and_on_each_following_step(export: Export, events
     c.fault("drop_after_commit", method="POST", path_prefix="/api/fileattachments")
     c.fault("500", method="PUT", path_prefix="/3/invoices/1/bookkeep", count=5)
     c.fault("drop_after_commit", method="PUT", path_prefix="/3/invoices/1/externalprint")
-    event = export.event("5401", pdf=_put_pdf(export, f"t/{export.tenant}-5401.pdf"))
+    event = export.event("5401", pdf=_put_pdf(export, f"{export.tenant}/5401.pdf"))
     export.send(event)
     [invoice] = export.invoices()
     assert (invoice["Booked"], invoice["Sent"]) == (True, True)

@@ -274,7 +274,12 @@ class DocumentExport:
         if self.pdf is not None:
             return self.pdf
         assert self.data.pdf is not None  # only a planned attach reads it
+        own = f"{self.tenant.tenant_id}/"
         try:
+            if not self.data.pdf.key.startswith(own):
+                # The bucket is shared by every tenant: one tenant's event must never put another's PDF on its
+                # invoice, so each reads under its own prefix only.
+                raise BadInputError(f"a tenant's PDFs are read under {own} only, not {self.data.pdf.key}")
             self.pdf = self.stores.read_pdf(self.data.pdf)
         except BadInputError as error:
             raise refusal(
