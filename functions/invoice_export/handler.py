@@ -22,13 +22,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from fortnox_bridge import aws, settings, wiring
 from fortnox_bridge.contracts.intake import RefusedBody, parse_event
-from fortnox_bridge.contracts.invoices import CreditNoteReady, InvoiceCredited, InvoiceEvent, InvoiceReady
+from fortnox_bridge.contracts.invoices import InvoiceEvent
 from fortnox_bridge.events import InvoiceExportFailed
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import logger, metrics, tracer
 from fortnox_bridge.store.connections import Connection, ConnectionStore
 from fortnox_bridge.store.idempotency import IDEMPOTENCY, EventRecords
-from fortnox_bridge.store.ledger import ExportLedger, ExportScope
 from fortnox_bridge.store.rejections import RejectionStore
 from fortnox_bridge.store.tenants import TenantStore
 
@@ -80,10 +79,6 @@ def _export(event: InvoiceEvent, connection: Connection | None) -> None:
     _records().once(TenantId(event.tenant_id), connection.fortnox_tenant_id, event.model_dump(mode="json"), export)
 
 
-_LEDGER_KIND: dict[type, str] = {InvoiceReady: "invoice", CreditNoteReady: "credit_note", InvoiceCredited: "credit"}
-"""Where the ledger keeps each event's document (an invoice in whichever form it went)."""
-
-
 def _number_of(event: InvoiceEvent) -> str | None:
     return getattr(event.data, "invoice_number", None)
 
@@ -126,15 +121,7 @@ def _reused_id(event: InvoiceEvent, connection: Connection | None) -> _Rejection
 
 
 def _fortnox_document(event: InvoiceEvent, connection: Connection | None) -> str | None:
-    """The Fortnox number of the document the event is about, as the ledger knows it in the connected company: a
-    refused change to an invoice that exists must say it exists."""
-    kind = _LEDGER_KIND.get(type(event))
-    number = _number_of(event)
-    if connection is None or kind is None or number is None:
-        return None
-    scope = ExportScope(TenantId(event.tenant_id), connection.fortnox_tenant_id)
-    entry = ExportLedger(wiring.table()).get(scope, kind, number)
-    return entry.fortnox_id if entry is not None else None
+    return None if connection is None else wiring.invoice_exporter().known_document(event, connection)
 
 
 def _reject(record: SQSRecord, rejection: _Rejection) -> None:

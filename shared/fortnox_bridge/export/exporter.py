@@ -107,6 +107,15 @@ class InvoiceExporter:
         self._publish(event, outcome)
         return outcome
 
+    def known_document(self, event: InvoiceEvent, connection: Connection) -> str | None:
+        """The Fortnox number of the document the event is about, as the ledger knows it in the connection's
+        company: a refusal of an event whose document exists must say that it exists."""
+        kind, number = _ledger_kind(event), _number_of(event)
+        if kind is None or number is None:
+            return None
+        entry = self._ledger.get(ExportScope(TenantId(event.tenant_id), connection.fortnox_tenant_id), kind, number)
+        return entry.fortnox_id if entry is not None else None
+
     def _publish(self, event: InvoiceEvent, outcome: Outcome) -> None:
         """A document that exists is ``invoice.exported`` (with what is still pending and why, if anything is);
         anything else not done is ``invoice.export_failed``."""
