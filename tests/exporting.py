@@ -156,3 +156,16 @@ def export(runner: LocalRunner, deployed: Any, scene: Scene, table: Any, unique:
         ),
     )
     return Export(runner, deployed, scene, table, unique, company)
+
+
+def rejected(table: Any, tenant: str) -> list[dict[str, Any]]:
+    """What the rejection store keeps for ``tenant``: each refused body with its reason."""
+    items: list[dict[str, Any]] = table.query(
+        KeyConditionExpression=boto3.dynamodb.conditions.Key("PK").eq(f"REJECTED#{tenant}")
+    )["Items"]
+    return items
+
+
+def rejected_by_event(table: Any, tenant: str) -> dict[str, dict[str, Any]]:
+    """The same, by the refused event's id."""
+    return {json.loads(item["body"])["id"]: item for item in rejected(table, tenant)}

@@ -11,15 +11,9 @@ import pytest
 
 from infra.names import ROOT
 from tests.conftest import LOCAL_API_KEY
-from tests.exporting import Export
+from tests.exporting import Export, rejected_by_event
 
 pytestmark = pytest.mark.integration
-
-
-def _rejected(table: Any, tenant: str) -> dict[str, str]:
-    """Each refused event's reason, by event id."""
-    items = table.query(KeyConditionExpression=boto3.dynamodb.conditions.Key("PK").eq(f"REJECTED#{tenant}"))["Items"]
-    return {json.loads(item["body"])["id"]: str(item["reason"]) for item in items}
 
 
 def _credit_note(export: Export, event_id: str, **row: Any) -> dict[str, Any]:
@@ -66,7 +60,7 @@ def test_amounts_and_dates_nobody_would_send_are_refused_before_any_call(
 
     assert sum(outcome.failed for outcome in outcomes) == 0  # refused for good: no retry, no dead letter
     assert [invoice["ExternalInvoiceReference1"] for invoice in export.invoices()] == [f"FB:{export.tenant}:400"]
-    reasons = _rejected(table, export.tenant)
+    reasons = {key: str(item["reason"]) for key, item in rejected_by_event(table, export.tenant).items()}
     assert "an invoice cannot take money back" in reasons["negative"]
     assert "unit_price: Decimal input should have no more than 10 digits before the decimal point" in reasons["absurd"]
     assert "above Fortnox's 9999999999.99" in reasons["beyond"]

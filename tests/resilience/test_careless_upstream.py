@@ -1,28 +1,15 @@
 """A careless upstream: a batch of bad neighbours, the edges of the date window, credits sent twice, customers that
 move and times in other zones, through the real handler and queue path."""
 
-import json
 from datetime import date
 from typing import Any
 
 import boto3
 import pytest
 
-from tests.exporting import Export
+from tests.exporting import Export, rejected_by_event
 
 pytestmark = pytest.mark.integration
-
-
-def _rejected(table: Any, tenant: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = table.query(
-        KeyConditionExpression=boto3.dynamodb.conditions.Key("PK").eq(f"REJECTED#{tenant}")
-    )["Items"]
-    return items
-
-
-def _rejected_by_event(table: Any, tenant: str) -> dict[str, str]:
-    items = table.query(KeyConditionExpression=boto3.dynamodb.conditions.Key("PK").eq(f"REJECTED#{tenant}"))["Items"]
-    return {json.loads(item["body"])["id"]: str(item["reason"]) for item in items}
 
 
 def _published(events_tap: Any, kind: str) -> list[dict[str, Any]]:
@@ -75,7 +62,7 @@ def test_a_batch_of_ten_with_seven_bad_neighbours_accounts_for_every_message(
             failed.setdefault(e.detail["event_id"], []).append(e.detail)
     assert exported["good"]["action"] == "created"
     assert exported["good-again"]["action"] == "unchanged"
-    rejected_ids = {json.loads(item["body"])["id"] for item in _rejected(table, export.tenant)}
+    rejected_ids = set(rejected_by_event(table, export.tenant))
     assert rejected_ids == {"negative", "good", "odd-vat"}  # "good": the reuse with other content
     # The unknown tenant's refusal is published under the id it named (the exporter refuses it, nothing is kept).
     assert set(failed) == {"negative", "good", "odd-vat", "currency", "evt-credit-7399", "stranger"}
@@ -95,7 +82,7 @@ def test_dates_on_the_edges_of_the_window_export(export: Export, table: Any) -> 
         export.event("7206", event_id="oldest-1", invoice_date=date(today.year - 8, 12, 31).isoformat()),
     )
     assert [invoice["InvoiceDate"] for invoice in export.invoices()] == [oldest]
-    assert "outside" in _rejected_by_event(table, export.tenant)["oldest-1"]
+    assert "outside" in rejected_by_event(table, export.tenant)["oldest-1"]["reason"]
 
 
 def test_a_second_full_credit_with_a_new_event_id_makes_no_second_credit(export: Export, events_tap: Any) -> None:

@@ -6,10 +6,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import boto3
 import pytest
 
-from tests.exporting import Export
+from tests.exporting import Export, rejected_by_event
 
 pytestmark = pytest.mark.integration
 
@@ -19,12 +18,6 @@ EVENTBRIDGE_ENTRY_LIMIT = 256 * 1024
 
 def _published(events_tap: Any, kind: str) -> list[dict[str, Any]]:
     return [event.detail for event in events_tap.received() if event.detail_type == kind]
-
-
-def _rejected(table: Any, tenant: str) -> dict[str, dict[str, Any]]:
-    """What the rejection store keeps for ``tenant``, by the refused event's id."""
-    items = table.query(KeyConditionExpression=boto3.dynamodb.conditions.Key("PK").eq(f"REJECTED#{tenant}"))["Items"]
-    return {json.loads(item["body"])["id"]: item for item in items}
 
 
 def test_a_quantity_finer_than_fortnox_keeps_is_invoiced_at_upstreams_amount(export: Export) -> None:
@@ -48,7 +41,7 @@ def test_an_occurred_at_from_the_future_is_refused_and_freezes_nothing(
     skewed = {**export.event("7100", event_id="skewed"), "occurred_at": "2999-01-01T00:00:00Z"}
     export.send(skewed)
     assert export.invoices() == []
-    assert "ahead of the bridge's clock" in _rejected(table, export.tenant)["skewed"]["reason"]
+    assert "ahead of the bridge's clock" in rejected_by_event(table, export.tenant)["skewed"]["reason"]
     [failed] = _published(events_tap, "invoice.export_failed")
     assert (failed["event_id"], failed["invoice_number"]) == ("skewed", "7100")
 
@@ -88,7 +81,7 @@ def test_a_redelivery_restamped_with_a_new_occurred_at_is_a_redelivery(
 
     assert len(export.invoices()) == 1
     assert events_tap.received() == []
-    assert _rejected(table, export.tenant) == {}
+    assert rejected_by_event(table, export.tenant) == {}
     assert len(export.scene.control.requests(export.company)) == calls
 
 
@@ -118,7 +111,7 @@ def test_a_body_with_hundreds_of_errors_is_refused_with_a_reason_eventbridge_can
     assert sum(outcome.failed for outcome in outcomes) == 0
     [failed] = _published(events_tap, "invoice.export_failed")
     assert len(json.dumps(failed).encode()) < 8 * 1024 < EVENTBRIDGE_ENTRY_LIMIT
-    kept = _rejected(table, export.tenant)["thousand-errors"]["reason"]
+    kept = rejected_by_event(table, export.tenant)["thousand-errors"]["reason"]
     assert kept.endswith(" more") and failed["reason_en"] == f"The event was refused: {kept}"
     assert len(export.invoices()) == 1  # the good neighbour
 
@@ -131,7 +124,7 @@ def test_an_unknown_tenants_event_is_kept_with_its_reason(export: Export, table:
     outcomes = export.send(stranger)
 
     assert sum(outcome.failed for outcome in outcomes) == 0
-    kept = _rejected(table, f"{export.tenant}-typo")["stranger"]
+    kept = rejected_by_event(table, f"{export.tenant}-typo")["stranger"]
     assert f"no tenant {export.tenant}-typo is known to the bridge" in kept["reason"]
     assert json.loads(kept["body"])["data"]["invoice_number"] == "7400"
     [failed] = _published(events_tap, "invoice.export_failed")
@@ -152,7 +145,7 @@ def test_c1_control_and_bidi_characters_are_refused_like_other_control_character
     export.send(bidi, nel, isolate)
 
     assert export.invoices() == []
-    reasons = {event_id: item["reason"] for event_id, item in _rejected(table, export.tenant).items()}
+    reasons = {event_id: item["reason"] for event_id, item in rejected_by_event(table, export.tenant).items()}
     assert "U+202E" in reasons["bidi"] and "U+0085" in reasons["nel"] and "U+2067" in reasons["isolate"]
 
 
@@ -168,7 +161,7 @@ def test_a_zero_quantity_text_row_is_exported_as_a_text_row(export: Export, tabl
 
     export.send(document)
 
-    assert _rejected(table, export.tenant) == {}
+    assert rejected_by_event(table, export.tenant) == {}
     _, made = export.invoices()
     rows = made["InvoiceRows"]
     assert (rows[-1]["Description"], rows[-1]["DeliveredQuantity"]) == (text, "0.00")

@@ -4,23 +4,15 @@ refusals the tenant can fix are not remembered as done; and what was handled is 
 import json
 from typing import Any
 
-import boto3
 import pytest
 
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.store.connections import ConnectionState, ConnectionStore
 from fortnox_bridge.store.tenants import Tenant, TenantStore
 from local_stack.onboarding import connect_service_account
-from tests.exporting import Export
+from tests.exporting import Export, rejected
 
 pytestmark = pytest.mark.integration
-
-
-def _rejected(table: Any, tenant: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = table.query(
-        KeyConditionExpression=boto3.dynamodb.conditions.Key("PK").eq(f"REJECTED#{tenant}")
-    )["Items"]
-    return items
 
 
 def _failed(events_tap: Any) -> list[dict[str, Any]]:
@@ -41,16 +33,16 @@ def _reconnect(export: Export, company: int) -> None:
 def test_an_event_id_reused_for_other_content_is_refused_loudly(export: Export, table: Any, events_tap: Any) -> None:
     first = export.event("100353", event_id="evt-1")
     export.send(first, first)  # a true redelivery: silent
-    assert _rejected(table, export.tenant) == [] and _failed(events_tap) == []
+    assert rejected(table, export.tenant) == [] and _failed(events_tap) == []
 
     outcomes = export.send(export.event("100353", event_id="evt-1", our_reference="Någon annan"))
 
     assert [(outcome.received, outcome.failed) for outcome in outcomes] == [(1, 0)]
     [invoice] = export.invoices()
     assert invoice["OurReference"] == "Anna Lind"  # the other content was not applied
-    [rejected] = _rejected(table, export.tenant)
-    assert "event id evt-1 was already used for an event with other content" in rejected["reason"]
-    assert json.loads(rejected["body"])["data"]["our_reference"] == "Någon annan"  # kept whole
+    [kept] = rejected(table, export.tenant)
+    assert "event id evt-1 was already used for an event with other content" in kept["reason"]
+    assert json.loads(kept["body"])["data"]["our_reference"] == "Någon annan"  # kept whole
     [failed] = _failed(events_tap)
     assert (failed["event_id"], failed["invoice_number"]) == ("evt-1", "100353")
     assert "evt-1 was already used" in failed["reason_en"]
@@ -68,8 +60,8 @@ def test_a_credit_reusing_an_invoice_events_id_is_refused_loudly(export: Export,
     export.send(credit)
     [invoice] = export.invoices()
     assert invoice["CreditInvoiceReference"] in (None, "", "0")
-    [rejected] = _rejected(table, export.tenant)
-    assert json.loads(rejected["body"])["type"] == "invoice.credited"
+    [kept] = rejected(table, export.tenant)
+    assert json.loads(kept["body"])["type"] == "invoice.credited"
     assert [failed["event_id"] for failed in _failed(events_tap)] == ["evt-2"]
 
 
