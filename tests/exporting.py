@@ -6,17 +6,21 @@ from datetime import date, timedelta
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 
+from fortnox_bridge import wiring
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.mapping.rules import MappingRule, TenantMapping
+from fortnox_bridge.store.connections import Connection, ConnectionStore
 from fortnox_bridge.store.mappings import MappingStore
 from fortnox_bridge.store.tenants import InvoiceExportSettings, TenantSettings, TenantStore
 from infra.names import ROOT
+from local_stack.connect_walk import walk
 from local_stack.moto_server import REGION
 from local_stack.onboarding import connect_service_account
 from local_stack.runner import LocalRunner
-from tests.conftest import Scene
+from tests.conftest import LOCAL_API_KEY, Scene
 
 SAMPLE: dict[str, Any] = json.loads((ROOT / "events" / "invoice.ready.json").read_text())
 CREDIT_NOTE: dict[str, Any] = json.loads((ROOT / "events" / "credit_note.ready.json").read_text())
@@ -138,24 +142,47 @@ class Export:
         )
 
 
+def freight_mapping() -> TenantMapping:
+    return TenantMapping(
+        rules=[
+            MappingRule(match_on="service_type", value="FREIGHT", account=3041, label="Frakt"),
+            MappingRule(match_on="service_type", value="FUEL", account=3041, label="Frakt"),
+            MappingRule(match_on="service_type", value="INTEREST", account=8310, label="Dröjsmålsränta"),
+        ]
+    )
+
+
+def connect_as_a_person(gateway: Any, scene: Scene, tenant: str, company_name: str) -> Connection:
+    """Connect through the hosted flow with a person's consent: the secret holds a single-use refresh token."""
+    company = scene.new_company(company_name)
+    management = httpx.Client(base_url=gateway.url, headers={"x-api-key": LOCAL_API_KEY})
+    management.put(f"/tenants/{tenant}", json={"display_name": company_name})
+    link = management.post(f"/tenants/{tenant}/connect-links", json={}).json()["url"]
+    assert walk(link, company).status == 200
+    connection = ConnectionStore(wiring.table()).get(TenantId(tenant))
+    assert connection is not None and not connection.service_account
+    return connection
+
+
 @pytest.fixture
 def export(runner: LocalRunner, deployed: Any, scene: Scene, table: Any, unique: str) -> Export:
+    """A tenant connected with a service account."""
     company = scene.new_company("Sandlådan Åkeri AB")
     connect_service_account(
         table, scene.control, scene.app, tenant_id=TenantId(unique), fortnox_tenant_id=company, display_name="Åkeri"
     )
     scene.control.set_rate_limit(1000, 5.0)
-    MappingStore(table).put(
-        TenantId(unique),
-        TenantMapping(
-            rules=[
-                MappingRule(match_on="service_type", value="FREIGHT", account=3041, label="Frakt"),
-                MappingRule(match_on="service_type", value="FUEL", account=3041, label="Frakt"),
-                MappingRule(match_on="service_type", value="INTEREST", account=8310, label="Dröjsmålsränta"),
-            ]
-        ),
-    )
+    MappingStore(table).put(TenantId(unique), freight_mapping())
     return Export(runner, deployed, scene, table, unique, company)
+
+
+@pytest.fixture
+def person_export(runner: LocalRunner, deployed: Any, gateway: Any, scene: Scene, table: Any, unique: str) -> Export:
+    """A tenant connected by a person: its exports go through the single-use refresh token."""
+    connection = connect_as_a_person(gateway, scene, unique, "Personligt Åkeri AB")
+    scene.control.set_rate_limit(1000, 5.0)
+    MappingStore(table).put(TenantId(unique), freight_mapping())
+    return Export(runner, deployed, scene, table, unique, connection.fortnox_tenant_id)
 
 
 def rejected(table: Any, tenant: str) -> list[dict[str, Any]]:

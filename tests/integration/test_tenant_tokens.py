@@ -9,24 +9,13 @@ import pytest
 
 from fortnox_bridge import wiring
 from fortnox_bridge.ids import TenantId
-from fortnox_bridge.store.connections import Connection, ConnectionStore
+from fortnox_bridge.store.connections import ConnectionStore
 from fortnox_bridge.tokens.tenant_tokens import ConnectionLost
-from local_stack.connect_walk import walk
 from local_stack.runner import LocalRunner
-from tests.conftest import LOCAL_API_KEY, Scene
+from tests.conftest import Scene
+from tests.exporting import connect_as_a_person
 
 pytestmark = pytest.mark.integration
-
-
-def _connect(gateway: Any, scene: Scene, tenant: str, company_name: str) -> Connection:
-    company = scene.new_company(company_name)
-    management = httpx.Client(base_url=gateway.url, headers={"x-api-key": LOCAL_API_KEY})
-    management.put(f"/tenants/{tenant}", json={"display_name": company_name})
-    link = management.post(f"/tenants/{tenant}/connect-links", json={}).json()["url"]
-    assert walk(link, company).status == 200
-    connection = ConnectionStore(wiring.table()).get(TenantId(tenant))
-    assert connection is not None
-    return connection
 
 
 def _refreshes(scene: Scene, since: int) -> int:
@@ -39,7 +28,7 @@ def _refreshes(scene: Scene, since: int) -> int:
 
 def test_twenty_workers_on_an_expired_token_cause_exactly_one_refresh(gateway: Any, scene: Scene, unique: str) -> None:
     # Given a connected tenant whose access token has expired at Fortnox
-    connection = _connect(gateway, scene, unique, "Samtidig AB")
+    connection = connect_as_a_person(gateway, scene, unique, "Samtidig AB")
     scene.control.set_rate_limit(1000, 5.0)
     scene.control.advance_clock(3601)
     before = len(scene.control.requests())
@@ -71,7 +60,7 @@ def test_twenty_workers_on_an_expired_token_cause_exactly_one_refresh(gateway: A
 def test_a_refresh_that_timed_out_before_fortnox_acted_is_recovered(
     gateway: Any, scene: Scene, unique: str, monkeypatch: pytest.MonkeyPatch, events_tap: Any
 ) -> None:
-    connection = _connect(gateway, scene, unique, "Tålmodig AB")
+    connection = connect_as_a_person(gateway, scene, unique, "Tålmodig AB")
     monkeypatch.setenv("FORTNOX_TIMEOUT_SECONDS", "0.5")
     wiring.reset()
     scene.control.fault("timeout", path_prefix="/oauth-v1/token", delay_seconds=1.0)
@@ -86,7 +75,7 @@ def test_a_refresh_that_timed_out_before_fortnox_acted_is_recovered(
 def test_a_refresh_whose_answer_was_lost_after_rotation_marks_the_tenant_and_says_so(
     gateway: Any, scene: Scene, unique: str, events_tap: Any
 ) -> None:
-    connection = _connect(gateway, scene, unique, "Tappad AB")
+    connection = connect_as_a_person(gateway, scene, unique, "Tappad AB")
     events_tap.received()
     scene.control.fault("drop_after_commit", path_prefix="/oauth-v1/token")
     tokens = wiring.tokens_for(connection)
@@ -104,8 +93,8 @@ def test_a_refresh_whose_answer_was_lost_after_rotation_marks_the_tenant_and_say
 def test_keepalive_refreshes_a_31_day_old_connection_and_flags_a_dead_one(
     gateway: Any, runner: LocalRunner, scene: Scene, unique: str, events_tap: Any, table: Any
 ) -> None:
-    alive = _connect(gateway, scene, f"{unique}-alive", "Vaken AB")
-    dead = _connect(gateway, scene, f"{unique}-dead", "Sovande AB")
+    alive = connect_as_a_person(gateway, scene, f"{unique}-alive", "Vaken AB")
+    dead = connect_as_a_person(gateway, scene, f"{unique}-dead", "Sovande AB")
     events_tap.received()
     old = (datetime.now(UTC) - timedelta(days=31)).isoformat()
     for tenant in (alive.tenant_id, dead.tenant_id):
@@ -143,7 +132,7 @@ def test_keepalive_refreshes_a_31_day_old_connection_and_flags_a_dead_one(
 def test_no_refresh_starts_when_the_invocation_is_about_to_end(gateway: Any, scene: Scene, unique: str) -> None:
     from fortnox_bridge.tokens.tenant_tokens import RefreshPending
 
-    connection = _connect(gateway, scene, unique, "Brådskande AB")
+    connection = connect_as_a_person(gateway, scene, unique, "Brådskande AB")
     before = len(scene.control.requests())
     tokens = wiring.tokens_for(connection, remaining_seconds=lambda: 5.0)
     tokens.invalidate(tokens.access_token())

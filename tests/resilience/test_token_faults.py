@@ -8,38 +8,18 @@ import pytest
 
 from fortnox_bridge.fortnox.retry import RetryPolicy
 from fortnox_bridge.ids import TenantId
-from fortnox_bridge.mapping.rules import MappingRule, TenantMapping
 from fortnox_bridge.store.connections import ConnectionState, ConnectionStore
-from fortnox_bridge.store.mappings import MappingStore
 from fortnox_bridge_cli.redrive import redrive
 from infra.names import MAX_RECEIVE_COUNT
-from local_stack.runner import LocalRunner
-from tests.conftest import Scene
-from tests.exporting import Export
-from tests.resilience.test_token_refresh import _connect_as_a_person
+from tests.exporting import Export, person_export
 
 pytestmark = pytest.mark.integration
+__all__ = ["person_export"]  # the fixture, imported so pytest finds it
 
 
 @pytest.fixture(autouse=True)
 def _no_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(RetryPolicy, "backoff", lambda self, attempt: 0.0)
-
-
-@pytest.fixture
-def person_export(runner: LocalRunner, deployed: Any, gateway: Any, scene: Scene, table: Any, unique: str) -> Export:
-    connection = _connect_as_a_person(gateway, scene, unique, "Personligt Åkeri AB")
-    scene.control.set_rate_limit(1000, 5.0)
-    MappingStore(table).put(
-        TenantId(unique),
-        TenantMapping(
-            rules=[
-                MappingRule(match_on="service_type", value="FREIGHT", account=3041, label="Frakt"),
-                MappingRule(match_on="service_type", value="FUEL", account=3041, label="Frakt"),
-            ]
-        ),
-    )
-    return Export(runner, deployed, scene, table, unique, connection.fortnox_tenant_id)
 
 
 def _kinds(events_tap: Any) -> list[str]:

@@ -17,47 +17,15 @@ import pytest
 from fortnox_bridge import wiring
 from fortnox_bridge.fortnox.oauth import TokenEndpoint, fortnox_tenant_claim
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
-from fortnox_bridge.mapping.rules import MappingRule, TenantMapping
 from fortnox_bridge.store.connections import Connection, ConnectionState, ConnectionStore
 from fortnox_bridge.store.locks import LockStore
-from fortnox_bridge.store.mappings import MappingStore
 from fortnox_bridge.tokens.secret_store import StoredTokens
 from fortnox_bridge.tokens.tenant_tokens import ConnectionLost, TenantTokens, TokensReplaced
-from local_stack.connect_walk import walk
-from local_stack.runner import LocalRunner
-from tests.conftest import LOCAL_API_KEY, Scene
-from tests.exporting import Export
+from tests.conftest import Scene
+from tests.exporting import Export, connect_as_a_person, person_export
 
 pytestmark = pytest.mark.integration
-
-
-def _connect_as_a_person(gateway: Any, scene: Scene, tenant: str, company_name: str) -> Connection:
-    """Connect through the hosted flow with a person's consent: the secret holds a single-use refresh token."""
-    company = scene.new_company(company_name)
-    management = httpx.Client(base_url=gateway.url, headers={"x-api-key": LOCAL_API_KEY})
-    management.put(f"/tenants/{tenant}", json={"display_name": company_name})
-    link = management.post(f"/tenants/{tenant}/connect-links", json={}).json()["url"]
-    assert walk(link, company).status == 200
-    connection = ConnectionStore(wiring.table()).get(TenantId(tenant))
-    assert connection is not None and not connection.service_account
-    return connection
-
-
-@pytest.fixture
-def person_export(runner: LocalRunner, deployed: Any, gateway: Any, scene: Scene, table: Any, unique: str) -> Export:
-    connection = _connect_as_a_person(gateway, scene, unique, "Personligt Åkeri AB")
-    scene.control.set_rate_limit(1000, 5.0)
-    MappingStore(table).put(TenantId(unique), _mapping())
-    return Export(runner, deployed, scene, table, unique, connection.fortnox_tenant_id)
-
-
-def _mapping() -> TenantMapping:
-    return TenantMapping(
-        rules=[
-            MappingRule(match_on="service_type", value="FREIGHT", account=3041, label="Frakt"),
-            MappingRule(match_on="service_type", value="FUEL", account=3041, label="Frakt"),
-        ]
-    )
+__all__ = ["person_export"]  # the fixture, imported so pytest finds it
 
 
 def _refresh_calls(scene: Scene, since: int) -> list[dict[str, Any]]:
@@ -107,7 +75,7 @@ def test_twenty_workers_on_a_revoked_refresh_token_make_one_attempt_and_one_even
 ) -> None:
     # Given a tenant whose refresh token was revoked, and twenty workers (separate Lambdas) that each read its
     # connection while it was still connected and find its access token expired at Fortnox
-    connection = _connect_as_a_person(gateway, scene, unique, "Återkallad AB")
+    connection = connect_as_a_person(gateway, scene, unique, "Återkallad AB")
     stored = wiring.secrets_store().read(connection.tenant_id)
     assert stored is not None and stored.refresh_token is not None
     _revoke(scene, stored.refresh_token.get_secret_value())
@@ -194,7 +162,7 @@ def test_a_refresh_answered_after_31_s_keeps_three_other_workers_waiting_for_it(
     gateway: Any, scene: Scene, unique: str, events_tap: Any
 ) -> None:
     # Given a worker whose refresh Fortnox has carried out but answers only 31 s after it began (the tried case)
-    connection = _connect_as_a_person(gateway, scene, unique, "Långsam AB")
+    connection = connect_as_a_person(gateway, scene, unique, "Långsam AB")
     events_tap.received()
     now = [time.time()]
     clock: Callable[[], float] = lambda: now[0]  # noqa: E731 - the test's clock, moved by hand
