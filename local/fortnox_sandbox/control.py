@@ -11,10 +11,10 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from fortnox_bridge import json_codec
-from fortnox_sandbox import books
 from fortnox_sandbox.errors import ApiError
 from fortnox_sandbox.http_util import json_response, public
 from fortnox_sandbox.oauth import OAuthEndpoints
+from fortnox_sandbox.resources import customers, payments
 from fortnox_sandbox.state import App, Fault, SandboxState, new_company
 
 Handler = Callable[..., Response]
@@ -176,7 +176,9 @@ class Control:
         with self.state.lock:
             company = self.state.company(tenant_id)
             for _ in range(int(body["count"])):
-                books.create_customer(self.state, company, {"Name": f"Bulkkund {len(company.customers) + 1}"}, host="")
+                customers.create_customer(
+                    self.state, company, {"Name": f"Bulkkund {len(company.customers) + 1}"}, host=""
+                )
         return json_response({"customers": len(company.customers)}, 201)
 
     def patch_account(self, request: Request, tenant_id: int, number: int) -> Response:
@@ -233,7 +235,7 @@ class Control:
         body = self._body(request)
         try:
             with self.state.lock:
-                payment = books.create_payment(
+                payment = payments.create_payment(
                     self.state,
                     self.state.company(tenant_id),
                     body,
@@ -248,7 +250,7 @@ class Control:
         body = self._body(request)
         try:
             with self.state.lock:
-                payment = books.update_payment(self.state, self.state.company(tenant_id), number, body)
+                payment = payments.update_payment(self.state, self.state.company(tenant_id), number, body)
         except ApiError as error:
             return json_response(error.body(), error.status)
         return json_response({"InvoicePayment": public(payment)})
@@ -256,7 +258,7 @@ class Control:
     def delete_payment(self, request: Request, tenant_id: int, number: str) -> Response:
         try:
             with self.state.lock:
-                books.delete_payment(self.state, self.state.company(tenant_id), number)
+                payments.delete_payment(self.state, self.state.company(tenant_id), number)
         except ApiError as error:
             return json_response(error.body(), error.status)
         return Response(status=204)

@@ -1,5 +1,6 @@
 """Request parsing and response building shared by every sandbox route."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,15 @@ class ApiContext:
     def arg(self, name: str) -> str | None:
         value = self.request.args.get(name)
         return value if value not in (None, "") else None
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    method: str
+    path: str
+    scope: str
+    handler: Callable[..., Response]
+    multipart: bool = False
 
 
 def json_response(body: Any, status: int = 200, content_type: str = "application/json") -> Response:
@@ -79,26 +89,6 @@ def check_length(payload: dict[str, Any], limits: dict[str, int]) -> None:
             raise ApiError(codes.FIELD_TOO_LONG, field=field, max=maximum)
 
 
-def page(ctx: ApiContext, key: str, items: list[dict[str, Any]]) -> Response:
-    """Fortnox paging: ``limit`` (default 100, at most 500) and 1-based ``page``, with MetaInformation."""
-    try:
-        limit = int(ctx.arg("limit") or 100)
-        number = int(ctx.arg("page") or 1)
-    except ValueError:
-        raise ApiError(codes.INVALID_PARAMETER, field="limit/page") from None
-    if not 1 <= limit <= 500 or number < 1:
-        raise ApiError(codes.INVALID_PARAMETER, field="limit/page")
-    total = len(items)
-    pages = max(1, -(-total // limit))
-    start = (number - 1) * limit
-    return json_response(
-        {
-            "MetaInformation": {"@TotalResources": total, "@TotalPages": pages, "@CurrentPage": number},
-            key: items[start : start + limit],
-        }
-    )
-
-
 def public(record: dict[str, Any]) -> dict[str, Any]:
     """A stored record without the sandbox's private bookkeeping keys (those starting with ``_``)."""
     return {key: value for key, value in record.items() if not key.startswith("_")}
@@ -106,3 +96,11 @@ def public(record: dict[str, Any]) -> dict[str, Any]:
 
 def url(ctx: ApiContext, path: str) -> str:
     return f"{ctx.request.host_url.rstrip('/')}{path}"
+
+
+def host(ctx: ApiContext) -> str:
+    return url(ctx, "")
+
+
+def one(key: str, record: dict[str, Any], status: int = 200) -> Response:
+    return json_response({key: public(record)}, status)

@@ -14,10 +14,10 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from fortnox_sandbox import codes, tokens
-from fortnox_sandbox.api import ROUTES, ApiRoute
+from fortnox_sandbox.api import ROUTES
 from fortnox_sandbox.control import Control
 from fortnox_sandbox.errors import ApiError, AttachmentError, Unauthorized
-from fortnox_sandbox.http_util import ApiContext, json_response
+from fortnox_sandbox.http_util import ApiContext, ApiRoute, json_response
 from fortnox_sandbox.oauth import OAuthEndpoints
 from fortnox_sandbox.state import LoggedRequest, SandboxState
 

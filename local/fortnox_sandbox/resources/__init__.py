@@ -1,0 +1,1 @@
+"""One module per Fortnox resource, each with its rules and its routes."""

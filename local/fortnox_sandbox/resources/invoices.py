@@ -1,0 +1,511 @@
+"""Invoices (/3/invoices): header and row checks, create, update, bookkeep, cancel, credit, send and list shape."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from fortnox_sandbox import codes, seed
+from fortnox_sandbox.errors import ApiError
+from fortnox_sandbox.http_util import ApiContext, ApiRoute, check_length, host, one, wrapped
+from fortnox_sandbox.listing import exact, matching, modified_since, page, substring
+from fortnox_sandbox.money import amount, cents, ocr_for, totals
+from fortnox_sandbox.records import lookup, parse_date, touch
+from fortnox_sandbox.resources.documents import document_date, number_rows, prepare_rows
+from fortnox_sandbox.resources.registers import check_locked
+from fortnox_sandbox.resources.vouchers import store_voucher
+from fortnox_sandbox.state import Company, Record, SandboxState
+
+INVOICE_LIMITS = {
+    "Remarks": 1024,
+    "Comments": 1024,
+    "YourReference": 50,
+    "OurReference": 50,
+    "YourOrderNumber": 75,
+    "ExternalInvoiceReference1": 80,
+    "ExternalInvoiceReference2": 80,
+}
+INVOICE_TYPES = {"INVOICE", "AGREEMENTINVOICE", "INTRESTINVOICE", "SUMMARYINVOICE", "CASHINVOICE"}
+
+
+def _apply_totals(invoice: Record) -> None:
+    figures = totals(invoice["InvoiceRows"], invoice["Currency"])
+    paid = invoice.get("_paid", Decimal(0))
+    invoice.update(figures)
+    invoice["TotalToPay"] = figures["Total"]
+    invoice["Balance"] = figures["Total"] - paid
+
+
+def _check_invoice_header(company: Company, payload: Record) -> None:
+    check_length(payload, INVOICE_LIMITS)
+    if payload.get("InvoiceType") not in (None, *INVOICE_TYPES):
+        raise ApiError(codes.INVALID_VALUE, field="InvoiceType")
+    if payload.get("Language") not in (None, "SV", "EN"):
+        raise ApiError(codes.INVALID_VALUE, field="Language")
+    currency = payload.get("Currency")
+    if currency is not None and currency not in company.currencies:
+        raise ApiError(codes.CURRENCY_NOT_FOUND)
+    if payload.get("CostCenter") and str(payload["CostCenter"]) not in company.cost_centers:
+        raise ApiError(codes.COST_CENTER_MISSING, code=payload["CostCenter"])
+
+
+def create_invoice(state: SandboxState, company: Company, payload: Record, *, host: str) -> Record:
+    number_field = payload.get("CustomerNumber")
+    if not number_field:
+        raise ApiError(codes.FIELD_REQUIRED, field="CustomerNumber")
+    customer = company.customers.get(str(number_field))
+    if customer is None:
+        raise ApiError(codes.CUSTOMER_NOT_FOUND_ON_WRITE)
+    _check_invoice_header(company, payload)
+    document = payload.get("DocumentNumber")
+    if document not in (None, ""):
+        document = str(document)
+        if not document.isdigit():
+            raise ApiError(codes.NOT_NUMERIC, field="DocumentNumber")
+        if document in company.invoices:
+            raise ApiError(codes.DOCUMENT_NUMBER_USED, number=document)
+    today = state.today()
+    invoice_date = document_date(payload, "InvoiceDate", today)
+    currency = payload.get("Currency") or customer.get("Currency") or "SEK"
+    rows = prepare_rows(
+        company, list(payload.get("InvoiceRows") or []), invoice_date, quantity_field="DeliveredQuantity"
+    )
+    if document in (None, ""):
+        document = str(company.next_number("invoice", set(company.invoices)))
+    rate = payload.get("CurrencyRate")
+    invoice: Record = {
+        "@url": f"{host}/3/invoices/{document}",
+        "@urlTaxReductionList": f"{host}/3/taxreductions?filter=invoices&referencenumber={document}",
+        "AccountingMethod": "ACCRUAL",
+        "Address1": customer.get("Address1") or "",
+        "Address2": customer.get("Address2") or "",
+        "AdministrationFee": Decimal("0.00"),
+        "AdministrationFeeVAT": Decimal("0.00"),
+        "BasisTaxReduction": Decimal(0),
+        "Booked": False,
+        "Cancelled": False,
+        "City": customer.get("City") or "",
+        "Comments": payload.get("Comments") or "",
+        "ContractReference": "0",
+        "ContributionPercent": Decimal(0),
+        "ContributionValue": Decimal(0),
+        "CostCenter": payload.get("CostCenter") or "",
+        "Country": "Sverige",
+        "Credit": "false",
+        "CreditInvoiceReference": "0",
+        "Currency": currency,
+        "CurrencyRate": str(rate if rate is not None else company.currencies[currency]["SellRate"]),
+        "CurrencyUnit": int(amount(payload.get("CurrencyUnit"), "1")),
+        "CustomerName": customer.get("Name") or "",
+        "CustomerNumber": customer["CustomerNumber"],
+        "DeliveryAddress1": "",
+        "DeliveryAddress2": "",
+        "DeliveryCity": "",
+        "DeliveryCountry": "",
+        "DeliveryDate": payload.get("DeliveryDate"),
+        "DeliveryName": "",
+        "DeliveryZipCode": "",
+        "DocumentNumber": document,
+        "DueDate": document_date(payload, "DueDate", invoice_date + timedelta(days=30)).isoformat(),
+        "EDIInformation": {
+            "EDIGlobalLocationNumber": "",
+            "EDIGlobalLocationNumberDelivery": "",
+            "EDIInvoiceExtra1": "",
+            "EDIInvoiceExtra2": "",
+            "EDIOurElectronicReference": "",
+            "EDIYourElectronicReference": "",
+            "EDIStatus": "",
+        },
+        "EUQuarterlyReport": False,
+        "EmailInformation": {
+            "EmailAddressFrom": None,
+            "EmailAddressTo": customer.get("EmailInvoice") or "",
+            "EmailAddressCC": "",
+            "EmailAddressBCC": "",
+            "EmailSubject": "Faktura nr {no} bifogas",
+            "EmailBody": " ",
+        },
+        "ExternalInvoiceReference1": payload.get("ExternalInvoiceReference1") or "",
+        "ExternalInvoiceReference2": payload.get("ExternalInvoiceReference2") or "",
+        "FinalPayDate": None,
+        "Freight": Decimal("0.00"),
+        "FreightVAT": Decimal("0.00"),
+        "HouseWork": False,
+        "InvoiceDate": invoice_date.isoformat(),
+        "InvoicePeriodEnd": None,
+        "InvoicePeriodStart": None,
+        "InvoiceReference": "0",
+        "InvoiceRows": rows,
+        "InvoiceType": payload.get("InvoiceType") or "INVOICE",
+        "Labels": [],
+        "Language": payload.get("Language") or "SV",
+        "LastRemindDate": None,
+        "NotCompleted": False,
+        "NoxFinans": False,
+        "OCR": ocr_for(document),
+        "OfferReference": "0",
+        "OrderReference": "0",
+        "OrganisationNumber": customer.get("OrganisationNumber") or "",
+        "OurReference": payload.get("OurReference") or "",
+        "OutboundDate": invoice_date.isoformat(),
+        "PaymentWay": None,
+        "Phone1": "",
+        "Phone2": "",
+        "PriceList": "A",
+        "PrintTemplate": "st",
+        "Project": payload.get("Project") or "",
+        "Remarks": payload.get("Remarks") or "",
+        "Reminders": 0,
+        "Sent": False,
+        "TaxReduction": None,
+        "TaxReductionType": "none",
+        "TermsOfDelivery": "",
+        "TermsOfPayment": "30",
+        "TimeBasisReference": None,
+        "VATIncluded": False,
+        "VoucherNumber": None,
+        "VoucherSeries": None,
+        "VoucherYear": None,
+        "WarehouseReady": True,
+        "WayOfDelivery": "",
+        "YourOrderNumber": payload.get("YourOrderNumber") or "",
+        "YourReference": payload.get("YourReference") or "",
+        "ZipCode": customer.get("ZipCode") or "",
+    }
+    credited = payload.get("CreditInvoiceReference")
+    if credited not in (None, "", "0"):
+        # A correction invoice made by hand: it names the invoice it corrects, as /credit's invoices do.
+        find_invoice_on_write(company, str(credited))
+        invoice["Credit"] = "true"
+        invoice["InvoiceReference"] = str(credited)
+    number_rows(company, rows)
+    _apply_totals(invoice)
+    company.invoices[document] = touch(state, invoice)
+    return invoice
+
+
+def find_invoice_on_write(company: Company, number: str) -> Record:
+    """An invoice another document names: a missing one is a bad request (400), not a missing resource (404)."""
+    return lookup(company.invoices, number, codes.INVOICE_NOT_FOUND_ON_WRITE)
+
+
+def find_invoice(company: Company, number: str) -> Record:
+    return lookup(company.invoices, number, codes.INVOICE_NOT_FOUND)
+
+
+def _check_changeable(invoice: Record) -> None:
+    if invoice["Booked"]:
+        raise ApiError(codes.INVOICE_BOOKED, number=invoice["DocumentNumber"])
+    if invoice["Cancelled"]:
+        raise ApiError(codes.INVOICE_CANCELLED, number=invoice["DocumentNumber"])
+
+
+def update_invoice(state: SandboxState, company: Company, number: str, payload: Record) -> Record:
+    invoice = find_invoice(company, number)
+    _check_changeable(invoice)
+    _check_invoice_header(company, payload)
+    if payload.get("DocumentNumber") not in (None, number):
+        raise ApiError(codes.INVALID_VALUE, field="DocumentNumber")
+    if payload.get("CustomerNumber") and str(payload["CustomerNumber"]) not in company.customers:
+        raise ApiError(codes.CUSTOMER_NOT_FOUND_ON_WRITE)
+    invoice_date = document_date(payload, "InvoiceDate", date.fromisoformat(invoice["InvoiceDate"]))
+    if "InvoiceRows" in payload:
+        incoming = list(payload["InvoiceRows"] or [])
+        if any("RowId" in row for row in incoming):
+            existing = {row["RowId"]: row for row in invoice["InvoiceRows"]}
+            merged = []
+            for row in incoming:
+                if "RowId" in row:
+                    base = existing.get(int(row["RowId"]))
+                    if base is None:
+                        raise ApiError(codes.INVALID_VALUE, field="RowId")
+                    merged.append({**base, **{key: value for key, value in row.items() if key != "RowId"}})
+                else:
+                    merged.append(row)
+            incoming = merged
+        invoice["InvoiceRows"] = prepare_rows(company, incoming, invoice_date, quantity_field="DeliveredQuantity")
+        # Fortnox renumbers every row on every update.
+        number_rows(company, invoice["InvoiceRows"])
+    for field, value in payload.items():
+        if field in {"InvoiceRows", "DocumentNumber"}:
+            continue
+        if field in {"CurrencyRate"}:
+            invoice[field] = str(value)
+        elif field in {"InvoiceDate", "DueDate", "DeliveryDate"}:
+            invoice[field] = parse_date(value, field).isoformat() if value else None
+        else:
+            invoice[field] = value
+    if "CustomerNumber" in payload:
+        invoice["CustomerName"] = company.customers[str(payload["CustomerNumber"])].get("Name") or ""
+    _apply_totals(invoice)
+    return touch(state, invoice)
+
+
+def bookkeep_invoice(state: SandboxState, company: Company, number: str, *, host: str) -> Record:
+    invoice = find_invoice(company, number)
+    _check_changeable(invoice)
+    day = date.fromisoformat(invoice["InvoiceDate"])
+    year = company.year_for(day)
+    if year is None:
+        raise ApiError(codes.NO_FINANCIAL_YEAR, date=day.isoformat())
+    check_locked(company, day)
+    rate = amount(invoice["CurrencyRate"], "1")
+    rows: list[Record] = [{"Account": 1510, "Debit": cents(invoice["Total"] * rate), "Credit": Decimal(0)}]
+    vat_by_account: dict[int, Decimal] = {}
+    for row in invoice["InvoiceRows"]:
+        net = cents(row["Total"] * rate)
+        rows.append(
+            {
+                "Account": row["AccountNumber"],
+                "Debit": Decimal(0),
+                "Credit": net,
+                "CostCenter": row["CostCenter"],
+                "Project": row["Project"],
+            }
+        )
+        vat_account = seed.VAT_ACCOUNTS.get(Decimal(row["VAT"]))
+        if vat_account is not None:
+            vat_by_account[vat_account] = vat_by_account.get(vat_account, Decimal(0)) + cents(net * row["VAT"] / 100)
+    rows += [{"Account": account, "Debit": Decimal(0), "Credit": value} for account, value in vat_by_account.items()]
+    balance = sum((row["Debit"] - row["Credit"] for row in rows), Decimal(0))
+    if balance:
+        rows.append(
+            {
+                "Account": 3740,
+                "Debit": -balance if balance < 0 else Decimal(0),
+                "Credit": balance if balance > 0 else Decimal(0),
+            }
+        )
+    for row in rows:
+        if row["Debit"] < 0 or row["Credit"] < 0:
+            row["Debit"], row["Credit"] = abs(row["Credit"]), abs(row["Debit"])
+    voucher = store_voucher(
+        state,
+        company,
+        year,
+        {
+            "Description": f"Kundfaktura {invoice['CustomerName']} ({number})",
+            "TransactionDate": day.isoformat(),
+            "VoucherSeries": "B",
+            "ReferenceNumber": number,
+            "ReferenceType": "INVOICE",
+            "VoucherRows": rows,
+        },
+        host=host,
+    )
+    invoice.update(
+        {
+            "Booked": True,
+            "VoucherNumber": voucher["VoucherNumber"],
+            "VoucherSeries": "B",
+            "VoucherYear": year["Id"],
+        }
+    )
+    return touch(state, invoice)
+
+
+def cancel_invoice(state: SandboxState, company: Company, number: str) -> Record:
+    invoice = find_invoice(company, number)
+    _check_changeable(invoice)
+    invoice["Cancelled"] = True
+    invoice["Balance"] = Decimal("0.00")
+    return touch(state, invoice)
+
+
+def credit_invoice(state: SandboxState, company: Company, number: str, *, host: str) -> Record:
+    original = find_invoice(company, number)
+    if original["Cancelled"]:
+        raise ApiError(codes.INVOICE_CANCELLED, number=number)
+    if original["CreditInvoiceReference"] not in ("0", "", None):
+        raise ApiError(codes.INVOICE_ALREADY_CREDITED, number=number)
+    rows = [
+        {
+            **{
+                key: row[key]
+                for key in (
+                    "AccountNumber",
+                    "ArticleNumber",
+                    "CostCenter",
+                    "Description",
+                    "Discount",
+                    "DiscountType",
+                    "Price",
+                    "Project",
+                    "Unit",
+                    "VAT",
+                )
+            },
+            "DeliveredQuantity": str(-amount(row["DeliveredQuantity"])),
+        }
+        for row in original["InvoiceRows"]
+    ]
+    credit = create_invoice(
+        state,
+        company,
+        {
+            "CustomerNumber": original["CustomerNumber"],
+            "Currency": original["Currency"],
+            "CurrencyRate": original["CurrencyRate"],
+            "Language": original["Language"],
+            "Remarks": original["Remarks"],
+            "YourReference": original["YourReference"],
+            "OurReference": original["OurReference"],
+            "ExternalInvoiceReference1": original["ExternalInvoiceReference1"],
+            "ExternalInvoiceReference2": original["ExternalInvoiceReference2"],
+            "InvoiceRows": rows,
+        },
+        host=host,
+    )
+    credit["Credit"] = "true"
+    credit["InvoiceReference"] = number
+    original["CreditInvoiceReference"] = credit["DocumentNumber"]
+    touch(state, original)
+    # Fortnox answers the credit action with the original invoice, now naming its credit invoice.
+    return original
+
+
+def mark_sent(state: SandboxState, company: Company, number: str) -> Record:
+    invoice = find_invoice(company, number)
+    if invoice["Cancelled"]:
+        raise ApiError(codes.INVOICE_CANCELLED, number=number)
+    invoice["Sent"] = True
+    return touch(state, invoice)
+
+
+def send_email(state: SandboxState, company: Company, number: str) -> Record:
+    """Fortnox e-mails the invoice to the customer's invoice address and marks it sent."""
+    invoice = find_invoice(company, number)
+    if invoice["Cancelled"]:
+        raise ApiError(codes.INVOICE_CANCELLED, number=number)
+    if not invoice["EmailInformation"]["EmailAddressTo"]:
+        raise ApiError(codes.FIELD_REQUIRED, field="EmailAddressTo")
+    invoice["Sent"] = True
+    invoice.setdefault("_emails", 0)
+    invoice["_emails"] += 1
+    return touch(state, invoice)
+
+
+def invoice_list_item(invoice: Record) -> Record:
+    fields = (
+        "@url",
+        "Balance",
+        "Booked",
+        "Cancelled",
+        "CostCenter",
+        "Currency",
+        "CurrencyRate",
+        "CurrencyUnit",
+        "CustomerName",
+        "CustomerNumber",
+        "DocumentNumber",
+        "DueDate",
+        "ExternalInvoiceReference1",
+        "ExternalInvoiceReference2",
+        "FinalPayDate",
+        "InvoiceDate",
+        "InvoiceType",
+        "NoxFinans",
+        "OCR",
+        "Project",
+        "Sent",
+        "TermsOfPayment",
+        "Total",
+        "VoucherNumber",
+        "VoucherSeries",
+        "VoucherYear",
+        "WayOfDelivery",
+    )
+    return {field: invoice.get(field) for field in fields}
+
+
+# -- routes --------------------------------------------------------------------------------------------------------
+INVOICE_EXACT = {
+    "documentnumber": "DocumentNumber",
+    "customernumber": "CustomerNumber",
+    "ocr": "OCR",
+    "currency": "Currency",
+}
+INVOICE_SEARCH = {
+    "externalinvoicereference1": "ExternalInvoiceReference1",
+    "externalinvoicereference2": "ExternalInvoiceReference2",
+    "yourordernumber": "YourOrderNumber",
+}
+INVOICE_STATUS_FILTERS = {"cancelled", "fullypaid", "unpaid", "unpaidoverdue", "unbooked"}
+
+
+def _list_invoices(ctx: ApiContext) -> Response:
+    rows = sorted(ctx.company.invoices.values(), key=lambda row: int(row["DocumentNumber"]))
+    status = ctx.arg("filter")
+    if status is not None and status not in INVOICE_STATUS_FILTERS:
+        raise ApiError(codes.INVALID_FILTER)
+    today = ctx.state.today().isoformat()
+
+    def keep(row: dict[str, Any]) -> bool:
+        open_balance = not row["Cancelled"] and row["Balance"] != 0
+        return {
+            None: True,
+            "cancelled": bool(row["Cancelled"]),
+            "fullypaid": not row["Cancelled"] and row["Balance"] == 0 and bool(row["Booked"]),
+            "unpaid": open_balance,
+            "unpaidoverdue": open_balance and row["DueDate"] < today,
+            "unbooked": not row["Cancelled"] and not row["Booked"],
+        }[status]
+
+    rows = [row for row in rows if keep(row)]
+    rows = matching(ctx, rows, INVOICE_EXACT, exact)
+    # Fortnox searches references by substring: callers must compare the value exactly themselves.
+    rows = matching(ctx, rows, INVOICE_SEARCH, substring)
+    earliest, latest = ctx.arg("fromdate"), ctx.arg("todate")
+    if earliest is not None:
+        rows = [row for row in rows if row["InvoiceDate"] >= earliest]
+    if latest is not None:
+        rows = [row for row in rows if row["InvoiceDate"] <= latest]
+    rows = modified_since(ctx, rows)
+    return page(ctx, "Invoices", [invoice_list_item(row) for row in rows])
+
+
+def _get_invoice(ctx: ApiContext, number: str) -> Response:
+    return one("Invoice", find_invoice(ctx.company, number))
+
+
+def _create_invoice(ctx: ApiContext) -> Response:
+    invoice = create_invoice(ctx.state, ctx.company, wrapped(ctx.request, "Invoice"), host=host(ctx))
+    return one("Invoice", invoice, 201)
+
+
+def _update_invoice(ctx: ApiContext, number: str) -> Response:
+    return one("Invoice", update_invoice(ctx.state, ctx.company, number, wrapped(ctx.request, "Invoice")))
+
+
+def _bookkeep_invoice(ctx: ApiContext, number: str) -> Response:
+    return one("Invoice", bookkeep_invoice(ctx.state, ctx.company, number, host=host(ctx)))
+
+
+def _cancel_invoice(ctx: ApiContext, number: str) -> Response:
+    return one("Invoice", cancel_invoice(ctx.state, ctx.company, number))
+
+
+def _credit_invoice(ctx: ApiContext, number: str) -> Response:
+    return one("Invoice", credit_invoice(ctx.state, ctx.company, number, host=host(ctx)))
+
+
+def _email_invoice(ctx: ApiContext, number: str) -> Response:
+    return one("Invoice", send_email(ctx.state, ctx.company, number))
+
+
+def _externalprint_invoice(ctx: ApiContext, number: str) -> Response:
+    return one("Invoice", mark_sent(ctx.state, ctx.company, number))
+
+
+ROUTES: list[ApiRoute] = [
+    ApiRoute("GET", "/3/invoices", "invoice", _list_invoices),
+    ApiRoute("POST", "/3/invoices", "invoice", _create_invoice),
+    ApiRoute("GET", "/3/invoices/<number>", "invoice", _get_invoice),
+    ApiRoute("PUT", "/3/invoices/<number>", "invoice", _update_invoice),
+    ApiRoute("PUT", "/3/invoices/<number>/bookkeep", "invoice", _bookkeep_invoice),
+    ApiRoute("PUT", "/3/invoices/<number>/cancel", "invoice", _cancel_invoice),
+    ApiRoute("PUT", "/3/invoices/<number>/credit", "invoice", _credit_invoice),
+    ApiRoute("PUT", "/3/invoices/<number>/externalprint", "invoice", _externalprint_invoice),
+    ApiRoute("GET", "/3/invoices/<number>/email", "invoice", _email_invoice),
+]

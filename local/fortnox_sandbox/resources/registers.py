@@ -1,0 +1,174 @@
+"""Company registers: company information, locked period, accounts, cost centres, financial years, currencies."""
+
+from datetime import date
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from fortnox_sandbox import codes
+from fortnox_sandbox.errors import ApiError
+from fortnox_sandbox.http_util import ApiContext, ApiRoute, json_response, url
+from fortnox_sandbox.listing import page
+from fortnox_sandbox.state import Company, Record
+
+
+def year_for(company: Company, day: date) -> Record | None:
+    return company.year_for(day)
+
+
+def check_dimensions(company: Company, year_id: int, account_number: int, cost_center: Any, project: Any) -> None:
+    """The checks Fortnox makes on every invoice row and voucher row."""
+    account = company.accounts.get(year_id, {}).get(account_number)
+    if account is None:
+        raise ApiError(codes.ACCOUNT_MISSING, account=account_number)
+    if not account["Active"]:
+        raise ApiError(codes.ACCOUNT_INACTIVE, account=account_number)
+    if cost_center:
+        center = company.cost_centers.get(str(cost_center))
+        if center is None:
+            raise ApiError(codes.COST_CENTER_MISSING, code=cost_center)
+        if not center["Active"]:
+            raise ApiError(codes.COST_CENTER_INACTIVE, code=cost_center)
+    elif account["CostCenterSettings"] == "MANDATORY":
+        raise ApiError(codes.COST_CENTER_MANDATORY, account=account_number)
+    if project and str(project) not in company.projects:
+        raise ApiError(codes.PROJECT_NOT_FOUND_ON_WRITE)
+
+
+def check_locked(company: Company, day: date) -> None:
+    if company.locked_until is not None and day <= company.locked_until:
+        raise ApiError(codes.PERIOD_LOCKED, date=company.locked_until.isoformat())
+
+
+# -- routes --------------------------------------------------------------------------------------------------------
+def _company_information(ctx: ApiContext) -> Response:
+    company = ctx.company
+    return json_response(
+        {
+            "CompanyInformation": {
+                "Address": company.address,
+                "City": company.city,
+                "CompanyName": company.name,
+                "CountryCode": "SE",
+                "DatabaseNumber": company.tenant_id,
+                "OrganizationNumber": company.organisation_number,
+                "VisitAddress": "",
+                "VisitCity": "",
+                "VisitCountryCode": "",
+                "VisitZipCode": "",
+                "ZipCode": company.zip_code,
+            }
+        }
+    )
+
+
+def _locked_period(ctx: ApiContext) -> Response:
+    end = ctx.company.locked_until
+    return json_response({"LockedPeriod": {"EndDate": end.isoformat() if end else None}})
+
+
+def requested_year_id(ctx: ApiContext) -> int:
+    raw = ctx.arg("financialyear")
+    if raw is not None:
+        try:
+            year = ctx.company.year_by_id(int(raw))
+        except ValueError:
+            raise ApiError(codes.INVALID_PARAMETER, field="financialyear") from None
+    elif ctx.arg("financialyeardate") is not None:
+        year = ctx.company.year_for(date.fromisoformat(ctx.arg("financialyeardate") or ""))
+    else:
+        year = ctx.company.year_for(ctx.state.today())
+    if year is None:
+        raise ApiError(codes.FINANCIAL_YEAR_NOT_FOUND)
+    return int(year["Id"])
+
+
+def _account(ctx: ApiContext, row: dict[str, Any]) -> dict[str, Any]:
+    return {"@url": url(ctx, f"/3/accounts/{row['Number']}"), **row}
+
+
+def _list_accounts(ctx: ApiContext) -> Response:
+    accounts = ctx.company.accounts.get(requested_year_id(ctx), {})
+    list_fields = (
+        "@url",
+        "Active",
+        "BalanceBroughtForward",
+        "CostCenter",
+        "CostCenterSettings",
+        "Description",
+        "Number",
+        "Project",
+        "ProjectSettings",
+        "SRU",
+        "VATCode",
+        "Year",
+    )
+    rows = [{field: _account(ctx, row).get(field) for field in list_fields} for _, row in sorted(accounts.items())]
+    return page(ctx, "Accounts", rows)
+
+
+def _get_account(ctx: ApiContext, number: int) -> Response:
+    row = ctx.company.accounts.get(requested_year_id(ctx), {}).get(number)
+    if row is None:
+        raise ApiError(codes.ACCOUNT_NOT_FOUND)
+    single = {
+        **_account(ctx, row),
+        "BalanceCarriedForward": row["BalanceBroughtForward"],
+        "OpeningQuantities": [],
+        "QuantitySettings": "ALLOWED",
+        "QuantityUnit": "",
+        "TransactionInformation": "",
+        "TransactionInformationSettings": "ALLOWED",
+    }
+    return json_response({"Account": single})
+
+
+def _list_cost_centers(ctx: ApiContext) -> Response:
+    rows = [
+        {"@url": url(ctx, f"/3/costcenters/{code}"), **row} for code, row in sorted(ctx.company.cost_centers.items())
+    ]
+    return page(ctx, "CostCenters", rows)
+
+
+def _get_cost_center(ctx: ApiContext, code: str) -> Response:
+    row = ctx.company.cost_centers.get(code)
+    if row is None:
+        raise ApiError(codes.COST_CENTER_NOT_FOUND)
+    return json_response({"CostCenter": {"@url": url(ctx, f"/3/costcenters/{code}"), **row}})
+
+
+def _list_financial_years(ctx: ApiContext) -> Response:
+    rows = ctx.company.financial_years
+    day = ctx.arg("date") or ctx.arg("Date")
+    if day is not None:
+        try:
+            wanted = date.fromisoformat(day)
+        except ValueError:
+            raise ApiError(codes.INVALID_PARAMETER, field="date") from None
+        rows = [row for row in rows if row["FromDate"] <= wanted.isoformat() <= row["ToDate"]]
+    return page(ctx, "FinancialYears", [{"@url": url(ctx, f"/3/financialyears/{row['Id']}"), **row} for row in rows])
+
+
+def _get_financial_year(ctx: ApiContext, year_id: int) -> Response:
+    row = ctx.company.year_by_id(year_id)
+    if row is None:
+        raise ApiError(codes.FINANCIAL_YEAR_NOT_FOUND)
+    return json_response({"FinancialYear": {"@url": url(ctx, f"/3/financialyears/{year_id}"), **row}})
+
+
+def _list_currencies(ctx: ApiContext) -> Response:
+    rows = [{"@url": url(ctx, f"/3/currencies/{code}"), **row} for code, row in sorted(ctx.company.currencies.items())]
+    return page(ctx, "Currencies", rows)
+
+
+ROUTES: list[ApiRoute] = [
+    ApiRoute("GET", "/3/companyinformation", "companyinformation", _company_information),
+    ApiRoute("GET", "/3/settings/lockedperiod", "bookkeeping", _locked_period),
+    ApiRoute("GET", "/3/accounts", "bookkeeping", _list_accounts),
+    ApiRoute("GET", "/3/accounts/<int:number>", "bookkeeping", _get_account),
+    ApiRoute("GET", "/3/costcenters", "costcenter", _list_cost_centers),
+    ApiRoute("GET", "/3/costcenters/<code>", "costcenter", _get_cost_center),
+    ApiRoute("GET", "/3/financialyears", "bookkeeping", _list_financial_years),
+    ApiRoute("GET", "/3/financialyears/<int:year_id>", "bookkeeping", _get_financial_year),
+    ApiRoute("GET", "/3/currencies", "currency", _list_currencies),
+]
