@@ -1,10 +1,17 @@
-"""Production wiring: builds the stores and a tenant's Fortnox client from settings, once per process."""
+"""Production wiring: builds the stores and a tenant's Fortnox client from settings, once per process.
 
+What an invoice would otherwise pay for again and again lives here once per process: the settings, the AWS
+clients, one Secrets Manager provider (with its cache), one HTTP pool per Fortnox host and the access tokens in use
+(``token_cache``). ``reset`` forgets all of it.
+"""
+
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import ClientError
 
@@ -12,6 +19,7 @@ from fortnox_bridge import aws, settings
 from fortnox_bridge.errors import BadInputError
 from fortnox_bridge.events import EventBridgePublisher
 from fortnox_bridge.fortnox.client import FortnoxClient
+from fortnox_bridge.fortnox.http import shared_client
 from fortnox_bridge.fortnox.models.registers import CompanyInformation
 from fortnox_bridge.fortnox.oauth import ServiceAccountTokens, TokenEndpoint, fortnox_tenant_claim
 from fortnox_bridge.fortnox.ports import StaticToken, TokenProvider
@@ -21,6 +29,7 @@ from fortnox_bridge.store.connections import Connection, ConnectionStore
 from fortnox_bridge.store.links import ConsentStates, LinkStore
 from fortnox_bridge.store.locks import LockStore
 from fortnox_bridge.store.tenants import TenantStore
+from fortnox_bridge.tokens.cache import TokenCache, reuse_margin
 from fortnox_bridge.tokens.secret_store import SecretTokenStore
 from fortnox_bridge.tokens.tenant_tokens import TenantTokens
 
@@ -48,17 +57,51 @@ def window_rule() -> WindowRule:
     return WindowRule(limits.requests_per_window, limits.window_seconds, limits.margin_seconds)
 
 
+@cache
+def secrets_provider() -> parameters.SecretsProvider:
+    """One per process: Powertools caches values per provider, so a provider made per call reads every time."""
+    return parameters.SecretsProvider(boto3_client=aws.secrets())
+
+
 def client_secret() -> str:
     """Read through Powertools' cache, so a rotated secret is picked up within five minutes."""
-    provider = parameters.SecretsProvider(boto3_client=aws.secrets())
-    value = provider.get(fortnox_settings().client_secret_id, max_age=300)
-    return str(value)
+    return str(secrets_provider().get(fortnox_settings().client_secret_id, max_age=300))
+
+
+_pools: dict[str, httpx.Client] = {}
+_pools_guard = threading.Lock()
+
+
+def http_pool(url: str) -> httpx.Client:
+    """The process's one keep-alive pool to ``url``'s host, shared by every tenant (safe to share: see
+    ``fortnox.http.shared_client``). Clients built on it never close it; ``reset`` does."""
+    origin = httpx.URL(url)
+    key = f"{origin.scheme}://{origin.host}:{origin.port}"
+    with _pools_guard:
+        pool = _pools.get(key)
+        if pool is None:
+            pool = _pools[key] = shared_client(fortnox_settings().timeout_seconds)
+        return pool
 
 
 @cache
 def token_endpoint() -> TokenEndpoint:
     config = fortnox_settings()
-    return TokenEndpoint(auth_url=str(config.auth_url), client_id=config.client_id, client_secret=client_secret)
+    return TokenEndpoint(
+        auth_url=str(config.auth_url),
+        client_id=config.client_id,
+        client_secret=client_secret,
+        http=http_pool(str(config.auth_url)),
+    )
+
+
+@cache
+def token_cache() -> TokenCache:
+    return TokenCache()
+
+
+def token_margin() -> float:
+    return reuse_margin(request_timeout=fortnox_settings().timeout_seconds, rate_window=window_rule().window_seconds)
 
 
 def limiter(fortnox_tenant: int | str) -> DynamoDbSlidingWindow:
@@ -85,12 +128,22 @@ def lambda_context(context: Any) -> None:
 
 def tokens_for(connection: Connection, remaining_seconds: Callable[[], float] | None = None) -> TokenProvider:
     """Tokens for the connection as read: every one handed out names its Fortnox company, and a loss marks this
-    connection only, never one that replaced it."""
+    connection only, never one that replaced it. The token in use is kept for the process (``token_cache``)."""
     if connection.service_account:
-        return ServiceAccountTokens(token_endpoint(), connection.fortnox_tenant_id)
+        return ServiceAccountTokens(
+            token_endpoint(),
+            connection.fortnox_tenant_id,
+            cache=token_cache(),
+            margin=token_margin(),
+            connected_at=connection.connected_at.timestamp(),
+        )
     return TenantTokens(
         connection.tenant_id,
         company=connection.fortnox_tenant_id,
+        generation=connection.generation,
+        cache=token_cache(),
+        clock=token_cache().clock,
+        margin=token_margin(),
         secrets=secrets_store(),
         locks=LockStore(table()),
         endpoint=token_endpoint(),
@@ -111,6 +164,7 @@ def fortnox_client(connection: Connection, remaining_seconds: Callable[[], float
         base_url=str(config.api_url),
         tokens=tokens_for(connection, remaining_seconds),
         rate_limiter=limiter(connection.fortnox_tenant_id),
+        http=http_pool(str(config.api_url)),
         timeout=config.timeout_seconds,
     )
 
@@ -123,14 +177,14 @@ def read_company(access_token: str) -> CompanyInformation:
         base_url=str(config.api_url),
         tokens=StaticToken(access_token),
         rate_limiter=limiter(claim if claim is not None else "connect"),
+        http=http_pool(str(config.api_url)),
         timeout=config.timeout_seconds,
     ) as client:
         return client.company_information.get()
 
 
 def signing_key() -> bytes:
-    provider = parameters.SecretsProvider(boto3_client=aws.secrets())
-    return str(provider.get(settings.load(settings.SigningSettings).signing_key_id, max_age=300)).encode()
+    return str(secrets_provider().get(settings.load(settings.SigningSettings).signing_key_id, max_age=300)).encode()
 
 
 @cache
@@ -165,10 +219,16 @@ def today() -> "datetime":
 
 
 def reset() -> None:
-    """Forget cached settings, clients and the last invocation's clock (tests change the environment between
-    cases, and a finished invocation's remaining time must not stop a later caller's refresh)."""
-    for factory in (fortnox_settings, table, window_rule, token_endpoint, connect_service):
+    """Forget cached settings, clients, secrets, tokens and the last invocation's clock (tests change the environment
+    between cases, and a finished invocation's remaining time must not stop a later caller's refresh)."""
+    token_cache().clear()
+    factories = (fortnox_settings, table, window_rule, token_endpoint, connect_service, secrets_provider, token_cache)
+    for factory in factories:
         factory.cache_clear()
+    with _pools_guard:
+        for pool in _pools.values():
+            pool.close()
+        _pools.clear()
     _remaining_time.clear()
     aws.reset()
 

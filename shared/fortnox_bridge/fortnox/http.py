@@ -1,6 +1,7 @@
 """The HTTP transport under every Fortnox resource: auth, rate limit, retries, error parsing, exact JSON."""
 
 from collections.abc import Mapping
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -21,7 +22,22 @@ JsonObject = dict[str, Any]
 QueryParams = Mapping[str, str | int]
 
 
+def shared_client(timeout: float | httpx.Timeout) -> httpx.Client:
+    """An HTTP client every tenant of the process can share: a keep-alive pool and nothing else that outlives a request.
+
+    httpx keeps a cookie jar per client and sends what one response set with later requests to the same host, so a
+    cookie Fortnox (or a balancer in front of it) set for one tenant would ride along with the next tenant's call.
+    The jar refuses every cookie; the bridge authenticates each request with its own bearer token and needs none.
+    No auth, headers or base URL are set on the client: each request carries its own.
+    """
+    no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    return httpx.Client(timeout=timeout, cookies=no_cookies, follow_redirects=False)
+
+
 class FortnoxHttp:
+    """One tenant's view of Fortnox. ``http`` may be a pool shared with other tenants (see ``shared_client``): it is
+    never closed here; a client made here is."""
+
     def __init__(
         self,
         *,
@@ -36,10 +52,13 @@ class FortnoxHttp:
         self._tokens = tokens
         self._rate_limiter = rate_limiter
         self._retry = retry or RetryPolicy()
-        self._http = http or httpx.Client(timeout=timeout)
+        self._timeout = timeout
+        self._owns_http = http is None
+        self._http = http or shared_client(timeout)
 
     def close(self) -> None:
-        self._http.close()
+        if self._owns_http:
+            self._http.close()
 
     def request(
         self,
@@ -106,6 +125,7 @@ class FortnoxHttp:
                 headers=headers,
                 content=content,
                 files=dict(files) if files else None,
+                timeout=self._timeout,
             )
         except httpx.TimeoutException as error:
             raise FortnoxTransportError(f"{method} {path} timed out: {error}", maybe_committed=True) from None

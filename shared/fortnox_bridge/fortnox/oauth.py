@@ -12,6 +12,8 @@ from pydantic import BaseModel, Field, SecretStr
 from fortnox_bridge import json_codec
 from fortnox_bridge.errors import NeedsTenantActionError
 from fortnox_bridge.fortnox.errors import FortnoxTransportError, FortnoxUnexpectedResponse, parse_error
+from fortnox_bridge.fortnox.http import shared_client
+from fortnox_bridge.tokens.cache import HeldToken, TokenCache
 
 TOKEN_TIMEOUT = httpx.Timeout(connect=2.0, write=2.0, read=8.0, pool=1.0)
 """Every phase of one token request is bounded, so a refresh has a worst case its lease can be sized from.
@@ -32,10 +34,6 @@ class TokenSet(BaseModel):
     def scopes(self) -> frozenset[str]:
         return frozenset(self.scope.split())
 
-    def expires_within(self, seconds: float, *, now: float | None = None) -> bool:
-        current = time.time() if now is None else now
-        return current + seconds >= self.obtained_at + self.expires_in
-
 
 class TokenEndpoint:
     def __init__(
@@ -51,7 +49,11 @@ class TokenEndpoint:
         self._client_id = client_id
         self._client_secret = client_secret
         self._timeout = timeout
-        self._http = http or httpx.Client(timeout=timeout)
+        self._http = http or shared_client(timeout)
+
+    @property
+    def client_id(self) -> str:
+        return self._client_id
 
     @property
     def attempt_seconds(self) -> float:
@@ -102,25 +104,61 @@ class TokenEndpoint:
 
 
 class ServiceAccountTokens:
-    """TokenProvider for a tenant that consented with ``account_type=service``: client credentials + TenantId."""
+    """TokenProvider for a tenant that consented with ``account_type=service``: client credentials + TenantId.
+
+    Tokens are kept in ``cache`` under (client id, company): every worker of the process, for every tenant connected
+    to that company, reuses one until ``margin`` before it expires. A token asked for before the connection at hand
+    was made (``connected_at``) is not used for it: it may carry the scopes of the consent that connection replaced.
+    """
 
     REFRESH_BEFORE_EXPIRY_SECONDS = 120.0
+    """Without a margin from the caller (tools, the bench); the wiring derives one (``tokens.cache.reuse_margin``)."""
 
-    def __init__(self, endpoint: TokenEndpoint, fortnox_tenant_id: int) -> None:
+    def __init__(
+        self,
+        endpoint: TokenEndpoint,
+        fortnox_tenant_id: int,
+        *,
+        cache: TokenCache | None = None,
+        margin: float = REFRESH_BEFORE_EXPIRY_SECONDS,
+        connected_at: float = 0.0,
+    ) -> None:
         self._endpoint = endpoint
         self._tenant = fortnox_tenant_id
-        self._current: TokenSet | None = None
+        self._cache = cache or TokenCache()
+        self._margin = margin
+        self._connected_at = connected_at
+        self._key = ("service", endpoint.client_id, fortnox_tenant_id)
 
     def access_token(self) -> str:
-        if self._current is None or self._current.expires_within(self.REFRESH_BEFORE_EXPIRY_SECONDS):
+        held = self._held()
+        if held is not None:
+            return held
+        with self._cache.fetching(self._key):
+            held = self._held()  # another worker of this process may have just asked
+            if held is not None:
+                return held
+            asked_at = self._cache.clock()
             fresh = self._endpoint.client_credentials(self._tenant)
-            require_company(fresh.access_token.get_secret_value(), self._tenant)
-            self._current = fresh
-        return self._current.access_token.get_secret_value()
+            token = fresh.access_token.get_secret_value()
+            require_company(token, self._tenant)
+            self._cache.keep(
+                self._key,
+                HeldToken(token, expires_at=asked_at + fresh.expires_in, scope=(self._connected_at,)),
+            )
+            return token
 
     def invalidate(self, token: str) -> None:
-        if self._current is not None and self._current.access_token.get_secret_value() == token:
-            self._current = None
+        self._cache.drop(self._key, token)
+
+    def _held(self) -> str | None:
+        held = self._cache.get(self._key)
+        if held is None or held.expires_at - self._cache.clock() <= self._margin:
+            return None
+        (asked_for,) = held.scope
+        if not isinstance(asked_for, float) or asked_for < self._connected_at:
+            return None
+        return held.access_token
 
 
 class TokensOfAnotherCompany(NeedsTenantActionError):

@@ -91,9 +91,10 @@ class SecretTokenStore:
             raise
         return VersionedTokens(StoredTokens.model_validate_json(answer["SecretString"]), answer["VersionId"])
 
-    def replace(self, tenant: TenantId, tokens: StoredTokens, *, read_version: str) -> bool:
-        """Write ``tokens`` only over the version they were derived from; False, and nothing written, when the
-        secret has moved on (a reconnect wrote other tokens, or another refresher got there first).
+    def replace(self, tenant: TenantId, tokens: StoredTokens, *, read_version: str) -> str | None:
+        """Write ``tokens`` only over the version they were derived from and return the new version; None, and
+        nothing written, when the secret has moved on (a reconnect wrote other tokens, or another refresher got
+        there first).
 
         Secrets Manager has no conditional write. The version is checked right before the write, and the write
         carries the read version's one successor token, which makes two writers from the same version exclusive.
@@ -101,18 +102,18 @@ class SecretTokenStore:
         and the write: then the older company's tokens win, and the tenant claim check on every use refuses them."""
         current = self.read_versioned(tenant)
         if current is None or current.version != read_version:
-            return False
+            return None
         try:
-            self._client.put_secret_value(
+            written = self._client.put_secret_value(
                 SecretId=self.secret_id(tenant),
                 SecretString=tokens.serialized(),
                 ClientRequestToken=successor_token(read_version),
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("ResourceExistsException", "ResourceNotFoundException"):
-                return False
+                return None
             raise
-        return True
+        return written["VersionId"]
 
     def write(self, tenant: TenantId, tokens: StoredTokens) -> None:
         value = tokens.serialized()

@@ -9,6 +9,12 @@ connection is marked as needing a reconnect and upstream hears it once. Never si
 
 Every access token handed out, and every stored one before its refresh token is used, must name the connected
 Fortnox company in its ``tenantId`` claim: tokens of another company are never sent anywhere.
+
+The access token last read or written is kept in the process's ``TokenCache`` for the tenant, with the company,
+connection generation and secret version it came from, so later invoices read no secret. It is used only for that
+company and generation, and dropped on a 401, on ``TokensReplaced``, ``TokensOfAnotherCompany`` or
+``ConnectionLost``, and when a caller serves another company or generation. A 401 on it reads the secret again:
+another worker may have refreshed, and otherwise this worker refreshes.
 """
 
 import time
@@ -24,10 +30,11 @@ from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import logger
 from fortnox_bridge.store.connections import ConnectionState, ConnectionStore
 from fortnox_bridge.store.locks import LockStore
+from fortnox_bridge.tokens.cache import HeldToken, TokenCache
 from fortnox_bridge.tokens.secret_store import SecretTokenStore, StoredTokens, VersionedTokens
 
 FRESH_ENOUGH_SECONDS = 300.0
-"""An access token with less life than this is refreshed before use."""
+"""An access token with less life than this is refreshed before use (unless the caller's margin is longer)."""
 REFRESH_ATTEMPTS = 2
 """The refresh, and once more with the same refresh token when its answer was lost."""
 WRITE_MARGIN_SECONDS = 10.0
@@ -62,14 +69,15 @@ ReconnectNotifier = Callable[[TenantId, str], None]
 
 
 class TenantTokens:
-    """TokenProvider for one tenant's connection to ``company``. Cheap to create; state lives in Secrets Manager
-    and DynamoDB."""
+    """TokenProvider for one tenant's connection to ``company`` (made in link ``generation``). Cheap to create; state
+    lives in Secrets Manager and DynamoDB, and the access token in use in ``cache``."""
 
     def __init__(
         self,
         tenant: TenantId,
         *,
         company: int,
+        generation: int = 0,
         secrets: SecretTokenStore,
         locks: LockStore,
         endpoint: TokenEndpoint,
@@ -78,9 +86,12 @@ class TenantTokens:
         remaining_seconds: Callable[[], float] = lambda: float("inf"),
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        cache: TokenCache | None = None,
+        margin: float = FRESH_ENOUGH_SECONDS,
     ) -> None:
         self._tenant = tenant
         self._company = company
+        self._generation = generation
         self._secrets = secrets
         self._locks = locks
         self._endpoint = endpoint
@@ -91,11 +102,20 @@ class TenantTokens:
         self._sleep = sleep
         self._lease = lease_seconds(endpoint)
         self._owner = f"refresh-{uuid.uuid4()}"
-        self._cached: StoredTokens | None = None
+        self._cache = cache or TokenCache(clock)
+        self._margin = max(margin, FRESH_ENOUGH_SECONDS)
+        self._key = ("person", tenant)
         self._refused: set[str] = set()
 
     def access_token(self) -> str:
-        usable = self._usable(self._cached)
+        try:
+            return self._access_token()
+        except (TokensReplaced, TokensOfAnotherCompany, ConnectionLost):
+            self._cache.drop(self._key)
+            raise
+
+    def _access_token(self) -> str:
+        usable = self._held()
         if usable is not None:
             return usable
         # A holder that died frees the lease when it expires; waiting a little longer lets this worker take over.
@@ -104,7 +124,7 @@ class TenantTokens:
             current = self._read()
             usable = self._usable(current.tokens)
             if usable is not None:
-                self._cached = current.tokens
+                self._hold(current.tokens, current.version)
                 return usable
             if self._locks.acquire(self._lock_name, owner=self._owner, lease_seconds=self._lease):
                 try:
@@ -116,17 +136,42 @@ class TenantTokens:
 
     def invalidate(self, token: str) -> None:
         self._refused.add(token)
-        self._cached = None
+        self._cache.drop(self._key, token)
 
     @property
     def _lock_name(self) -> str:
         return f"token-refresh#{self._tenant}"
 
+    def _held(self) -> str | None:
+        """The process's kept token, if it serves this company and generation and is neither refused nor near its
+        end. One kept for another company or generation is dropped: the tenant moved on since it was read."""
+        held = self._cache.get(self._key)
+        if held is None:
+            return None
+        if held.scope != (self._company, self._generation):
+            self._cache.drop(self._key, held.access_token)
+            return None
+        if held.access_token in self._refused or held.expires_at - self._clock() <= self._margin:
+            return None
+        return held.access_token
+
+    def _hold(self, stored: StoredTokens, version: str) -> None:
+        """Keep a token whose claim was checked against ``company``, with the secret version it belongs to."""
+        self._cache.keep(
+            self._key,
+            HeldToken(
+                stored.access_token.get_secret_value(),
+                expires_at=stored.access_expires_at,
+                scope=(self._company, self._generation),
+                version=version,
+            ),
+        )
+
     def _usable(self, stored: StoredTokens | None) -> str | None:
         if stored is None:
             return None
         token = stored.access_token.get_secret_value()
-        if token in self._refused or not stored.access_valid_for(FRESH_ENOUGH_SECONDS, self._clock()):
+        if token in self._refused or not stored.access_valid_for(self._margin, self._clock()):
             return None
         return token
 
@@ -158,7 +203,7 @@ class TenantTokens:
         current = self._read()
         usable = self._usable(current.tokens)
         if usable is not None:
-            self._cached = current.tokens
+            self._hold(current.tokens, current.version)
             return usable
         self._require_connection()
         if current.tokens.refresh_token is None:
@@ -170,6 +215,8 @@ class TenantTokens:
         if not self._locks.acquire(self._lock_name, owner=self._owner, lease_seconds=self._lease):
             raise RefreshPending("the refresh lease was taken over before the refresh began")
         refresh_token = current.tokens.refresh_token.get_secret_value()
+        # The new token's life counts from before it was asked for, on the clock that judges it.
+        asked_at = self._clock()
         try:
             fresh = self._endpoint.refresh(refresh_token)
         except FortnoxTransportError:
@@ -180,7 +227,7 @@ class TenantTokens:
                 return self._grant_refused(current, "Fortnox rotated the refresh token but its answer was lost")
         except FortnoxInvalidGrant:
             return self._grant_refused(current, "Fortnox refused the refresh token (used, expired or revoked)")
-        return self._store(fresh, current)
+        return self._store(fresh.model_copy(update={"obtained_at": asked_at}), current)
 
     def _grant_refused(self, current: VersionedTokens, reason: str) -> str:
         """Lost, unless a writer stored other tokens since this worker read: then Fortnox refused a token that was
@@ -192,17 +239,17 @@ class TenantTokens:
         if usable is None:
             raise TokensReplaced(f"the tokens of tenant {self._tenant} were replaced while they were refreshed")
         require_company(usable, self._company)
-        self._cached = now.tokens
+        self._hold(now.tokens, now.version)
         return usable
 
     def _store(self, fresh: TokenSet, current: VersionedTokens) -> str:
         # Store the rotated pair before anything uses the new access token: it is the only copy. It goes only over
         # the version it was derived from; a secret that moved on holds a newer connection, which wins.
         rotated = StoredTokens.from_token_set(fresh)
-        if not self._secrets.replace(self._tenant, rotated, read_version=current.version):
+        version = self._secrets.replace(self._tenant, rotated, read_version=current.version)
+        if version is None:
             self._give_back(fresh)
             raise TokensReplaced(f"the tokens of tenant {self._tenant} were replaced while they were refreshed")
-        self._cached = rotated
         try:
             self._connections.record_refresh(self._tenant, datetime.now(UTC))
         except Exception:  # bookkeeping only: the tokens are safe, the next keep-alive fixes the date
@@ -210,6 +257,7 @@ class TenantTokens:
         logger.info("refreshed Fortnox tokens", extra={"tenant_id": self._tenant})
         access = rotated.access_token.get_secret_value()
         require_company(access, self._company)
+        self._hold(rotated, version)
         return access
 
     def _give_back(self, fresh: TokenSet) -> None:
