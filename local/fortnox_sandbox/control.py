@@ -14,7 +14,7 @@ from fortnox_bridge import json_codec
 from fortnox_sandbox.errors import ApiError
 from fortnox_sandbox.http_util import json_response, public
 from fortnox_sandbox.oauth import OAuthEndpoints
-from fortnox_sandbox.resources import customers, payments
+from fortnox_sandbox.resources import articles, customers, payments
 from fortnox_sandbox.state import App, Fault, SandboxState, new_company
 
 Handler = Callable[..., Response]
@@ -39,6 +39,7 @@ class Control:
             ("DELETE", f"{prefix}/faults", self.clear_faults),
             ("GET", f"{prefix}/requests", self.request_log),
             ("POST", f"{prefix}/companies/<int:tenant_id>/customers/bulk", self.bulk_customers),
+            ("POST", f"{prefix}/companies/<int:tenant_id>/articles", self.seed_articles),
             ("PATCH", f"{prefix}/companies/<int:tenant_id>/accounts/<int:number>", self.patch_account),
             ("PUT", f"{prefix}/companies/<int:tenant_id>/costcenters/<code>", self.put_cost_center),
             ("PATCH", f"{prefix}/companies/<int:tenant_id>/voucherseries/<code>", self.patch_series),
@@ -181,11 +182,28 @@ class Control:
                 )
         return json_response({"customers": len(company.customers)}, 201)
 
+    def seed_articles(self, request: Request, tenant_id: int) -> Response:
+        """Put articles in the company's register the way a Fortnox user would, with the API's own rules."""
+        body = self._body(request)
+        try:
+            with self.state.lock:
+                company = self.state.company(tenant_id)
+                created = [articles.create_article(self.state, company, dict(row), host="") for row in body["Articles"]]
+        except ApiError as error:
+            return json_response(error.body(), error.status)
+        return json_response({"Articles": [article["ArticleNumber"] for article in created]}, 201)
+
     def patch_account(self, request: Request, tenant_id: int, number: int) -> Response:
+        """Change (or add, or ``delete``) an account in every year's chart, or with ``financialyear`` (an id) in
+        that year's chart only: Fortnox keeps one chart per year, so an account can be active in one and not the
+        next."""
         body = self._body(request)
         with self.state.lock:
             company = self.state.company(tenant_id)
-            for accounts in company.accounts.values():
+            only = body.get("financialyear")
+            for year_id, accounts in company.accounts.items():
+                if only is not None and year_id != int(only):
+                    continue
                 if body.get("delete"):
                     accounts.pop(number, None)
                     continue
@@ -193,6 +211,7 @@ class Control:
                 for field in ("Active", "CostCenterSettings", "ProjectSettings", "Description"):
                     if field in body:
                         account[field] = body[field]
+                account["_modified"] = self.state.timestamp()
         return json_response({"account": number})
 
     def put_cost_center(self, request: Request, tenant_id: int, code: str) -> Response:
@@ -207,6 +226,7 @@ class Control:
                     "Description": body.get("Description", code),
                     "Active": bool(body.get("Active", True)),
                     "Note": None,
+                    "_modified": self.state.timestamp(),
                 }
         return json_response({"cost_center": code})
 
@@ -214,7 +234,15 @@ class Control:
         body = self._body(request)
         with self.state.lock:
             series = self.state.company(tenant_id).voucher_series[code]
-            series.update({key: body[key] for key in ("Manual", "Description") if key in body})
+            if "Manual" in body and body.get("financialyear") is not None:
+                # Fortnox keeps "manual accounting" per financial year (resources/vouchers.py series_manual).
+                series.setdefault("_manual_by_year", {})[int(body["financialyear"])] = bool(body["Manual"])
+            elif "Manual" in body:
+                series["Manual"] = bool(body["Manual"])
+                series.pop("_manual_by_year", None)
+            if "Description" in body:
+                series["Description"] = body["Description"]
+            series["_modified"] = self.state.timestamp()
         return json_response({"series": code})
 
     def put_locked_period(self, request: Request, tenant_id: int) -> Response:

@@ -10,7 +10,7 @@ from fortnox_bridge import json_codec
 
 ALL_SCOPES = (
     "companyinformation customer invoice order bookkeeping payment costcenter project currency settings inbox "
-    "connectfile archive"
+    "connectfile archive article"
 )
 
 
@@ -121,6 +121,12 @@ class SandboxControl:
 
     def bulk_customers(self, tenant_id: int, count: int) -> None:
         self._call("POST", f"/companies/{tenant_id}/customers/bulk", {"count": count})
+
+    def seed_articles(self, tenant_id: int, articles: list[dict[str, Any]]) -> list[str]:
+        """Create articles (Fortnox field names, e.g. ``{"ArticleNumber": "FRAKT", "Description": "Frakt"}``) in
+        the company's article register; returns their article numbers."""
+        numbers: list[str] = self._call("POST", f"/companies/{tenant_id}/articles", {"Articles": articles})["Articles"]
+        return numbers
 
     def patch_account(self, tenant_id: int, number: int, **fields: Any) -> None:
         self._call("PATCH", f"/companies/{tenant_id}/accounts/{number}", fields)

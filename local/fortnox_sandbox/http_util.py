@@ -103,4 +103,9 @@ def host(ctx: ApiContext) -> str:
 
 
 def one(key: str, record: dict[str, Any], status: int = 200) -> Response:
-    return json_response({key: public(record)}, status)
+    response = json_response({key: public(record)}, status)
+    if status == 201:
+        # Fortnox's Location names the collection, not the new record: "Location: invoices" after POST /3/invoices
+        # (accodeing/fortnox-api invoices/save_new.yml, orders/save_new.yml, customers/save_new_with_*.yml).
+        response.headers["Location"] = f"{key.lower()}s"
+    return response

@@ -96,6 +96,7 @@ class Company:
     accounts: dict[int, dict[int, Record]] = field(default_factory=dict)
     cost_centers: dict[str, Record] = field(default_factory=dict)
     projects: dict[str, Record] = field(default_factory=dict)
+    articles: dict[str, Record] = field(default_factory=dict)
     voucher_series: dict[str, Record] = field(default_factory=dict)
     currencies: dict[str, Record] = field(default_factory=dict)
     locked_until: date | None = None
@@ -129,6 +130,7 @@ class Company:
 
 def new_company(tenant_id: int, name: str, organisation_number: str, today: date) -> Company:
     company = Company(tenant_id=tenant_id, name=name, organisation_number=organisation_number)
+    seeded = f"{today.isoformat()} 00:00:00"  # registers' ``lastmodified``: the company was set up this morning
     for index, (start, end) in enumerate(seed.calendar_years(today), start=1):
         company.financial_years.append(
             {
@@ -152,11 +154,12 @@ def new_company(tenant_id: int, name: str, organisation_number: str, today: date
                 "BalanceBroughtForward": Decimal("0.00"),
                 "CostCenter": None,
                 "Project": None,
+                "_modified": seeded,
             }
             for number, description, vat_code, sru in seed.BAS_ACCOUNTS
         }
     company.cost_centers = {
-        code: {"Code": code, "Description": description, "Active": active, "Note": None}
+        code: {"Code": code, "Description": description, "Active": active, "Note": None, "_modified": seeded}
         for code, description, active in seed.COST_CENTERS
     }
     company.projects = {
@@ -166,14 +169,14 @@ def new_company(tenant_id: int, name: str, organisation_number: str, today: date
             "Status": status,
             "StartDate": None,
             "EndDate": None,
-            "ProjectLeader": "",
-            "ContactPerson": "",
-            "Comments": "",
+            "ProjectLeader": None,  # null, as recorded in projects/find_id_1.yml
+            "ContactPerson": None,
+            "Comments": None,
         }
         for number, description, status in seed.PROJECTS
     }
     company.voucher_series = {
-        code: {"Code": code, "Description": description, "Manual": manual, "Approver": None}
+        code: {"Code": code, "Description": description, "Manual": manual, "Approver": None, "_modified": seeded}
         for code, description, manual in seed.VOUCHER_SERIES
     }
     company.currencies = {

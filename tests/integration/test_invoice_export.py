@@ -60,7 +60,7 @@ def test_english_interest_and_foreign_currency(export: Export) -> None:
     )
     [invoice] = export.invoices()
     assert (invoice["InvoiceType"], invoice["Language"], invoice["Currency"]) == ("INTRESTINVOICE", "EN", "EUR")
-    assert invoice["CurrencyRate"] == "11.4523"
+    assert invoice["CurrencyRate"] == Decimal("11.4523")
     assert invoice["Remarks"].startswith("Invoice 100360, 4555")
     assert invoice["InvoiceRows"][0]["AccountNumber"] == 8310
 

@@ -7,11 +7,13 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from fortnox_bridge.fortnox.models.articles import ArticleWrite
 from fortnox_bridge.fortnox.models.customers import CustomerWrite
 from fortnox_bridge.fortnox.models.files import AttachmentWrite
 from fortnox_bridge.fortnox.models.invoices import InvoiceRowWrite, InvoiceWrite
 from fortnox_bridge.fortnox.models.orders import OrderRowWrite, OrderWrite
 from fortnox_bridge.fortnox.models.payments import InvoicePaymentWrite
+from fortnox_bridge.fortnox.models.registers import ProjectWrite
 from fortnox_bridge.fortnox.models.vouchers import VoucherRowWrite, VoucherWrite
 from fortnox_sandbox.api import ROUTES
 from fortnox_sandbox.server import SandboxServer
@@ -89,6 +91,8 @@ def _exercise_every_route(scene: Scene) -> None:
     client.orders.update(order.DocumentNumber or "", OrderWrite(Remarks="Samlingsfaktura november"))
     client.invoices.email(number)
     from_order = client.orders.create_invoice(order.DocumentNumber or "")
+    spare_order = raw.post("/3/orders", content='{"Order":{"CustomerNumber":"1","OrderRows":[]}}')
+    raw.put(f"/3/orders/{spare_order.json()['Order']['DocumentNumber']}/cancel")
     client.invoices.bookkeep(from_order.DocumentNumber or "")
 
     year = client.financial_years.for_date(today)
@@ -116,6 +120,7 @@ def _exercise_every_route(scene: Scene) -> None:
     )
     list(client.vouchers.list(financial_year=year.Id))
     raw.get(f"/3/vouchers/sublist/A?financialyear={year.Id}")
+    raw.get("/3/vouchers/sublist")
     client.vouchers.get("A", voucher.VoucherNumber or 0, financial_year=year.Id)
     list(client.voucher_series.list())
     client.voucher_series.get("A")
@@ -125,6 +130,13 @@ def _exercise_every_route(scene: Scene) -> None:
     client.cost_centers.get("STHLM")
     list(client.projects.list())
     client.projects.get("P100")
+    client.projects.create(ProjectWrite(Description="Nytt projekt", StartDate=today))
+    client.projects.update("1", ProjectWrite(Status="COMPLETED"))
+    client.articles.create(ArticleWrite(ArticleNumber="FRAKT", Description="Frakt", SalesAccount=3041))
+    client.articles.update("FRAKT", ArticleWrite(Unit="st"))
+    client.articles.get("FRAKT")
+    list(client.articles.list(description="frakt"))
+    raw.get("/3/articles/SAKNAS")
     list(client.currencies.list())
 
     payment = client.invoice_payments.create(

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from fortnox_bridge.fortnox.models import customers, files, invoices, orders, payments, registers, vouchers
+from fortnox_bridge.fortnox.models import articles, customers, files, invoices, orders, payments, registers, vouchers
 
 SPEC = json.loads((Path(__file__).resolve().parents[3] / "shared" / "fortnox" / "openapi.json").read_text())
 SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
@@ -45,6 +45,13 @@ PAIRS: list[tuple[type[BaseModel], str]] = [
     (files.InboxFile, "fortnox_Folder_FileRow"),
     (files.Attachment, "fileattachments_Attachment"),
     (files.AttachmentWrite, "fileattachments_Attachment"),
+    (articles.Article, "fortnox_Article"),
+    (articles.ArticleListItem, "fortnox_ArticleListItem"),
+    (articles.ArticleWrite, "fortnox_Article"),
+    (registers.ProjectWrite, "fortnox_Project"),
+    (invoices.EmailInformationWrite, "fortnox_InvoicePayload_EmailInformation"),
+    (invoices.EDIInformationWrite, "fortnox_InvoicePayload_EDIInformation"),
+    (invoices.LabelWrite, "fortnox_InvoicePayload_Label"),
 ]
 
 

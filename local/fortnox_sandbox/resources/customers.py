@@ -1,11 +1,14 @@
 """Customers (/3/customers): the defaults Fortnox fills, its field checks, numbering and list shape."""
 
+from collections.abc import Callable
+from typing import Any
+
 from werkzeug.wrappers import Response
 
 from fortnox_sandbox import codes
 from fortnox_sandbox.errors import ApiError
 from fortnox_sandbox.http_util import ApiContext, ApiRoute, check_length, host, one, wrapped
-from fortnox_sandbox.listing import any_case, matching, modified_since, page
+from fortnox_sandbox.listing import any_case, matching, modified_since, only_status, page, sort
 from fortnox_sandbox.records import touch
 from fortnox_sandbox.state import Company, Record, SandboxState
 
@@ -99,6 +102,37 @@ LIST_FIELDS = (
 )
 
 
+# Fortnox names the country in Swedish from a customer's CountryCode (customers/save_new_with_country_code_SE.yml:
+# "SE" -> "Sverige"). Only SE is recorded; the other names are Fortnox's Swedish country names as its UI shows them.
+COUNTRY_NAMES = {
+    "SE": "Sverige",
+    "NO": "Norge",
+    "DK": "Danmark",
+    "FI": "Finland",
+    "IS": "Island",
+    "DE": "Tyskland",
+    "GB": "Storbritannien",
+    "US": "USA",
+    "NL": "Nederländerna",
+    "FR": "Frankrike",
+}
+
+
+def _stored(payload: Record) -> Record:
+    """The payload as Fortnox stores it: ``Country`` named from ``CountryCode``, ``SalesAccount`` a number."""
+    values = dict(payload)
+    code = values.get("CountryCode")
+    if code and "Country" not in values and str(code).upper() in COUNTRY_NAMES:
+        values["Country"] = COUNTRY_NAMES[str(code).upper()]
+    account = values.get("SalesAccount")
+    if account not in (None, ""):
+        if not str(account).isdigit():
+            raise ApiError(codes.NOT_NUMERIC, field="SalesAccount")
+        # customers/save_new_with_sales_account.yml: "3001" sent, 3001 answered.
+        values["SalesAccount"] = int(account)
+    return values
+
+
 def _check_customer(company: Company, payload: Record) -> None:
     check_length(payload, CUSTOMER_LIMITS)
     if payload.get("VATType") not in (None, "SEVAT", "SEREVERSEDVAT", "EUREVERSEDVAT", "EUVAT", "EXPORT"):
@@ -123,7 +157,7 @@ def create_customer(state: SandboxState, company: Company, payload: Record, *, h
         number = str(company.next_number("customer", company.used_customer_numbers))
     customer = {
         **CUSTOMER_DEFAULTS,
-        **payload,
+        **_stored(payload),
         "CustomerNumber": number,
         "@url": f"{host}/3/customers/{number}",
     }
@@ -139,7 +173,7 @@ def update_customer(state: SandboxState, company: Company, number: str, payload:
     _check_customer(company, payload)
     if payload.get("CustomerNumber") not in (None, number):
         raise ApiError(codes.INVALID_VALUE, field="CustomerNumber")
-    customer.update(payload)
+    customer.update(_stored(payload))
     return touch(state, customer)
 
 
@@ -152,24 +186,34 @@ def customer_list_item(customer: Record) -> Record:
 
 
 # -- routes --------------------------------------------------------------------------------------------------------
+# Search parameters of GET /3/customers (openapi.json list_15), all case-insensitive and found anywhere in the
+# field: name=Test finds "Test customer" (customers/search_by_name.yml), city with zipcode narrows
+# (multi_param_find_by_hash.yml).
 CUSTOMER_SEARCH = {
     "customernumber": "CustomerNumber",
     "name": "Name",
     "zipcode": "ZipCode",
     "city": "City",
     "email": "Email",
+    "phone": "Phone1",
     "organisationnumber": "OrganisationNumber",
+    "gln": "GLN",
+    "glndelivery": "GLNDelivery",
+}
+CUSTOMER_FILTERS: dict[str, Callable[[Record], bool]] = {
+    "active": lambda row: bool(row["Active"]),
+    "inactive": lambda row: not row["Active"],
+}
+CUSTOMER_SORT: dict[str, Callable[[Record], Any]] = {
+    "customernumber": lambda row: (len(row["CustomerNumber"]), row["CustomerNumber"]),
+    "name": lambda row: str(row.get("Name") or "").casefold(),
 }
 
 
 def _list_customers(ctx: ApiContext) -> Response:
-    rows = sorted(ctx.company.customers.values(), key=lambda row: (len(row["CustomerNumber"]), row["CustomerNumber"]))
-    status = ctx.arg("filter")
-    if status not in (None, "active", "inactive"):
-        raise ApiError(codes.INVALID_FILTER)
-    if status is not None:
-        rows = [row for row in rows if bool(row["Active"]) == (status == "active")]
-    rows = modified_since(ctx, matching(ctx, rows, CUSTOMER_SEARCH, any_case))
+    rows = sorted(ctx.company.customers.values(), key=CUSTOMER_SORT["customernumber"])
+    rows = only_status(ctx, rows, CUSTOMER_FILTERS)
+    rows = sort(ctx, modified_since(ctx, matching(ctx, rows, CUSTOMER_SEARCH, any_case)), CUSTOMER_SORT)
     return page(ctx, "Customers", [customer_list_item(row) for row in rows])
 
 
@@ -177,6 +221,10 @@ def _get_customer(ctx: ApiContext, number: str) -> Response:
     customer = ctx.company.customers.get(number)
     if customer is None:
         raise ApiError(codes.CUSTOMER_NOT_FOUND)
+    if customer["SalesAccount"] is not None:
+        # Read back, the account is a string, though the create answered a number
+        # (customers/find_with_sales_account.yml "3001" after save_new_with_sales_account.yml 3001).
+        customer = {**customer, "SalesAccount": str(customer["SalesAccount"])}
     return one("Customer", customer)
 
 

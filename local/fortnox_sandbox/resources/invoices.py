@@ -1,5 +1,7 @@
 """Invoices (/3/invoices): header and row checks, create, update, bookkeep, cancel, credit, send and list shape."""
 
+import copy
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -9,10 +11,28 @@ from werkzeug.wrappers import Response
 from fortnox_sandbox import codes, seed
 from fortnox_sandbox.errors import ApiError
 from fortnox_sandbox.http_util import ApiContext, ApiRoute, check_length, host, one, wrapped
-from fortnox_sandbox.listing import exact, matching, modified_since, page, substring
+from fortnox_sandbox.listing import (
+    any_case,
+    exact,
+    flagged,
+    matching,
+    modified_since,
+    only_status,
+    page,
+    sort,
+    within,
+)
 from fortnox_sandbox.money import amount, cents, ocr_for, totals
 from fortnox_sandbox.records import lookup, parse_date, touch
-from fortnox_sandbox.resources.documents import document_date, number_rows, prepare_rows
+from fortnox_sandbox.resources.documents import (
+    apply_header,
+    check_housework,
+    document_date,
+    document_header,
+    number_rows,
+    plain_number,
+    prepare_rows,
+)
 from fortnox_sandbox.resources.registers import check_locked
 from fortnox_sandbox.resources.vouchers import store_voucher
 from fortnox_sandbox.state import Company, Record, SandboxState
@@ -50,6 +70,46 @@ def _check_invoice_header(company: Company, payload: Record) -> None:
         raise ApiError(codes.COST_CENTER_MISSING, code=payload["CostCenter"])
 
 
+INVOICE_DEFAULTS: Record = {
+    "AccountingMethod": "ACCRUAL",
+    "Booked": False,
+    "ContractReference": 0,
+    "Credit": "false",
+    "CreditInvoiceReference": "0",
+    "EDIInformation": {
+        "EDIGlobalLocationNumber": None,
+        "EDIGlobalLocationNumberDelivery": None,
+        "EDIInvoiceExtra1": None,
+        "EDIInvoiceExtra2": None,
+        "EDIOurElectronicReference": None,
+        "EDIYourElectronicReference": None,
+        "EDIStatus": "",
+    },
+    "EUQuarterlyReport": False,
+    "FinalPayDate": None,
+    "InvoicePeriodEnd": "",
+    "InvoicePeriodStart": "",
+    "InvoiceType": "INVOICE",
+    "LastRemindDate": None,
+    "NoxFinans": False,
+    "OrderReference": "0",
+    "PaymentWay": "",
+    "Reminders": 0,
+    "VoucherNumber": None,
+    "VoucherSeries": None,
+    "VoucherYear": None,
+}
+
+
+def _apply_invoice_fields(invoice: Record, payload: Record) -> None:
+    """The fields only invoices have, stored as sent (the shared header is documents.apply_header's)."""
+    for field in ("InvoiceType", "PaymentWay", "EUQuarterlyReport", "OCR"):
+        if payload.get(field) not in (None, ""):
+            invoice[field] = payload[field]
+    if isinstance(payload.get("EDIInformation"), dict):
+        invoice["EDIInformation"] = {**invoice["EDIInformation"], **payload["EDIInformation"]}
+
+
 def create_invoice(state: SandboxState, company: Company, payload: Record, *, host: str) -> Record:
     number_field = payload.get("CustomerNumber")
     if not number_field:
@@ -68,111 +128,23 @@ def create_invoice(state: SandboxState, company: Company, payload: Record, *, ho
     today = state.today()
     invoice_date = document_date(payload, "InvoiceDate", today)
     currency = payload.get("Currency") or customer.get("Currency") or "SEK"
-    rows = prepare_rows(
-        company, list(payload.get("InvoiceRows") or []), invoice_date, quantity_field="DeliveredQuantity"
-    )
+    sent_rows = list(payload.get("InvoiceRows") or [])
+    check_housework(payload.get("TaxReductionType") or "none", sent_rows)
+    rows = prepare_rows(company, sent_rows, invoice_date, kind="invoice")
     if document in (None, ""):
         document = str(company.next_number("invoice", set(company.invoices)))
-    rate = payload.get("CurrencyRate")
     invoice: Record = {
-        "@url": f"{host}/3/invoices/{document}",
-        "@urlTaxReductionList": f"{host}/3/taxreductions?filter=invoices&referencenumber={document}",
-        "AccountingMethod": "ACCRUAL",
-        "Address1": customer.get("Address1") or "",
-        "Address2": customer.get("Address2") or "",
-        "AdministrationFee": Decimal("0.00"),
-        "AdministrationFeeVAT": Decimal("0.00"),
-        "BasisTaxReduction": Decimal(0),
-        "Booked": False,
-        "Cancelled": False,
-        "City": customer.get("City") or "",
-        "Comments": payload.get("Comments") or "",
-        "ContractReference": "0",
-        "ContributionPercent": Decimal(0),
-        "ContributionValue": Decimal(0),
-        "CostCenter": payload.get("CostCenter") or "",
-        "Country": "Sverige",
-        "Credit": "false",
-        "CreditInvoiceReference": "0",
+        **document_header(customer, payload, kind="invoice", number=document, host=host, day=invoice_date),
+        **copy.deepcopy(INVOICE_DEFAULTS),
         "Currency": currency,
-        "CurrencyRate": str(rate if rate is not None else company.currencies[currency]["SellRate"]),
-        "CurrencyUnit": int(amount(payload.get("CurrencyUnit"), "1")),
-        "CustomerName": customer.get("Name") or "",
-        "CustomerNumber": customer["CustomerNumber"],
-        "DeliveryAddress1": "",
-        "DeliveryAddress2": "",
-        "DeliveryCity": "",
-        "DeliveryCountry": "",
-        "DeliveryDate": payload.get("DeliveryDate"),
-        "DeliveryName": "",
-        "DeliveryZipCode": "",
-        "DocumentNumber": document,
+        "CurrencyRate": plain_number(amount(company.currencies[currency]["SellRate"])),
         "DueDate": document_date(payload, "DueDate", invoice_date + timedelta(days=30)).isoformat(),
-        "EDIInformation": {
-            "EDIGlobalLocationNumber": "",
-            "EDIGlobalLocationNumberDelivery": "",
-            "EDIInvoiceExtra1": "",
-            "EDIInvoiceExtra2": "",
-            "EDIOurElectronicReference": "",
-            "EDIYourElectronicReference": "",
-            "EDIStatus": "",
-        },
-        "EUQuarterlyReport": False,
-        "EmailInformation": {
-            "EmailAddressFrom": None,
-            "EmailAddressTo": customer.get("EmailInvoice") or "",
-            "EmailAddressCC": "",
-            "EmailAddressBCC": "",
-            "EmailSubject": "Faktura nr {no} bifogas",
-            "EmailBody": " ",
-        },
-        "ExternalInvoiceReference1": payload.get("ExternalInvoiceReference1") or "",
-        "ExternalInvoiceReference2": payload.get("ExternalInvoiceReference2") or "",
-        "FinalPayDate": None,
-        "Freight": Decimal("0.00"),
-        "FreightVAT": Decimal("0.00"),
-        "HouseWork": False,
         "InvoiceDate": invoice_date.isoformat(),
-        "InvoicePeriodEnd": None,
-        "InvoicePeriodStart": None,
-        "InvoiceReference": "0",
         "InvoiceRows": rows,
-        "InvoiceType": payload.get("InvoiceType") or "INVOICE",
-        "Labels": [],
-        "Language": payload.get("Language") or "SV",
-        "LastRemindDate": None,
-        "NotCompleted": False,
-        "NoxFinans": False,
         "OCR": ocr_for(document),
-        "OfferReference": "0",
-        "OrderReference": "0",
-        "OrganisationNumber": customer.get("OrganisationNumber") or "",
-        "OurReference": payload.get("OurReference") or "",
-        "OutboundDate": invoice_date.isoformat(),
-        "PaymentWay": None,
-        "Phone1": "",
-        "Phone2": "",
-        "PriceList": "A",
-        "PrintTemplate": "st",
-        "Project": payload.get("Project") or "",
-        "Remarks": payload.get("Remarks") or "",
-        "Reminders": 0,
-        "Sent": False,
-        "TaxReduction": None,
-        "TaxReductionType": "none",
-        "TermsOfDelivery": "",
-        "TermsOfPayment": "30",
-        "TimeBasisReference": None,
-        "VATIncluded": False,
-        "VoucherNumber": None,
-        "VoucherSeries": None,
-        "VoucherYear": None,
-        "WarehouseReady": True,
-        "WayOfDelivery": "",
-        "YourOrderNumber": payload.get("YourOrderNumber") or "",
-        "YourReference": payload.get("YourReference") or "",
-        "ZipCode": customer.get("ZipCode") or "",
     }
+    apply_header(invoice, {key: payload[key] for key in ("CurrencyRate", "CurrencyUnit") if key in payload})
+    _apply_invoice_fields(invoice, payload)
     credited = payload.get("CreditInvoiceReference")
     if credited not in (None, "", "0"):
         # A correction invoice made by hand: it names the invoice it corrects, as /credit's invoices do.
@@ -224,20 +196,21 @@ def update_invoice(state: SandboxState, company: Company, number: str, payload: 
                 else:
                     merged.append(row)
             incoming = merged
-        invoice["InvoiceRows"] = prepare_rows(company, incoming, invoice_date, quantity_field="DeliveredQuantity")
+        check_housework(payload.get("TaxReductionType") or invoice["TaxReductionType"], incoming)
+        invoice["InvoiceRows"] = prepare_rows(company, incoming, invoice_date, kind="invoice")
         # Fortnox renumbers every row on every update.
         number_rows(company, invoice["InvoiceRows"])
-    for field, value in payload.items():
-        if field in {"InvoiceRows", "DocumentNumber"}:
-            continue
-        if field in {"CurrencyRate"}:
-            invoice[field] = str(value)
-        elif field in {"InvoiceDate", "DueDate", "DeliveryDate"}:
-            invoice[field] = parse_date(value, field).isoformat() if value else None
-        else:
-            invoice[field] = value
+    elif "TaxReductionType" in payload:
+        check_housework(payload["TaxReductionType"] or "none", invoice["InvoiceRows"])
     if "CustomerNumber" in payload:
-        invoice["CustomerName"] = company.customers[str(payload["CustomerNumber"])].get("Name") or ""
+        customer = company.customers[str(payload["CustomerNumber"])]
+        invoice["CustomerNumber"] = customer["CustomerNumber"]
+        invoice["CustomerName"] = customer.get("Name") or ""
+    apply_header(invoice, payload)
+    _apply_invoice_fields(invoice, payload)
+    for field in ("InvoiceDate", "DueDate"):
+        if payload.get(field):
+            invoice[field] = parse_date(payload[field], field).isoformat()
     _apply_totals(invoice)
     return touch(state, invoice)
 
@@ -416,52 +389,87 @@ def invoice_list_item(invoice: Record) -> Record:
         "VoucherYear",
         "WayOfDelivery",
     )
-    return {field: invoice.get(field) for field in fields}
+    item = {field: invoice.get(field) for field in fields}
+    # List items carry the rate as a string while the invoice itself carries a number (invoices/all.yml).
+    item["CurrencyRate"] = str(invoice["CurrencyRate"])
+    return item
 
 
 # -- routes --------------------------------------------------------------------------------------------------------
+# Search parameters of GET /3/invoices (openapi.json list_20; FACTS.md 3.2). Identifiers match whole, free text
+# (names, references) case-insensitively anywhere in the field: customername=Test finds "Test customer"
+# (invoices/search_by_name.yml), yourreference/ourreference narrow together (multi_param_find_by_hash.yml).
 INVOICE_EXACT = {
     "documentnumber": "DocumentNumber",
     "customernumber": "CustomerNumber",
     "ocr": "OCR",
     "currency": "Currency",
+    "costcenter": "CostCenter",
+    "project": "Project",
+    "invoicetype": "InvoiceType",
+    "label": "Labels",
 }
 INVOICE_SEARCH = {
+    "customername": "CustomerName",
+    "ourreference": "OurReference",
+    "yourreference": "YourReference",
     "externalinvoicereference1": "ExternalInvoiceReference1",
     "externalinvoicereference2": "ExternalInvoiceReference2",
     "yourordernumber": "YourOrderNumber",
 }
-INVOICE_STATUS_FILTERS = {"cancelled", "fullypaid", "unpaid", "unpaidoverdue", "unbooked"}
+INVOICE_FLAGS = {"sent": "Sent", "notcompleted": "NotCompleted", "credit": "Credit"}
+INVOICE_SORT: dict[str, Callable[[Record], Any]] = {
+    "customername": lambda row: row["CustomerName"],
+    "customernumber": lambda row: row["CustomerNumber"],
+    "documentnumber": lambda row: int(row["DocumentNumber"]),
+    "invoicedate": lambda row: row["InvoiceDate"],
+    "ocr": lambda row: row["OCR"],
+    "total": lambda row: row["Total"],
+}
+
+
+def _status_filters(today: str) -> dict[str, Callable[[Record], bool]]:
+    def open_balance(row: Record) -> bool:
+        return not row["Cancelled"] and row["Balance"] != 0
+
+    return {
+        "cancelled": lambda row: bool(row["Cancelled"]),
+        "fullypaid": lambda row: not row["Cancelled"] and row["Balance"] == 0 and bool(row["Booked"]),
+        "unpaid": open_balance,
+        "unpaidoverdue": lambda row: open_balance(row) and row["DueDate"] < today,
+        "unbooked": lambda row: not row["Cancelled"] and not row["Booked"],
+    }
+
+
+def _rows_on_accounts(ctx: ApiContext, rows: list[Record]) -> list[Record]:
+    """``articlenumber``, ``articledescription`` and ``accountnumberfrom``/``to`` look at the invoice's rows."""
+    article, description = ctx.arg("articlenumber"), ctx.arg("articledescription")
+    lowest, highest = ctx.arg("accountnumberfrom"), ctx.arg("accountnumberto")
+
+    def keep(row: Record) -> bool:
+        return (
+            (article is None or article in [line["ArticleNumber"] for line in row["InvoiceRows"]])
+            and (description is None or any(any_case(description, line["Description"]) for line in row["InvoiceRows"]))
+            and (lowest is None or any(line["AccountNumber"] >= int(lowest) for line in row["InvoiceRows"]))
+            and (highest is None or any(line["AccountNumber"] <= int(highest) for line in row["InvoiceRows"]))
+        )
+
+    for name, value in (("accountnumberfrom", lowest), ("accountnumberto", highest)):
+        if value is not None and not value.isdigit():
+            raise ApiError(codes.INVALID_PARAMETER, field=name)
+    return [row for row in rows if keep(row)]
 
 
 def _list_invoices(ctx: ApiContext) -> Response:
     rows = sorted(ctx.company.invoices.values(), key=lambda row: int(row["DocumentNumber"]))
-    status = ctx.arg("filter")
-    if status is not None and status not in INVOICE_STATUS_FILTERS:
-        raise ApiError(codes.INVALID_FILTER)
-    today = ctx.state.today().isoformat()
-
-    def keep(row: dict[str, Any]) -> bool:
-        open_balance = not row["Cancelled"] and row["Balance"] != 0
-        return {
-            None: True,
-            "cancelled": bool(row["Cancelled"]),
-            "fullypaid": not row["Cancelled"] and row["Balance"] == 0 and bool(row["Booked"]),
-            "unpaid": open_balance,
-            "unpaidoverdue": open_balance and row["DueDate"] < today,
-            "unbooked": not row["Cancelled"] and not row["Booked"],
-        }[status]
-
-    rows = [row for row in rows if keep(row)]
+    rows = only_status(ctx, rows, _status_filters(ctx.state.today().isoformat()))
     rows = matching(ctx, rows, INVOICE_EXACT, exact)
-    # Fortnox searches references by substring: callers must compare the value exactly themselves.
-    rows = matching(ctx, rows, INVOICE_SEARCH, substring)
-    earliest, latest = ctx.arg("fromdate"), ctx.arg("todate")
-    if earliest is not None:
-        rows = [row for row in rows if row["InvoiceDate"] >= earliest]
-    if latest is not None:
-        rows = [row for row in rows if row["InvoiceDate"] <= latest]
-    rows = modified_since(ctx, rows)
+    rows = matching(ctx, rows, INVOICE_SEARCH, any_case)
+    rows = flagged(ctx, rows, INVOICE_FLAGS)
+    rows = within(ctx, rows, "InvoiceDate", since="fromdate", until="todate")
+    rows = within(ctx, rows, "FinalPayDate", since="fromfinalpaydate", until="tofinalpaydate")
+    rows = _rows_on_accounts(ctx, rows)
+    rows = sort(ctx, modified_since(ctx, rows), INVOICE_SORT)
     return page(ctx, "Invoices", [invoice_list_item(row) for row in rows])
 
 

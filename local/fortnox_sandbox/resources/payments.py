@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response
 from fortnox_sandbox import codes
 from fortnox_sandbox.errors import ApiError
 from fortnox_sandbox.http_util import ApiContext, ApiRoute, host, one, wrapped
-from fortnox_sandbox.listing import exact, matching, modified_since, page
+from fortnox_sandbox.listing import exact, matching, modified_since, only_status, page, sort
 from fortnox_sandbox.money import amount, cents
 from fortnox_sandbox.records import lookup, parse_date, touch
 from fortnox_sandbox.resources.invoices import find_invoice_on_write
@@ -130,9 +130,16 @@ def payment_list_item(payment: Record) -> Record:
 
 # -- routes --------------------------------------------------------------------------------------------------------
 def _list_payments(ctx: ApiContext) -> Response:
-    rows = sorted(ctx.company.payments.values(), key=lambda row: (row["PaymentDate"], int(row["Number"])))
-    rows = modified_since(ctx, matching(ctx, rows, {"invoicenumber": "InvoiceNumber"}, exact))
+    """Sorted on payment date (developer.fortnox.se invoice-payments); the spec's search parameters are
+    ``invoicenumber`` (exact) and ``lastmodified``, its only sort ``paymentdate``, and it has no ``filter``."""
+    rows = sorted(ctx.company.payments.values(), key=_by_payment_date)
+    rows = modified_since(ctx, matching(ctx, only_status(ctx, rows, {}), {"invoicenumber": "InvoiceNumber"}, exact))
+    rows = sort(ctx, rows, {"paymentdate": _by_payment_date})
     return page(ctx, "InvoicePayments", [payment_list_item(row) for row in rows])
+
+
+def _by_payment_date(payment: Record) -> tuple[str, int]:
+    return str(payment["PaymentDate"]), int(payment["Number"])
 
 
 def _get_payment(ctx: ApiContext, number: str) -> Response:

@@ -55,6 +55,18 @@ FIXES: dict[int, tuple[str, str]] = {
         "Projektet finns inte i Fortnox. Skapa det, eller ta bort det ur mappningen.",
         "The project does not exist in Fortnox. Create it, or remove it from the mapping.",
     ),
+    2001302: (
+        "Artikeln finns inte i Fortnox artikelregister. Lägg upp artikeln i Fortnox, eller rätta artikelnumret "
+        "i mappningen.",
+        "The article is not in the Fortnox article register. Add the article in Fortnox, or correct the article "
+        "number in the mapping.",
+    ),
+    2000428: (
+        "Artikeln finns inte i Fortnox artikelregister. Lägg upp artikeln i Fortnox, eller rätta artikelnumret "
+        "i mappningen.",
+        "The article is not in the Fortnox article register. Add the article in Fortnox, or correct the article "
+        "number in the mapping.",
+    ),
     2000427: (
         "Valutan finns inte i Fortnox. Lägg till den under Fakturering > Valutor.",
         "The currency is not set up in Fortnox. Add it under Invoicing > Currencies.",

@@ -6,6 +6,7 @@ from fortnox_bridge.fortnox.http import FortnoxHttp
 from fortnox_bridge.fortnox.ports import RateLimiter, TokenProvider
 from fortnox_bridge.fortnox.resources import (
     Accounts,
+    Articles,
     CompanyInformationResource,
     CostCenters,
     Currencies,
@@ -51,6 +52,7 @@ class FortnoxClient:
         self.accounts = Accounts(self.http)
         self.cost_centers = CostCenters(self.http)
         self.projects = Projects(self.http)
+        self.articles = Articles(self.http)
         self.financial_years = FinancialYears(self.http)
         self.currencies = Currencies(self.http)
         self.company_information = CompanyInformationResource(self.http)

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from fortnox_bridge.fortnox import pagination
 from fortnox_bridge.fortnox.errors import FortnoxUnexpectedResponse
 from fortnox_bridge.fortnox.http import FortnoxHttp
+from fortnox_bridge.fortnox.models.articles import Article, ArticleListItem, ArticleWrite
 from fortnox_bridge.fortnox.models.customers import Customer, CustomerListItem, CustomerWrite
 from fortnox_bridge.fortnox.models.files import Attachment, AttachmentWrite, InboxFile
 from fortnox_bridge.fortnox.models.invoices import Invoice, InvoiceListItem, InvoiceWrite
@@ -26,6 +27,7 @@ from fortnox_bridge.fortnox.models.registers import (
     Currency,
     LockedPeriod,
     Project,
+    ProjectWrite,
 )
 from fortnox_bridge.fortnox.models.vouchers import (
     FinancialYear,
@@ -212,6 +214,37 @@ class Projects(_Resource):
     def get(self, number: str) -> Project:
         path = f"/3/projects/{_segment(number)}"
         return _unwrap(self._http.request("GET", path, idempotent=True), "Project", Project, path)
+
+    def create(self, project: ProjectWrite) -> Project:
+        body = self._http.request("POST", "/3/projects", body={"Project": project.to_fortnox()}, idempotent=False)
+        return _unwrap(body, "Project", Project, "POST /3/projects")
+
+    def update(self, number: str, project: ProjectWrite) -> Project:
+        path = f"/3/projects/{_segment(number)}"
+        body = self._http.request("PUT", path, body={"Project": project.to_fortnox()}, idempotent=True)
+        return _unwrap(body, "Project", Project, path)
+
+
+class Articles(_Resource):
+    """The article register, which the mapping check reads to confirm each mapped ArticleNumber exists."""
+
+    def list(self, **filters: str | int) -> Iterator[ArticleListItem]:
+        return pagination.iterate(
+            self._http, "/3/articles", key="Articles", parse=ArticleListItem.model_validate, params=filters
+        )
+
+    def get(self, number: str) -> Article:
+        path = f"/3/articles/{_segment(number)}"
+        return _unwrap(self._http.request("GET", path, idempotent=True), "Article", Article, path)
+
+    def create(self, article: ArticleWrite) -> Article:
+        body = self._http.request("POST", "/3/articles", body={"Article": article.to_fortnox()}, idempotent=False)
+        return _unwrap(body, "Article", Article, "POST /3/articles")
+
+    def update(self, number: str, article: ArticleWrite) -> Article:
+        path = f"/3/articles/{_segment(number)}"
+        body = self._http.request("PUT", path, body={"Article": article.to_fortnox()}, idempotent=True)
+        return _unwrap(body, "Article", Article, path)
 
 
 class FinancialYears(_Resource):

@@ -1,3 +1,4 @@
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field
@@ -32,6 +33,8 @@ class Customer(FortnoxRead):
     Type: LenientStr = None
     Email: LenientStr = None
     EmailInvoice: LenientStr = None
+    EmailInvoiceCC: LenientStr = None
+    EmailInvoiceBCC: LenientStr = None
     Address1: LenientStr = None
     Address2: LenientStr = None
     ZipCode: LenientStr = None
@@ -64,3 +67,46 @@ class CustomerWrite(FortnoxWrite):
     OurReference: str | None = Field(default=None, max_length=50)
     ExternalReference: str | None = Field(default=None, max_length=1024)
     Active: bool | None = None
+    EmailInvoiceCC: str | None = Field(default=None, max_length=1024)
+    EmailInvoiceBCC: str | None = Field(default=None, max_length=1024)
+    EmailOrder: str | None = Field(default=None, max_length=1024)
+    EmailOrderCC: str | None = Field(default=None, max_length=1024)
+    EmailOrderBCC: str | None = Field(default=None, max_length=1024)
+    EmailOffer: str | None = Field(default=None, max_length=1024)
+    EmailOfferCC: str | None = Field(default=None, max_length=1024)
+    EmailOfferBCC: str | None = Field(default=None, max_length=1024)
+    Phone1: str | None = Field(default=None, max_length=1024)
+    Phone2: str | None = Field(default=None, max_length=1024)
+    Fax: str | None = Field(default=None, max_length=1024)
+    WWW: str | None = Field(default=None, max_length=128)
+    Comments: str | None = Field(default=None, max_length=1024)
+    Country: str | None = None
+    DeliveryName: str | None = Field(default=None, max_length=1024)
+    DeliveryAddress1: str | None = Field(default=None, max_length=1024)
+    DeliveryAddress2: str | None = Field(default=None, max_length=1024)
+    DeliveryZipCode: str | None = Field(default=None, max_length=10)
+    DeliveryCity: str | None = Field(default=None, max_length=1024)
+    DeliveryCountry: str | None = Field(default=None, max_length=1024)
+    DeliveryCountryCode: str | None = Field(default=None, min_length=2, max_length=2)
+    DeliveryPhone1: str | None = Field(default=None, max_length=1024)
+    DeliveryPhone2: str | None = Field(default=None, max_length=1024)
+    DeliveryFax: str | None = Field(default=None, max_length=1024)
+    VisitingAddress: str | None = Field(default=None, max_length=128)
+    VisitingZipCode: str | None = Field(default=None, max_length=10)
+    VisitingCity: str | None = Field(default=None, max_length=128)
+    VisitingCountry: str | None = Field(default=None, max_length=128)
+    VisitingCountryCode: str | None = Field(default=None, min_length=2, max_length=2)
+    GLN: str | None = Field(default=None, max_length=13)
+    GLNDelivery: str | None = Field(default=None, max_length=13)
+    InvoiceRemark: str | None = Field(default=None, max_length=1024)
+    InvoiceDiscount: Decimal | None = None
+    InvoiceAdministrationFee: str | None = None
+    InvoiceFreight: str | None = None
+    ShowPriceVATIncluded: bool | None = None
+    TermsOfPayment: str | None = None
+    TermsOfDelivery: str | None = None
+    WayOfDelivery: str | None = None
+    PriceList: str | None = None
+    SalesAccount: str | None = Field(default=None, max_length=4)
+    CostCenter: str | None = None
+    Project: str | None = None

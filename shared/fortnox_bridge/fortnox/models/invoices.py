@@ -19,6 +19,33 @@ InvoiceTypeCode = Literal["INVOICE", "AGREEMENTINVOICE", "INTRESTINVOICE", "SUMM
 """Fortnox spells the interest invoice type ``INTRESTINVOICE``, without the second E."""
 LanguageCode = Literal["SV", "EN"]
 DiscountTypeCode = Literal["AMOUNT", "PERCENT"]
+TaxReductionCode = Literal["none", "rot", "rut", "green"]
+InvoiceHouseWorkCode = Literal[
+    "CONSTRUCTION",
+    "ELECTRICITY",
+    "GLASSMETALWORK",
+    "GROUNDDRAINAGEWORK",
+    "MASONRY",
+    "PAINTINGWALLPAPERING",
+    "HVAC",
+    "MAJORAPPLIANCEREPAIR",
+    "MOVINGSERVICES",
+    "ITSERVICES",
+    "CLEANING",
+    "TEXTILECLOTHING",
+    "SNOWPLOWING",
+    "GARDENING",
+    "BABYSITTING",
+    "OTHERCARE",
+    "OTHERCOSTS",
+    "SOLARCELLS",
+    "STORAGESELFPRODUCEDELECTRICITY",
+    "CHARGINGSTATIONELECTRICVEHICLE",
+    "HOMEMAINTENANCE",
+    "FURNISHING",
+    "TRANSPORTATIONSERVICES",
+    "WASHINGANDCAREOFCLOTHING",
+]
 
 
 class InvoiceRow(FortnoxRead):
@@ -114,6 +141,35 @@ class InvoiceRowWrite(FortnoxWrite):
     Project: str | None = None
     Unit: str | None = None
     RowId: int | None = None
+    VATCode: str | None = None
+    StockPointCode: str | None = None
+    HouseWork: bool | None = None
+    HouseWorkType: InvoiceHouseWorkCode | None = None
+    HouseWorkHoursToReport: int | None = Field(default=None, ge=0)
+
+
+class EmailInformationWrite(FortnoxWrite):
+    """Where and how Fortnox e-mails the document (``EmailInformation`` on invoices and orders)."""
+
+    EmailAddressTo: str | None = None
+    EmailAddressCC: str | None = None
+    EmailAddressBCC: str | None = None
+    EmailAddressFrom: str | None = None
+    EmailSubject: str | None = Field(default=None, max_length=100)
+    EmailBody: str | None = Field(default=None, max_length=20000)
+
+
+class EDIInformationWrite(FortnoxWrite):
+    EDIGlobalLocationNumber: str | None = Field(default=None, max_length=13)
+    EDIGlobalLocationNumberDelivery: str | None = Field(default=None, max_length=13)
+    EDIInvoiceExtra1: str | None = None
+    EDIInvoiceExtra2: str | None = None
+    EDIOurElectronicReference: str | None = None
+    EDIYourElectronicReference: str | None = None
+
+
+class LabelWrite(FortnoxWrite):
+    Id: int
 
 
 class InvoiceWrite(FortnoxWrite):
@@ -140,4 +196,34 @@ class InvoiceWrite(FortnoxWrite):
     CostCenter: str | None = None
     Project: str | None = None
     CreditInvoiceReference: str | None = None
+    CustomerName: str | None = None
+    Address1: str | None = None
+    Address2: str | None = None
+    ZipCode: str | None = Field(default=None, max_length=1024)
+    City: str | None = Field(default=None, max_length=1024)
+    Country: str | None = None
+    Phone1: str | None = Field(default=None, max_length=1024)
+    Phone2: str | None = Field(default=None, max_length=1024)
+    DeliveryName: str | None = Field(default=None, max_length=1024)
+    DeliveryAddress1: str | None = Field(default=None, max_length=1024)
+    DeliveryAddress2: str | None = Field(default=None, max_length=1024)
+    DeliveryZipCode: str | None = Field(default=None, max_length=1024)
+    DeliveryCity: str | None = Field(default=None, max_length=1024)
+    DeliveryCountry: str | None = None
+    TermsOfPayment: str | None = None
+    TermsOfDelivery: str | None = None
+    WayOfDelivery: str | None = None
+    PaymentWay: str | None = None
+    PriceList: str | None = None
+    PrintTemplate: str | None = None
+    VATIncluded: bool | None = None
+    NotCompleted: bool | None = None
+    EUQuarterlyReport: bool | None = None
+    OutboundDate: date | None = None
+    Freight: Decimal | None = None
+    AdministrationFee: Decimal | None = None
+    TaxReductionType: TaxReductionCode | None = None
+    EmailInformation: EmailInformationWrite | None = None
+    EDIInformation: EDIInformationWrite | None = None
+    Labels: list[LabelWrite] | None = None
     InvoiceRows: list[InvoiceRowWrite] | None = None
