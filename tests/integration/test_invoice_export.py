@@ -288,6 +288,24 @@ def test_orders_instead_of_invoices_for_collective_invoicing(export: Export) -> 
     assert export.scene.control.company(export.company)["orders"] == 1
 
 
+def test_an_order_keeps_its_comments_and_hands_its_title_and_row_terms_to_its_invoice(export: Export) -> None:
+    """Collective invoicing: the bookkeeper turns the bridge's orders into invoices in Fortnox, and Fortnox copies
+    an order's Remarks (the invoice title) only when the order asks it to."""
+    export.settings(create_orders=True)
+    event = export.event("502", comments="Levereras vid grind 3")
+    event["data"]["rows"][2].update(discount_percent="10", unit="tim")
+    export.send(event)
+    client = wiring.fortnox_client(wiring.ConnectionStore(export.table).get(TenantId(export.tenant)))  # type: ignore[arg-type]
+    with client:
+        [listed] = client.orders.list()
+        order = client.orders.get(listed.DocumentNumber)
+        invoice = client.orders.create_invoice(listed.DocumentNumber)
+    assert order.Comments == "Levereras vid grind 3"
+    assert invoice.Remarks == "Faktura 502, 4555, 2024-09-04"
+    [waiting] = [row for row in invoice.InvoiceRows if row.Description == "Väntetid"]
+    assert (waiting.Discount, waiting.DiscountType, waiting.Unit) == (Decimal(10), "PERCENT", "tim")
+
+
 def test_fortnox_emails_the_invoice_when_the_tenant_asks(export: Export) -> None:
     export.settings(send="email")
     export.send(export.event())

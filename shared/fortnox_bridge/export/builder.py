@@ -80,6 +80,10 @@ def order_body(data: InvoiceData, mapping: TenantMapping, *, reference: str) -> 
     return OrderWrite(
         **_header(data, reference),
         OrderDate=data.order_date or data.invoice_date,
+        Comments=data.comments,
+        # Fortnox copies an order's Remarks to the invoice made from it only when asked (CopyRemarks defaults to
+        # false, orders/save_new.yml): without it the bookkeeper's collective invoice would lose the title.
+        CopyRemarks=True,
         OrderRows=[
             OrderRowWrite(
                 AccountNumber=row.account,
@@ -88,9 +92,12 @@ def order_body(data: InvoiceData, mapping: TenantMapping, *, reference: str) -> 
                 OrderedQuantity=row.quantity,
                 DeliveredQuantity=row.quantity,
                 Price=row.unit_price,
+                Discount=row.discount_percent if row.discount_percent else None,
+                DiscountType="PERCENT" if row.discount_percent else None,
                 VAT=Decimal(row.vat_rate),
                 CostCenter=row.cost_center,
                 Project=row.project,
+                Unit=row.unit,
             )
             for row in rows
         ],
