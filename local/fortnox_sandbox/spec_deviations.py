@@ -128,7 +128,20 @@ account set NOTALLOWED 2000740 / 2000742, a missing mandatory project 2000741 (o
 mandatory cost centre, 2000946, has a public code). FACTS.md 4.2 also lists 2000947 for an inactive cost centre on
 a voucher (sharespine, a voucher with a PDF); seed 004 shows 2002821 for a plain voucher, and the sandbox answers
 that. Not modelled: a project's status and period on rows, voucher approval (ApprovalState is always 0), voucher
-file connections, and bookkeeping an invoice payment (PUT /3/invoicepayments/{Number}/bookkeep)."""
+file connections, and bookkeeping an invoice payment (PUT /3/invoicepayments/{Number}/bookkeep).
+
+Where Fortnox's answers changed between the 2023 and the 2024 recordings, the sandbox answers as in 2024, the
+newest, except where the issue pinned the 2023 shape (the article and row ones are what python -m
+fortnox_sandbox.replay still reports): a single article carries ``CommodityCode`` "" and ``StockWarning`` null
+(2024, articles/limits/*.yml) where 2023 had no CommodityCode and StockWarning 0 (articles/find_id_1.yml,
+save_new.yml, find_new.yml, save_old.yml, save_with_specially_named_attribute.yml); invoice rows carry ``VATCode``
+(null when none was sent; 2024, invoices/row_price_limit.yml) where 2023 rows had none (save_with_nested_model.yml,
+row_description_limit.yml); a single invoice carries ``ContractReference`` as the number 0 (2023,
+invoices/find_id_1.yml and every 2023 invoice answer; issue 9) where 2024 sends "0" (invoices/row_price_limit.yml,
+row_delivered_quantity_decimals*.yml). Read both.
+
+A booked invoice with nothing to pay is fully paid on its invoice date (``FinalPayDate``, invoices/filter_hit.yml
+and all.yml, invoices 32 and 33)."""
 
 
 def tolerated(direction: str, validator: str, field: str | None, instance: Any) -> Deviation | None:

@@ -20,7 +20,8 @@ from fortnox_sandbox.records import touch
 from fortnox_sandbox.state import Company, Record, SandboxState
 
 # What real Fortnox returned for an article created with only a Description (limits/*.yml, 2024: the newest
-# recordings; the 2023 ones differ only in the company's default sales account, 3004 at 0 %, and StockWarning 0).
+# recordings; the 2023 ones differ in the company's default sales account, 3004 at 0 %, StockWarning 0 and no
+# CommodityCode key at all).
 ARTICLE_DEFAULTS: Record = {
     "Bulky": False,
     "ConstructionAccount": 0,
