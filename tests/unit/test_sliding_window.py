@@ -9,11 +9,11 @@ from fortnox_bridge.ratelimit.sliding_window import WindowRule, next_slot
 RULE = WindowRule(limit=25, window_seconds=5.0, margin_seconds=0.1)
 
 
-def test_the_first_25_go_at_once_and_the_26th_waits_a_full_window() -> None:
+def test_a_full_window_is_spread_evenly_and_the_26th_waits_a_full_window() -> None:
     sent: list[float] = []
     for _ in range(25):
         sent.append(next_slot(sent, 100.0, RULE))
-    assert sent == [100.0] * 25
+    assert sent == pytest.approx([100.0 + index * 5.1 / 25 for index in range(25)])
     assert next_slot(sent, 100.0, RULE) == 105.1
 
 
@@ -33,5 +33,5 @@ def test_a_steady_stream_uses_the_window_fully() -> None:
     sent: list[float] = []
     for _ in range(250):
         sent.append(next_slot(sent, 0.0, RULE))
-    # 250 requests need 10 windows: 9 full waits of 5.1 s after the first burst.
-    assert sent[-1] == pytest.approx(9 * 5.1)
+    # Every request goes exactly a window (plus the margin) after the one 25 places before it.
+    assert [later - earlier for earlier, later in zip(sent, sent[25:], strict=False)] == pytest.approx([5.1] * 225)

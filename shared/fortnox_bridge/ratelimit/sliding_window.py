@@ -4,15 +4,21 @@ Fortnox allows 25 requests in any 5 seconds per client id and tenant. A token bu
 through in one window, so this keeps Fortnox's own rule: the last 25 send times live in one DynamoDB item, and a
 request may go when the 25th newest is more than 5 s (plus a margin) old. A worker reserves its slot, possibly in
 the near future, with a conditional write on the item's version, then sleeps until that moment. Nobody spins on a
-full window and nobody needs process memory that other Lambdas cannot see.
+full window and nobody needs process memory that other Lambdas cannot see: what a process remembers of the log
+is only a guess for its next write, which the condition checks.
 """
 
+import random
+import secrets
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from fortnox_bridge.errors import RetryableError
@@ -26,25 +32,84 @@ class WindowRule:
     limit: int = 25
     window_seconds: float = 5.0
     margin_seconds: float = 0.1
-    """Added to every gap: Fortnox counts arrivals, we count departures."""
+    """Added to every window: Fortnox counts arrivals, we count departures. It must cover the spread of the time a
+    request takes to arrive (``jitter_seconds``) plus how late a worker may send after its slot."""
+    jitter_seconds: float = 0.03
+    """The part of the margin kept for arrival jitter; the rest is how late a send may be and keep its slot."""
+
+    @property
+    def tolerated_lateness(self) -> float:
+        """A send late by ``d`` can crowd only the window of the slot reserved ``limit`` places after it, which is
+        at least a window plus the margin later; it stays clear while ``d + jitter <= margin``."""
+        return max(0.0, self.margin_seconds - self.jitter_seconds)
+
+    @property
+    def gap_seconds(self) -> float:
+        """The least time between two slots: the limit's own pace, so a full window is spread evenly over it."""
+        return (self.window_seconds + self.margin_seconds) / self.limit
 
 
 def next_slot(sent: list[float], now: float, rule: WindowRule) -> float:
-    """The earliest moment at or after ``now`` that keeps every window within the limit.
+    """The earliest moment at or after ``now`` that keeps every window within the limit, at an even pace.
 
     ``sent`` is sorted and only grows at its end, so it is enough that the new time is not before the last one
-    and is a full window (plus margin) after the one ``limit`` places back.
+    and is a full window (plus margin) after the one ``limit`` places back. Slots are also a ``gap_seconds``
+    apart: at the limit that costs nothing (a window holds ``limit`` gaps), a burst of 25 is spread over a window
+    instead of landing at once, and workers of one tenant then write the log at different moments instead of
+    racing for the same version.
     """
-    slot = max(now, sent[-1]) if sent else now
+    slot = max(now, sent[-1] + rule.gap_seconds) if sent else now
     if len(sent) >= rule.limit:
         slot = max(slot, sent[-rule.limit] + rule.window_seconds + rule.margin_seconds)
-    return slot
+    return _stored(slot)
+
+
+def _stored(moment: float) -> float:
+    """The value a time has after a round trip through the item (six decimals), so a slot can be found again."""
+    return float(f"{moment:.6f}")
+
+
+@dataclass(frozen=True)
+class WindowLog:
+    version: int
+    """0: no item (as far as we know)."""
+    sent: tuple[float, ...] = ()
+
+
+@dataclass
+class _Memory:
+    """What this process last saw of one log and how long its writes took; shared by every limiter object of the
+    process for that key, because the bridge builds a limiter per Fortnox client."""
+
+    log: WindowLog = field(default_factory=lambda: WindowLog(0))
+    writes: deque[float] = field(default_factory=lambda: deque(maxlen=8))
+
+    def lead(self) -> float:
+        """How far ahead to reserve, so a slot is not already past when the write that reserves it returns.
+        A late wake-up is not predictable and is not added: the tolerated lateness covers it, a move repairs it."""
+        return max(self.writes, default=0.0)
+
+
+_memories: dict[str, _Memory] = {}
+_memories_lock = threading.Lock()
+
+
+def _memory(key: str) -> _Memory:
+    with _memories_lock:
+        return _memories.setdefault(key, _Memory())
+
+
+class _Lost(Exception):
+    def __init__(self, current: WindowLog) -> None:
+        self.current = current
 
 
 class DynamoDbSlidingWindow:
     """RateLimiter for one (client id, Fortnox tenant): ``acquire`` blocks until a slot is ours."""
 
-    MAX_CONFLICTS = 200
+    GIVE_UP_SECONDS = 30.0
+    """How long a worker keeps trying to place a slot it can meet, or to win a write; every lost race is another
+    worker's progress, so only a host too slow to send near any slot gets here, never a busy tenant."""
 
     def __init__(
         self,
@@ -55,53 +120,115 @@ class DynamoDbSlidingWindow:
         rule: WindowRule | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         self._table = table
         self._key = {"PK": f"RATE#{client_id}#{tenant_key}", "SK": "WINDOW"}
         self._rule = rule or WindowRule()
         self._clock = clock
         self._sleep = sleep
+        self._timer = timer
+        self._memory = _memory(f"{getattr(table, 'name', '')}#{self._key['PK']}")
 
     def acquire(self) -> None:
-        """Wait for a reserved slot. A worker that wakes up late (a paused thread, a slow host) would send after
-        its slot and could crowd the window of a later slot, so it gives the stale slot up and reserves anew."""
-        for _ in range(self.MAX_CONFLICTS):
-            slot = self.reserve()
+        """Wait for a reserved slot and keep it. A worker that wakes later than the rule tolerates moves its slot
+        to a time it can meet, in place: leaving the missed slot in the log would cost a send that never happens."""
+        slot = self.reserve()
+        give_up_at: float | None = None
+        while True:
             delay = slot - self._clock()
             if delay > 0:
                 self._sleep(delay)
-            if self._clock() - slot <= self._rule.margin_seconds / 2:
+            if self._clock() - slot <= self._rule.tolerated_lateness:
                 return
-        raise RetryableError("could not send within a reserved rate-limit slot; try again later")
+            # Counted from the first miss: a slot far ahead (many workers on one tenant) is waited for, not missed.
+            give_up_at = give_up_at or self._clock() + self.GIVE_UP_SECONDS
+            if self._clock() > give_up_at:
+                raise RetryableError("could not send within a reserved rate-limit slot; try again later")
+            slot = self.reserve(replacing=slot)
 
-    def reserve(self) -> float:
-        """Claim the next free send time and return it (epoch seconds)."""
-        for _ in range(self.MAX_CONFLICTS):
-            item = self._table.get_item(Key=self._key, ConsistentRead=True).get("Item")
-            version = int(item["version"]) if item else 0  # type: ignore[arg-type]
-            sent = [float(value) for value in item.get("sent", [])] if item else []  # type: ignore[union-attr]
-            slot = next_slot(sent, self._clock(), self._rule)
-            kept = [*sent, slot][-self._rule.limit :]
+    def reserve(self, *, replacing: float | None = None) -> float:
+        """Claim the next free send time and return it (epoch seconds); ``replacing`` gives one of ours back.
+
+        The first write goes over the version this process last saw, with no read. When another worker wrote
+        since, the refused write returns the item as it is (``ALL_OLD``), and the next attempt starts from that.
+        """
+        log = self._memory.log
+        give_up_at = self._clock() + self.GIVE_UP_SECONDS
+        losses = 0
+        while True:
+            sent = list(log.sent)
+            if replacing is not None and replacing in sent:
+                sent.remove(replacing)
+            if losses > 1:
+                self._back_off(sent, losses)
+            slot = next_slot(sent, self._clock() + self._memory.lead(), self._rule)
+            kept = tuple([*sent, slot][-self._rule.limit :])
+            started = self._timer()
             try:
-                self._write(kept, version, slot)
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                    continue
-                raise
+                version = self._write(kept, log.version)
+            except _Lost as lost:
+                log = lost.current
+                self._memory.log = log
+                if self._clock() > give_up_at:
+                    raise RetryableError("rate-limit window too contended; try again later") from None
+                losses += 1
+                continue
+            self._memory.writes.append(self._timer() - started)
+            self._memory.log = WindowLog(version, kept)
             return slot
-        raise RetryableError("rate-limit window too contended; try again later")
 
-    def _write(self, kept: list[float], version: int, slot: float) -> None:
+    def _back_off(self, sent: list[float], losses: int) -> None:
+        """A first loss is expected (this process's copy was stale) and retried at once. More mean workers that
+        started together and race for every version: spreading their retries over a few write times lets each
+        win in turn instead of all losing again. Only while the slot is still ahead, though: a worker that holds
+        no reservation when a slot comes due wastes that slot."""
+        earliest = self._clock() + self._memory.lead()
+        room = next_slot(sent, earliest, self._rule) - earliest
+        write = max(self._memory.writes, default=0.01)
+        # Never longer than a gap: by then another worker has written, and the copy is stale again.
+        pause = random.uniform(0, min(write * 2 ** (losses - 1), self._rule.gap_seconds, room))  # noqa: S311
+        if pause > 0:
+            self._sleep(pause)
+
+    def _write(self, kept: tuple[float, ...], version: int) -> int:
+        # A new item starts at a random version: a copy cached before TTL removed an idle tenant's item must not
+        # match the version of the item that replaces it.
+        written = version + 1 if version else secrets.randbits(48) + 1
         item: dict[str, Any] = {
             **self._key,
             "sent": [Decimal(f"{value:.6f}") for value in kept],
-            "version": version + 1,
+            "version": written,
             # The item is worthless a window after its last slot; let TTL clean up idle tenants.
-            "expires_at": int(slot + self._rule.window_seconds + 3600),
+            "expires_at": int(kept[-1] + self._rule.window_seconds + 3600),
         }
-        if version == 0:
-            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(PK)")
-        else:
-            self._table.put_item(
-                Item=item, ConditionExpression="version = :seen", ExpressionAttributeValues={":seen": version}
-            )
+        try:
+            if version == 0:
+                self._table.put_item(
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(PK)",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            else:
+                self._table.put_item(
+                    Item=item,
+                    ConditionExpression="version = :seen",
+                    ExpressionAttributeValues={":seen": version},
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise _Lost(_log_from(error.response.get("Item"))) from None  # type: ignore[arg-type]
+            raise
+        return written
+
+
+_deserializer = TypeDeserializer()
+
+
+def _log_from(raw: dict[str, Any] | None) -> WindowLog:
+    """The item a refused write returned, in DynamoDB's wire format (the resource layer does not convert it)."""
+    if not raw:
+        return WindowLog(0)
+    item = {name: _deserializer.deserialize(value) for name, value in raw.items()}
+    return WindowLog(int(item["version"]), tuple(float(value) for value in item.get("sent", [])))
