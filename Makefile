@@ -44,9 +44,7 @@ sandbox: .venv/.synced
 	$(UV) run --frozen fortnox-bridge sandbox --demo-company
 
 bench: .venv/.synced
-	$(UV) run --frozen python -m bench.cold_start
-	$(UV) run --frozen python -m bench.rate_limit
-	$(UV) run --frozen python -m bench.invoice_export
+	$(UV) run --frozen python -m bench
 
 clean:
 	rm -rf .venv $(TOOLS) build cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from fortnox_bridge.contracts.invoices import InvoiceRow
-from fortnox_bridge.mapping.rules import MappedRow, TenantMapping, map_row
+from fortnox_bridge.mapping.rules import MappedRow, RuleIndex, TenantMapping
 
 CENT = Decimal("0.01")
 QUANTITY_STEP = Decimal("0.01")
@@ -90,7 +90,8 @@ def _summed(members: list[MappedRow], language: str) -> FortnoxRow:
 
 
 def fortnox_rows(mapping: TenantMapping, rows: list[InvoiceRow], *, language: str = "sv") -> list[FortnoxRow]:
-    mapped = [map_row(mapping, row) for row in rows]
+    rules = RuleIndex(mapping)
+    mapped = [rules.map(row) for row in rows]
     if not mapping.aggregate_rows:
         return [_as_is(row) for row in mapped]
     groups: OrderedDict[Key | int, list[MappedRow]] = OrderedDict()

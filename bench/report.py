@@ -1,0 +1,181 @@
+"""One table of every figure issue 13's "Done means" asks for, with its goal, from one run's results; and the
+README's copy of it, between two markers."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra.names import ROOT
+
+README = ROOT / "README.md"
+START = "<!-- bench:start -->"
+END = "<!-- bench:end -->"
+FUNCTION_MEMORY_MB = 512
+RATE_GOAL = 0.95
+MAPPING_GOAL_MS = 5.0
+PER_INVOICE_GOAL = 0.01
+INVOICES_PER_MINUTE_GOAL = 175
+DYNAMODB_GOALS = {"1 worker": 1.1, "16 workers": 2.0}
+"""Issue 13: "at most about 1 DynamoDB call per Fortnox request at 1 worker and 2 at 16"; about 1 is read as <= 1.1."""
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    value: str
+    goal: str = "-"
+    met: bool | None = None
+    """None when the issue sets no goal for the figure."""
+
+    @property
+    def verdict(self) -> str:
+        return {True: "met", False: "MISSED", None: ""}[self.met]
+
+
+def figures(results: dict[str, Any]) -> list[Figure]:
+    return [
+        *_rate(results["rate_limit"]),
+        *_export(results["invoice_export"]),
+        *_mapping(results["mapping"]),
+        *_cold_start(results["cold_start"]),
+    ]
+
+
+def _rate(by_mode: dict[str, Any]) -> list[Figure]:
+    rows = []
+    for mode, result in by_mode.items():
+        for row in result["rows"]:
+            fraction, refused = row["fraction_of_limit"], row["refused_429"]
+            rows.append(
+                Figure(
+                    f"rate, {row['name']}, {mode}",
+                    f"{fraction:.2f} of the limit, {refused} x 429",
+                    f">= {RATE_GOAL}, 0 x 429",
+                    fraction >= RATE_GOAL and refused == 0,
+                )
+            )
+    for mode, result in by_mode.items():
+        for row in result["rows"]:
+            calls, goal = row["dynamodb_calls_per_request"], DYNAMODB_GOALS.get(row["name"])
+            rows.append(
+                Figure(
+                    f"DynamoDB calls per Fortnox request, {row['name']}, {mode}",
+                    f"{calls:.2f}",
+                    f"<= {goal}" if goal else "-",
+                    calls <= goal if goal else None,
+                )
+            )
+    return rows
+
+
+def _export(by_mode: dict[str, Any]) -> list[Figure]:
+    rows = []
+    for mode, result in by_mode.items():
+        per_minute = result["invoices_per_minute_per_worker"]
+        calls = result["fortnox_calls_per_invoice"]
+        rows += [
+            Figure(
+                f"Fortnox calls per invoice, known customer, {mode}",
+                f"{calls:.2f}" + ("" if result["every_invoice_one_create"] else " (not one create each)"),
+                "1 (its create)",
+                calls == 1 and result["every_invoice_one_create"],
+            ),
+            Figure(
+                f"Fortnox calls per invoice, new customer, {mode}",
+                f"{result['fortnox_calls_per_invoice_new_customer']:.2f}",
+                "2 (customer, create)",
+                result["fortnox_calls_per_invoice_new_customer"] == 2,
+            ),
+            _below(f"token requests per invoice, service account, {mode}", result["token_requests_per_invoice"]),
+            _below(f"secret reads per invoice, service account, {mode}", result["secret_reads_per_invoice"]),
+            _below(f"token requests per invoice, person's tokens, {mode}", result["person_token_requests_per_invoice"]),
+            _below(f"secret reads per invoice, person's tokens, {mode}", result["person_secret_reads_per_invoice"]),
+            Figure(f"AWS calls per invoice, the bridge's own, {mode}", f"{result['aws_calls_per_invoice']:.1f}"),
+            Figure(
+                f"invoices per minute per worker, {mode}",
+                f"{per_minute:.0f}",
+                f">= {INVOICES_PER_MINUTE_GOAL}" if mode == "simulated" else "-",
+                per_minute >= INVOICES_PER_MINUTE_GOAL if mode == "simulated" else None,
+            ),
+            Figure(
+                f"queue-to-Fortnox, {mode}",
+                f"p50 {result['queue_to_fortnox_p50_ms']:.0f} ms, p99 {result['queue_to_fortnox_p99_ms']:.0f} ms "
+                f"({result['queue_to_fortnox_samples']} invoices)",
+            ),
+        ]
+    return rows
+
+
+def _below(name: str, value: float) -> Figure:
+    return Figure(name, f"{value:.3f}", f"< {PER_INVOICE_GOAL}", value < PER_INVOICE_GOAL)
+
+
+def _mapping(result: dict[str, Any]) -> list[Figure]:
+    size = f"{result['rows']:,} rows x {result['rules']:,} rules"
+    return [
+        Figure(
+            f"mapping {size} (rule index, every row coded)",
+            f"{result['rules_ms']:.1f} ms",
+            f"<= {MAPPING_GOAL_MS:.0f} ms",
+            result["rules_ms"] <= MAPPING_GOAL_MS,
+        ),
+        Figure(f"whole mapping step, {size} (also sums rows)", f"{result['step_ms']:.1f} ms"),
+    ]
+
+
+def _cold_start(result: dict[str, Any]) -> list[Figure]:
+    shipped, compiled = result["shipped"], result["compiled"]
+    rows = [
+        Figure(
+            "cold init, bare import boto3 (the unit)",
+            f"{shipped['boto3_seconds'] * 1000:.0f} ms as shipped, {compiled['boto3_seconds'] * 1000:.0f} ms compiled",
+        )
+    ]
+    for name, handler in shipped["handlers"].items():
+        other = compiled["handlers"][name]
+        rows.append(
+            Figure(
+                f"cold init, {name} (x import boto3)",
+                f"{handler['ratio']:.1f}x ({handler['seconds'] * 1000:.0f} ms) as shipped, "
+                f"{other['ratio']:.1f}x ({other['seconds'] * 1000:.0f} ms) compiled",
+            )
+        )
+    for name, peak in result["peak_mb_invocation"].items():
+        rows.append(
+            Figure(
+                f"peak memory, {name} (import + one invocation)",
+                f"{peak:.0f} MB",
+                f"< {FUNCTION_MEMORY_MB} MB (its memory size)",
+                peak < FUNCTION_MEMORY_MB,
+            )
+        )
+    return rows
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = ["| figure | value | goal | |", "|---|---|---|---|"]
+    lines += [f"| {row.name} | {row.value} | {row.goal} | {row.verdict} |" for row in figures(results)]
+    return "\n".join(lines)
+
+
+def missed(results: dict[str, Any]) -> list[str]:
+    return [row.name for row in figures(results) if row.met is False]
+
+
+def caption(results: dict[str, Any]) -> str:
+    run = results["run"]
+    before, after = run["load_average"]
+    parts = ", ".join(f"{part} {seconds:.0f} s" for part, seconds in run.get("parts_seconds", {}).items())
+    return (
+        f"From `make bench` on {run['date']}: {run['cpus']} cores, Python {run['python']}, load average "
+        f"{before:.1f} at the start and {after:.1f} at the end, {run['seconds'] / 60:.1f} minutes ({parts})."
+    )
+
+
+def update_readme(results: dict[str, Any], readme: Path = README) -> None:
+    text = readme.read_text()
+    if START not in text or END not in text:
+        raise SystemExit(f"{readme} has no {START} ... {END} markers to put the table between")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{START}\n{caption(results)}\n\n{table(results)}\n{END}{tail}")
