@@ -29,7 +29,7 @@ from fortnox_bridge.store.connections import Connection, ConnectionStore
 from fortnox_bridge.store.links import ConsentStates, LinkStore
 from fortnox_bridge.store.locks import LockStore
 from fortnox_bridge.store.tenants import TenantStore
-from fortnox_bridge.tokens.cache import TokenCache, reuse_margin
+from fortnox_bridge.tokens.cache import TokenCache, request_lifetime, reuse_margin
 from fortnox_bridge.tokens.secret_store import SecretTokenStore
 from fortnox_bridge.tokens.tenant_tokens import TenantTokens
 
@@ -64,8 +64,13 @@ def secrets_provider() -> parameters.SecretsProvider:
 
 
 def client_secret() -> str:
-    """Read through Powertools' cache, so a rotated secret is picked up within five minutes."""
+    """Read through Powertools' cache: a token request pays for no Secrets Manager read."""
     return str(secrets_provider().get(fortnox_settings().client_secret_id, max_age=300))
+
+
+def current_client_secret() -> str:
+    """Read past the cache (and renew it), when Fortnox refuses the cached copy: the secret may have been rotated."""
+    return str(secrets_provider().get(fortnox_settings().client_secret_id, max_age=300, force_fetch=True))
 
 
 _pools: dict[str, httpx.Client] = {}
@@ -91,6 +96,7 @@ def token_endpoint() -> TokenEndpoint:
         auth_url=str(config.auth_url),
         client_id=config.client_id,
         client_secret=client_secret,
+        current_client_secret=current_client_secret,
         http=http_pool(str(config.auth_url)),
     )
 
@@ -102,6 +108,13 @@ def token_cache() -> TokenCache:
 
 def token_margin() -> float:
     return reuse_margin(request_timeout=fortnox_settings().timeout_seconds, rate_window=window_rule().window_seconds)
+
+
+def token_lifetime_needed() -> float:
+    """The life a kept token must have left to carry one request (``tokens.cache.request_lifetime``)."""
+    return request_lifetime(
+        request_timeout=fortnox_settings().timeout_seconds, rate_window=window_rule().window_seconds
+    )
 
 
 def limiter(fortnox_tenant: int | str) -> DynamoDbSlidingWindow:
@@ -129,13 +142,20 @@ def lambda_context(context: Any) -> None:
 def tokens_for(connection: Connection, remaining_seconds: Callable[[], float] | None = None) -> TokenProvider:
     """Tokens for the connection as read: every one handed out names its Fortnox company, and a loss marks this
     connection only, never one that replaced it. The token in use is kept for the process (``token_cache``)."""
+
+    def lost(tenant: TenantId, reason: str) -> None:
+        _connection_lost(tenant, reason, connection.generation)
+
     if connection.service_account:
         return ServiceAccountTokens(
             token_endpoint(),
             connection.fortnox_tenant_id,
             cache=token_cache(),
             margin=token_margin(),
+            usable_for=token_lifetime_needed(),
             connected_at=connection.connected_at.timestamp(),
+            tenant=connection.tenant_id,
+            notify_lost=lost,
         )
     return TenantTokens(
         connection.tenant_id,
@@ -144,11 +164,12 @@ def tokens_for(connection: Connection, remaining_seconds: Callable[[], float] | 
         cache=token_cache(),
         clock=token_cache().clock,
         margin=token_margin(),
+        usable_for=token_lifetime_needed(),
         secrets=secrets_store(),
         locks=LockStore(table()),
         endpoint=token_endpoint(),
         connections=ConnectionStore(table()),
-        notify_lost=lambda tenant, reason: _connection_lost(tenant, reason, connection.generation),
+        notify_lost=lost,
         remaining_seconds=remaining_seconds or (_remaining_time[0] if _remaining_time else lambda: float("inf")),
     )
 

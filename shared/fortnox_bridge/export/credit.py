@@ -58,7 +58,8 @@ class FullCredit:
         except (NeedsTenantActionError, BadInputError) as error:
             self.stores.ledger.mark(entry, ExportState.FAILED, owner=self.owner, error=str(error)[:1000])
             raise
-        except RetryableError:
+        except Exception:
+            # As for documents: a worker that stopped acts no more, and the entry says what may have happened.
             self.stores.ledger.release(entry, owner=self.owner)
             raise
         self.stores.ledger.mark(entry, ExportState.CONFIRMED, owner=self.owner, fortnox_id=credit_number)

@@ -115,11 +115,14 @@ class DocumentExport:
         self.credit_notes = [note.business_key for note in self.stores.ledger.live_credit_notes(entry)]
         try:
             return self._settle(entry, mapping)
-        except RetryableError:
-            self.stores.ledger.release(entry, owner=self.owner)
-            raise
         except (NeedsTenantActionError, BadInputError) as error:
             return self._refused(entry, error)
+        except Exception:
+            # Whatever else stopped this worker (worth retrying, or not known to be: our own credentials, an AWS
+            # fault, a bug), it acts on the document no more, and the entry already says what may have happened
+            # (``sent`` before a create): the next attempt need not wait out the lease.
+            self.stores.ledger.release(entry, owner=self.owner)
+            raise
 
     def _form(self, entry: LedgerEntry) -> Form:
         """A document keeps the form it was created in: turning orders on or off never makes it again in the other

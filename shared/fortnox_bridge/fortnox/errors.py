@@ -98,8 +98,9 @@ class FortnoxInvalidGrant(FortnoxOAuthError, NeedsTenantActionError):
     """The code or refresh token is used, expired or revoked; a person must reconnect."""
 
 
-class FortnoxInvalidClient(FortnoxOAuthError):
-    """Our client id or secret is wrong: a deployment fault, not the tenant's."""
+class FortnoxInvalidClient(FortnoxOAuthError, RetryableError):
+    """Our client id or secret is wrong: a deployment fault, not the tenant's; retried, never blamed on the tenant
+    (a rotation is over within minutes, and a refused secret is read again once at once)."""
 
 
 class FortnoxAttachmentError(FortnoxError, BadInputError):

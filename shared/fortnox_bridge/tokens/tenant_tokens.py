@@ -23,9 +23,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import NoReturn
 
-from fortnox_bridge.errors import NeedsTenantActionError, RetryableError
+from fortnox_bridge.errors import RetryableError
 from fortnox_bridge.fortnox.errors import FortnoxError, FortnoxInvalidGrant, FortnoxTransportError
-from fortnox_bridge.fortnox.oauth import TokenEndpoint, TokenSet, TokensOfAnotherCompany, require_company
+from fortnox_bridge.fortnox.oauth import (
+    TRANSIENT,
+    LostNotifier,
+    TokenEndpoint,
+    TokenSet,
+    TokensOfAnotherCompany,
+    require_company,
+)
+from fortnox_bridge.fortnox.oauth import ConnectionLost as ConnectionLost  # re-exported: importers know it here
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import logger
 from fortnox_bridge.store.connections import ConnectionState, ConnectionStore
@@ -53,10 +61,6 @@ def lease_seconds(endpoint: TokenEndpoint) -> float:
     return refresh_seconds(endpoint) + WRITE_MARGIN_SECONDS
 
 
-class ConnectionLost(NeedsTenantActionError):
-    """Fortnox refused the tenant's refresh token; a person must reconnect."""
-
-
 class RefreshPending(RetryableError):
     """Another worker is refreshing and did not finish in time; try again shortly."""
 
@@ -65,7 +69,7 @@ class TokensReplaced(RetryableError):
     """The tenant's tokens or connection changed while this worker refreshed: what it holds is stale; try again."""
 
 
-ReconnectNotifier = Callable[[TenantId, str], None]
+ReconnectNotifier = LostNotifier
 
 
 class TenantTokens:
@@ -88,7 +92,10 @@ class TenantTokens:
         sleep: Callable[[float], None] = time.sleep,
         cache: TokenCache | None = None,
         margin: float = FRESH_ENOUGH_SECONDS,
+        usable_for: float | None = None,
     ) -> None:
+        """Given ``usable_for`` (the life a request needs), the kept token inside the margin still carries a request
+        while its refresh fails for now (the token endpoint fails, the refresher runs late) or runs elsewhere."""
         self._tenant = tenant
         self._company = company
         self._generation = generation
@@ -104,6 +111,7 @@ class TenantTokens:
         self._owner = f"refresh-{uuid.uuid4()}"
         self._cache = cache or TokenCache(clock)
         self._margin = max(margin, FRESH_ENOUGH_SECONDS)
+        self._usable_for = usable_for
         self._key = ("person", tenant)
         self._refused: set[str] = set()
 
@@ -113,9 +121,18 @@ class TenantTokens:
         except (TokensReplaced, TokensOfAnotherCompany, ConnectionLost):
             self._cache.drop(self._key)
             raise
+        except (*TRANSIENT, RefreshPending) as failure:
+            held = self._held_for_a_request()
+            if held is None:
+                raise
+            logger.warning(
+                "no refresh for now; the kept token still serves a request",
+                extra={"tenant_id": self._tenant, "cause": type(failure).__name__},
+            )
+            return held
 
     def _access_token(self) -> str:
-        usable = self._held()
+        usable = self._held(self._margin)
         if usable is not None:
             return usable
         # A holder that died frees the lease when it expires; waiting a little longer lets this worker take over.
@@ -131,6 +148,9 @@ class TenantTokens:
                     return self._refresh()
                 finally:
                     self._locks.release(self._lock_name, owner=self._owner)
+            usable = self._held_for_a_request()  # another worker refreshes; the kept token serves meanwhile
+            if usable is not None:
+                return usable
             self._sleep(POLL_SECONDS)
         raise RefreshPending(f"tokens of tenant {self._tenant} are being refreshed by another worker")
 
@@ -142,16 +162,20 @@ class TenantTokens:
     def _lock_name(self) -> str:
         return f"token-refresh#{self._tenant}"
 
-    def _held(self) -> str | None:
-        """The process's kept token, if it serves this company and generation and is neither refused nor near its
-        end. One kept for another company or generation is dropped: the tenant moved on since it was read."""
+    def _held_for_a_request(self) -> str | None:
+        return None if self._usable_for is None else self._held(self._usable_for)
+
+    def _held(self, margin: float) -> str | None:
+        """The process's kept token, if it serves this company and generation, is not refused and has more than
+        ``margin`` left. One kept for another company or generation is dropped: the tenant moved on since it was
+        read."""
         held = self._cache.get(self._key)
         if held is None:
             return None
         if held.scope != (self._company, self._generation):
             self._cache.drop(self._key, held.access_token)
             return None
-        if held.access_token in self._refused or held.expires_at - self._clock() <= self._margin:
+        if held.access_token in self._refused or held.expires_at - self._clock() <= margin:
             return None
         return held.access_token
 
