@@ -40,6 +40,7 @@ from fortnox_sandbox.control_client import AppCredentials, SandboxControl
 from infra.names import ROOT, STACK_NAME
 from local_stack.deploy import DeployedStack, deploy
 from local_stack.moto_server import REGION, aws_environment, free_port
+from local_stack.runner import applied_environment
 
 PRELOADED = ["boto3", "botocore.session", "httpx", "pydantic", "aws_lambda_powertools"]
 """What the fork server imports before forking: libraries only, never the bridge (it reads its environment)."""
@@ -129,7 +130,7 @@ def bench_stack(
         stack.callback(_stopped, moto)
         sandbox, sandbox_url = _serve(["sandbox", str(rate_limit), str(rate_window_seconds)])
         stack.callback(_stopped, sandbox)
-        stack.enter_context(_environment(aws_environment(moto_url)))
+        stack.enter_context(applied_environment(aws_environment(moto_url)))
         deployed = deploy(template, moto_url)
         secrets_manager = boto3.client("secretsmanager", endpoint_url=moto_url, region_name=REGION)
         for prefix, value in (
@@ -161,21 +162,6 @@ def bench_stack(
             deployed=deployed,
             overrides=overrides,
         )
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """The bench's own AWS calls (deploying, seeding) go to moto with moto's dummy credentials."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _context() -> Any:

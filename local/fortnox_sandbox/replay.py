@@ -201,7 +201,8 @@ def load(cassette_dir: Path) -> list[Interaction]:
     return interactions
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """A JSON value's kind, what a reader must be ready for (a number may be written 0 or 0.00)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -231,7 +232,7 @@ def observe(status: int, answer: Any) -> Observed:
         code = information.get("code", information.get("Code"))
         error_code = int(code) if code is not None else None
     keys = frozenset(value) if isinstance(value, dict) else None
-    types = {key: _json_type(item) for key, item in value.items()} if isinstance(value, dict) else {}
+    types = {key: json_type(item) for key, item in value.items()} if isinstance(value, dict) else {}
     nested = {
         path: kind
         for key, item in (value.items() if isinstance(value, dict) else [])
@@ -243,7 +244,7 @@ def observe(status: int, answer: Any) -> Observed:
 
 def _paths(value: Any, path: str) -> dict[str, str]:
     """Each path in a value (``InvoiceRows[].Total``; an array by its first item) and its JSON type."""
-    found = {path: _json_type(value)}
+    found = {path: json_type(value)}
     if isinstance(value, dict):
         for key, item in value.items():
             found.update(_paths(item, f"{path}.{key}"))

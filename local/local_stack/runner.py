@@ -68,7 +68,8 @@ class BatchOutcome:
 
 
 @contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
+def applied_environment(values: dict[str, str]) -> Iterator[None]:
+    """``values`` in the process environment for the block, the previous values (or their absence) after it."""
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:
@@ -121,7 +122,7 @@ class LocalRunner:
     def invoke(self, spec: FunctionSpec, event: dict[str, Any]) -> Any:
         """One invocation at a time: handlers read their settings from the process environment."""
         environment = self.environment(spec)
-        with self._invoking, _environment(environment):
+        with self._invoking, applied_environment(environment):
             handler = load_handler(spec)
             context = LambdaContext(function_name=spec.logical_id, timeout_seconds=spec.timeout_seconds)
             return handler(event, context)

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from fortnox_sandbox.replay import json_type
 from fortnox_sandbox.spec_deviations import UNMODELLED_WRITES
 from fortnox_sandbox.spec_fields import WRITABLE_FIELDS
 from tests.conftest import Scene
@@ -63,23 +64,8 @@ def api(scene: Scene) -> Iterator[Api]:
     api.http.close()
 
 
-def kind(value: Any) -> str:
-    """A JSON value's kind: what a reader must be ready for (a number may be written 0 or 0.00)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "list"
-    return "object"
-
-
 def kinds(record: dict[str, Any]) -> dict[str, Any]:
-    return {key: kinds(value) if isinstance(value, dict) else kind(value) for key, value in record.items()}
+    return {key: kinds(value) if isinstance(value, dict) else json_type(value) for key, value in record.items()}
 
 
 def test_a_new_invoice_has_fortnoxs_keys_kinds_and_empties(api: Api) -> None:
