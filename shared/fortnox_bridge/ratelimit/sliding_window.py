@@ -111,6 +111,11 @@ class DynamoDbSlidingWindow:
     """How long a worker keeps trying to place a slot it can meet, or to win a write; every lost race is another
     worker's progress, so only a host too slow to send near any slot gets here, never a busy tenant."""
 
+    MAX_AHEAD_SECONDS = 60.0
+    """No slot is reserved further ahead than this many seconds of queued requests (300 at Fortnox's pace, far more
+    workers than one tenant is ever given). A logged time beyond it came from a host whose clock is wrong or from a
+    hand-edited item; trusting it would park every worker of the tenant until then, so it is dropped."""
+
     def __init__(
         self,
         table: "Table",
@@ -157,7 +162,8 @@ class DynamoDbSlidingWindow:
         give_up_at = self._clock() + self.GIVE_UP_SECONDS
         losses = 0
         while True:
-            sent = list(log.sent)
+            horizon = self._clock() + self.MAX_AHEAD_SECONDS
+            sent = [moment for moment in log.sent if moment <= horizon]
             if replacing is not None and replacing in sent:
                 sent.remove(replacing)
             if losses > 1:
@@ -195,10 +201,14 @@ class DynamoDbSlidingWindow:
         # A new item starts at a random version: a copy cached before TTL removed an idle tenant's item must not
         # match the version of the item that replaces it.
         written = version + 1 if version else secrets.randbits(48) + 1
+        # Two workers that saw the same version often compute the same slot, so only a mark of this very write
+        # tells a resend that met its own write from a rival's.
+        writer = secrets.randbits(63)
         item: dict[str, Any] = {
             **self._key,
             "sent": [Decimal(f"{value:.6f}") for value in kept],
             "version": written,
+            "writer": writer,
             # The item is worthless a window after its last slot; let TTL clean up idle tenants.
             "expires_at": int(kept[-1] + self._rule.window_seconds + 3600),
         }
@@ -217,9 +227,15 @@ class DynamoDbSlidingWindow:
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise _Lost(_log_from(error.response.get("Item"))) from None  # type: ignore[arg-type]
-            raise
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                # Throttled or failed after the SDK's own retries. The write may still have landed, and its slot
+                # is then a send that never happens: one slot of the window, the price of not knowing.
+                raise RetryableError(f"the rate-limit window could not be written ({error})") from None
+            returned: dict[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
+            if returned.get("writer") == {"N": str(writer)}:
+                # The SDK resent a write whose answer was lost, and the resend met the write itself: it is ours.
+                return written
+            raise _Lost(_log_from(returned)) from None
         return written
 
 
@@ -230,5 +246,12 @@ def _log_from(raw: dict[str, Any] | None) -> WindowLog:
     """The item a refused write returned, in DynamoDB's wire format (the resource layer does not convert it)."""
     if not raw:
         return WindowLog(0)
-    item = {name: _deserializer.deserialize(value) for name, value in raw.items()}
-    return WindowLog(int(item["version"]), tuple(float(value) for value in item.get("sent", [])))
+    try:
+        item = {name: _deserializer.deserialize(value) for name, value in raw.items()}
+        # Both limiters write the log sorted; a hand-edited one is sorted here, or its newest sends would be misread.
+        return WindowLog(int(item["version"]), tuple(sorted(float(value) for value in item.get("sent", []))))
+    except (KeyError, TypeError, ValueError) as error:
+        key = raw.get("PK", {}).get("S", "?")
+        raise RetryableError(
+            f"the rate-limit item {key} is unreadable ({error!r}); delete it to start the tenant's window afresh"
+        ) from None
