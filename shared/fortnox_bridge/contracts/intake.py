@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from fortnox_bridge.contracts.invoices import EventId, InvoiceEvent
+from fortnox_bridge.contracts.sales import SalesDayClosed, VoucherEvent, VoucherReady
 from fortnox_bridge.contracts.text import DocumentNumber
 from fortnox_bridge.ids import TENANT_ID_PATTERN
 
@@ -27,6 +28,7 @@ MAX_ISSUE_CHARS = 300
 """One issue's share: its location and message can quote the body (an unknown field's name, a wrong type tag)."""
 
 EVENTS: TypeAdapter[Any] = TypeAdapter(InvoiceEvent)
+VOUCHER_EVENTS: TypeAdapter[SalesDayClosed | VoucherReady] = TypeAdapter(VoucherEvent)
 _TENANT_ID = re.compile(TENANT_ID_PATTERN)
 _DOCUMENT_NUMBER: TypeAdapter[str] = TypeAdapter(DocumentNumber)
 _EVENT_ID: TypeAdapter[str] = TypeAdapter(EventId)
@@ -54,6 +56,23 @@ class RefusedBody(Exception):
 
 def parse_event(body: str) -> Any:
     """The event in ``body`` (an ``InvoiceEvent``), or ``RefusedBody`` with the reason."""
+    raw = _json_within_limits(body)
+    try:
+        return EVENTS.validate_python(raw)
+    except ValidationError as error:
+        raise _refused(_reason(error), raw) from None
+
+
+def parse_voucher_event(body: str) -> SalesDayClosed | VoucherReady:
+    """The event in ``body`` for the voucher queue, or ``RefusedBody`` with the reason, under the same limits."""
+    raw = _json_within_limits(body)
+    try:
+        return VOUCHER_EVENTS.validate_python(raw)
+    except ValidationError as error:
+        raise _refused(_reason(error), raw) from None
+
+
+def _json_within_limits(body: str) -> Any:
     size = len(body.encode())
     if size > MAX_BODY_BYTES:
         raise RefusedBody(
@@ -62,13 +81,9 @@ def parse_event(body: str) -> Any:
     if _depth_over(body, MAX_DEPTH):
         raise RefusedBody(f"the body nests deeper than {MAX_DEPTH} levels; no event does")
     try:
-        raw = json.loads(body)
+        return json.loads(body)
     except ValueError as error:
         raise RefusedBody(f"the body is not JSON ({error})") from None
-    try:
-        return EVENTS.validate_python(raw)
-    except ValidationError as error:
-        raise _refused(_reason(error), raw) from None
 
 
 def _refused(reason: str, raw: Any) -> RefusedBody:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fortnox_bridge.contracts.invoices import InvoiceRow, SalesAccount, VatRate
 from fortnox_bridge.contracts.text import Code, Text255
+from fortnox_bridge.mapping.vouchers import VoucherMapping
 
 Account = SalesAccount
 """Checked when the mapping is saved: a bank or receivables account can never be chosen for sales."""
@@ -46,6 +47,8 @@ class TenantMapping(BaseModel):
     default_project: Code | None = None
     aggregate_rows: bool = True
     """One Fortnox row per account, cost centre, project and VAT rate, as Opter sends (seed 000)."""
+    vouchers: VoucherMapping | None = None
+    """How sales days and ready-made journals become vouchers; None until the tenant maps them."""
 
     @model_validator(mode="after")
     def _unambiguous(self) -> "TenantMapping":

@@ -1,0 +1,1 @@
+"""Vouchers: sales days and ready-made journals booked in Fortnox."""
