@@ -169,13 +169,18 @@ class Vouchers(_Resource):
 
 
 class VoucherSeriesResource(_Resource):
-    def list(self, **filters: str | int) -> Iterator[VoucherSeries]:
+    def list(self, *, financial_year: int | None = None, **filters: str | int) -> Iterator[VoucherSeries]:
+        """The series as they are in ``financial_year`` (an id): Fortnox keeps ``Manual`` per year, and without the
+        parameter answers for the preselected year, not the year a voucher is for."""
+        params = dict(filters)
+        if financial_year is not None:
+            params["financialyear"] = financial_year
         return pagination.iterate(
             self._http,
             "/3/voucherseries",
             key="VoucherSeriesCollection",
             parse=VoucherSeries.model_validate,
-            params=filters,
+            params=params,
         )
 
     def get(self, code: str) -> VoucherSeries:
