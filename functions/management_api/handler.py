@@ -1,23 +1,27 @@
 """The management API for the SaaS backend (IAM-authorised): tenants, settings, connect links, connections."""
 
+import base64
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from fortnox_bridge import json_codec, settings, wiring
 from fortnox_bridge.connect.service import AlreadyConnected, Disconnected, LinkRefused, NotConnected, TenantStatus
 from fortnox_bridge.errors import BadInputError, BridgeError, NeedsTenantActionError, RetryableError
+from fortnox_bridge.export.review import ExportConflict, ExportPage, ExportView, UnknownExport
 from fortnox_bridge.ids import TENANT_ID_PATTERN, TenantId, is_tenant_id
 from fortnox_bridge.mapping.rules import TenantMapping
 from fortnox_bridge.observability import logger, tracer
+from fortnox_bridge.store.connections import ConnectionStore
 from fortnox_bridge.store.mappings import MappingStore
 from fortnox_bridge.store.tenants import Tenant, TenantSettings, TenantStore, UnknownTenant
+from fortnox_bridge.vouchers.mapping_check import MappingCheck, check_tenant_mapping
 
 settings.require(*settings.FORTNOX_CALLER)
 app = APIGatewayHttpResolver(enable_validation=True)
@@ -145,6 +149,132 @@ def revoke_link(tenant_id: TenantPath, link_id: LinkIdPath) -> Response[str]:
 @tracer.capture_method(capture_response=False)
 def delete_connection(tenant_id: TenantPath) -> Disconnected:
     return wiring.connect_service().disconnect(TenantId(tenant_id))
+
+
+# -- status links (issue 10) -----------------------------------------------------------------------------------
+class StatusLinkRequest(BaseModel):
+    """How long the link works: hours or days (one of them), 7 days when neither is given."""
+
+    model_config = ConfigDict(extra="forbid")
+    valid_hours: int | None = Field(default=None, ge=1, le=2160)
+    valid_days: int | None = Field(default=None, ge=1, le=90)
+
+
+# The answer is a working link: it never goes into a trace.
+@app.post("/tenants/<tenant_id>/status-links")
+@tracer.capture_method(capture_response=False)
+def create_status_link(tenant_id: TenantPath, request: StatusLinkRequest) -> Response[str]:
+    if request.valid_hours is not None and request.valid_days is not None:
+        raise BadInputError("give valid_hours or valid_days, not both")
+    valid = timedelta(hours=request.valid_hours) if request.valid_hours else timedelta(days=request.valid_days or 7)
+    url, expires_at = wiring.status_links().create(TenantId(tenant_id), valid)
+    return _json({"url": url, "expires_at": expires_at.isoformat()}, 201)
+
+
+@app.delete("/tenants/<tenant_id>/status-links")
+@tracer.capture_method(capture_response=False)
+def revoke_status_links(tenant_id: TenantPath) -> Response[str]:
+    wiring.status_links().revoke_all(TenantId(tenant_id))
+    return _json({"tenant_id": tenant_id, "revoked": "every status link made so far"}, 200)
+
+
+# -- end of status links ---------------------------------------------------------------------------------------
+
+
+# -- mapping check (preflight over the whole mapping) ---------------------------------------------------------------
+@app.get("/tenants/<tenant_id>/mapping/check")
+@tracer.capture_method(capture_response=False)
+def check_mapping(tenant_id: TenantPath) -> MappingCheck:
+    return check_tenant_mapping(
+        TenantId(tenant_id),
+        tenants=TenantStore(wiring.table()),
+        connections=ConnectionStore(wiring.table()),
+        mappings=MappingStore(wiring.table()),
+        client_for=wiring.fortnox_client,
+        today=wiring.today().date(),
+    )
+
+
+# -- export review (issue 10) -----------------------------------------------------------------------------------
+# Export ids are ``{kind}.{base64url}`` (``export/review.py``): anything else is not found, the same answer an id of
+# another tenant gets, so the route checks no pattern of its own.
+ExportIdPath = Annotated[str, Path(max_length=800)]
+
+
+class MarkExportedRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=500)
+    """Why and how the document is in Fortnox without the bridge (typed in by hand, imported as SIE)."""
+
+
+class RetriedAnswer(BaseModel):
+    replayed: list[str]
+    """The export ids whose events were sent again: those failed for a cause the tenant can fix."""
+
+
+def review_problem(error: BridgeError) -> Response[str]:
+    if isinstance(error, UnknownExport):
+        return _json({"error": "unknown_export", "message": error.message}, 404)
+    return _json({"error": "conflict", "message": error.message}, 409)
+
+
+app.exception_handler(UnknownExport)(review_problem)
+app.exception_handler(ExportConflict)(review_problem)
+
+
+@app.get("/tenants/<tenant_id>/exports")
+@tracer.capture_method(capture_response=False)
+def list_exports(
+    tenant_id: TenantPath,
+    status: Annotated[Literal["failed"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    start: Annotated[str | None, Query(max_length=800)] = None,
+) -> ExportPage:
+    return wiring.export_review().list(TenantId(tenant_id), status=status, limit=limit, start=start)
+
+
+@app.post("/tenants/<tenant_id>/exports/retry-failed")
+@tracer.capture_method(capture_response=False)
+def retry_failed_exports(tenant_id: TenantPath) -> RetriedAnswer:
+    return RetriedAnswer(replayed=wiring.export_review().retry_failed(TenantId(tenant_id)))
+
+
+@app.get("/tenants/<tenant_id>/exports/<export_id>")
+@tracer.capture_method(capture_response=False)
+def get_export(tenant_id: TenantPath, export_id: ExportIdPath) -> ExportView:
+    return wiring.export_review().get(TenantId(tenant_id), export_id)
+
+
+@app.post("/tenants/<tenant_id>/exports/<export_id>/retry")
+@tracer.capture_method(capture_response=False)
+def retry_export(tenant_id: TenantPath, export_id: ExportIdPath) -> Response[str]:
+    view = wiring.export_review().retry(TenantId(tenant_id), export_id)
+    return _json(view.model_dump(mode="json"), 202)
+
+
+@app.post("/tenants/<tenant_id>/exports/<export_id>/mark-exported")
+@tracer.capture_method(capture_response=False)
+def mark_export_exported(tenant_id: TenantPath, export_id: ExportIdPath, request: MarkExportedRequest) -> ExportView:
+    return wiring.export_review().mark_exported(TenantId(tenant_id), export_id, request.reason)
+
+
+@app.get("/tenants/<tenant_id>/exports/<export_id>/sie")
+@tracer.capture_method(capture_response=False)
+def export_sie(tenant_id: TenantPath, export_id: ExportIdPath) -> Response[str]:
+    sie = wiring.export_review().sie(TenantId(tenant_id), export_id)
+    response = Response(
+        status_code=200,
+        content_type="application/octet-stream",
+        body=base64.b64encode(sie.content).decode(),
+        headers={"Content-Disposition": f'attachment; filename="{sie.filename}"'},
+    )
+    # Code page 437, not UTF-8: Powertools' response validation would decode bytes as UTF-8, so the body goes as
+    # API Gateway's base64 and arrives as the bytes SIE requires.
+    response.base64_encoded = True
+    return response
+
+
+# -- end of export review ---------------------------------------------------------------------------------------
 
 
 # Kinds, most specific first: what the SaaS backend sees for each failure.

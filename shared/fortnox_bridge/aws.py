@@ -61,6 +61,12 @@ def s3() -> "S3Client":
     return boto3.client("s3", **_options())
 
 
+@cache
+def ses() -> Any:
+    """The e-mail digest's client (the project ships no SES type stubs; ``export/digest.py`` types the one call)."""
+    return boto3.client("ses", **_options())
+
+
 def reset() -> None:
-    for factory in (dynamodb, dynamodb_client, sqs, secrets, events, s3, settings.aws):
+    for factory in (dynamodb, dynamodb_client, sqs, secrets, events, s3, ses, settings.aws):
         factory.cache_clear()

@@ -71,6 +71,23 @@ class QueueSettings(_Group):
     """Deliveries before SQS moves a message to its dead-letter queue: the last one says why it failed."""
 
 
+# -- export review (issue 10) -----------------------------------------------------------------------------------
+class ExportQueueSettings(_Group):
+    """Where a failed export's event goes when it is sent again: the queue of its kind."""
+
+    invoice_queue_url: str = Field(alias="INVOICE_QUEUE_URL")
+    voucher_queue_url: str = Field(alias="VOUCHER_QUEUE_URL")
+
+
+class DigestSettings(_Group):
+    """The failure digest's sender: an address of the bridge's verified SES identity."""
+
+    sender: str = Field(alias="NOTIFICATION_SENDER")
+
+
+# -- end of export review ---------------------------------------------------------------------------------------
+
+
 class KeepAliveSettings(_Group):
     threshold_days: int = Field(default=30, ge=1, le=44, alias="KEEPALIVE_THRESHOLD_DAYS")
 

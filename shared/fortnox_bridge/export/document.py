@@ -286,8 +286,9 @@ class DocumentExport:
             self.pdf = self.stores.read_pdf(self.data.pdf)
         except BadInputError as error:
             raise refusal(
-                f"PDF-filen för faktura {self.data.invoice_number} kan inte läsas ({error.message}). Lägg filen där "
-                "händelsen säger och skicka händelsen igen.",
+                # The detail (where it was looked for, what S3 said) is English and stays in the English text.
+                f"PDF-filen för faktura {self.data.invoice_number} kan inte läsas där händelsen säger att den finns. "
+                "Lägg filen där och skicka händelsen igen.",
                 f"The PDF of invoice {self.data.invoice_number} cannot be read ({error.message}). Put the file "
                 "where the event says and send the event again.",
             ) from None

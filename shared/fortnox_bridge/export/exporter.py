@@ -21,7 +21,7 @@ from fortnox_bridge.events import EventPublisher, InvoiceExported, InvoiceExport
 from fortnox_bridge.export.credit import FullCredit
 from fortnox_bridge.export.customers import CustomerHashes, upsert_customer
 from fortnox_bridge.export.document import DocumentExport
-from fortnox_bridge.export.explanations import gave_up, refusal
+from fortnox_bridge.export.explanations import Explanation, gave_up, refusal
 from fortnox_bridge.export.outcome import Document, Outcome, explanation_of
 from fortnox_bridge.export.stores import ExportStores
 from fortnox_bridge.fortnox.client import FortnoxClient
@@ -61,6 +61,7 @@ class InvoiceExporter:
         that company or nowhere, so a reconnect landing in between cannot send it to one company while it is
         remembered as done in the other."""
         number = _number_of(event)
+        scope: ExportScope | None = None
         try:
             tenant = self._tenants.require(TenantId(event.tenant_id))
             connection = connection or self._connections.get(tenant.tenant_id)
@@ -76,8 +77,19 @@ class InvoiceExporter:
             raise
         except (NeedsTenantActionError, BadInputError) as error:
             outcome = Outcome(None, number, None, None, failure=explanation_of(error))
+        if scope is not None and outcome.failure is not None and outcome.fortnox_document_number is None:
+            self._keep_refusal(scope, event, outcome.failure)
         self._publish(event, outcome)
         return outcome
+
+    def _keep_refusal(self, scope: ExportScope, event: InvoiceEvent, failure: Explanation) -> None:
+        """A refused document not in Fortnox is kept failed with its explanation and the event, so the bookkeeper
+        sees the fix and can send it again (``export/review.py``)."""
+        kind, number = _ledger_kind(event), _number_of(event)
+        if kind is not None and number is not None:
+            self._ledger.record_refusal(
+                scope, kind, number, explanation=failure, event_body=event.model_dump_json(by_alias=True)
+            )
 
     def give_up(self, event: InvoiceEvent, cause: Exception) -> Outcome:
         """The last attempt of a message that kept failing in ways worth retrying: record the cause in the ledger
@@ -99,6 +111,8 @@ class InvoiceExporter:
                 )
                 entry = self._ledger.get(scope, kind, number)
         explanation = gave_up(cause, may_exist=entry is not None and entry.state is ExportState.SENT)
+        if connection is not None and entry is not None and entry.state is ExportState.FAILED:
+            self._keep_refusal(entry.scope, event, explanation)
         document = _document_of(event, entry)
         if entry is not None and entry.fortnox_id is not None and entry.pending_steps:
             outcome = Outcome(document, number, entry.fortnox_id, "created", explanation, tuple(entry.pending_steps))

@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 from typing import Literal
 
-from fortnox_bridge.export.explanations import Explanation, ExportRefused, explain
-from fortnox_bridge.fortnox.errors import FortnoxError
+from fortnox_bridge.export import explanations
+from fortnox_bridge.export.explanations import Explanation
 from fortnox_bridge.store.ledger import Step
 
 Document = Literal["invoice", "credit_note", "credit", "order"]
@@ -23,9 +23,4 @@ class Outcome:
 
 
 def explanation_of(error: Exception) -> Explanation:
-    if isinstance(error, ExportRefused):
-        return error.explanation
-    if isinstance(error, FortnoxError):
-        return explain(error)
-    message = getattr(error, "message", str(error))
-    return Explanation(None, "", f"Exporten avvisades: {message}", f"The export was refused: {message}")
+    return explanations.explanation_of(error)

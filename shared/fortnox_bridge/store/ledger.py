@@ -7,17 +7,31 @@ writing. ``created`` means the document is in Fortnox (its number is recorded th
 some after-create steps (attach the PDF, bookkeep, send) are still to do: whoever claims it next finishes them.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from fortnox_bridge.errors import RetryableError
+from fortnox_bridge.errors import BadInputError, RetryableError
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
-from fortnox_bridge.store.table import StoreBase, is_condition_failure, ledger_key, plain
+from fortnox_bridge.store.table import (
+    DIGEST_INDEX,
+    DIGEST_PENDING,
+    StoreBase,
+    company_partition,
+    digest_key,
+    is_condition_failure,
+    ledger_key,
+    ledger_prefix,
+    plain,
+)
+
+if TYPE_CHECKING:
+    from fortnox_bridge.export.explanations import Explanation
 
 
 class ExportState(StrEnum):
@@ -42,6 +56,51 @@ class ExportScope:
 
     tenant: TenantId
     company: FortnoxTenantId
+
+
+class FindingLike(Protocol):
+    """What a preflight finding has (``vouchers.preflight.Finding``), without the ledger depending on vouchers."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def sv(self) -> str: ...
+    @property
+    def en(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+
+
+class FailureFinding(BaseModel):
+    """One thing preflight found wrong in the tenant's Fortnox setup or mapping, with where to fix it."""
+
+    code: str
+    sv: str
+    en: str
+    subject: str
+
+
+class FailureRecord(BaseModel):
+    """Why the last export of a document was refused, as the bookkeeper is told it, with Fortnox's own words kept
+    beside the fix."""
+
+    code: int | None = None
+    fortnox_message: str = ""
+    sv: str
+    en: str
+    findings: list[FailureFinding] = []
+    tenant_fixable: bool
+    """The cause is in the tenant's Fortnox setup or mapping: once fixed, the same event goes through (retry-failed
+    replays these and only these)."""
+    failed_at: datetime
+
+
+class ManualMark(BaseModel):
+    """A person confirmed the document is in Fortnox by other means (typed in, imported as SIE): the bridge never
+    exports it again. Kept apart from ``fortnox_id``, so a bookkeeper can tell it from what the bridge sent."""
+
+    reason: str = Field(min_length=1, max_length=500)
+    at: datetime
 
 
 class LedgerEntry(BaseModel):
@@ -72,6 +131,11 @@ class LedgerEntry(BaseModel):
     superseded_event_id: str | None = None
     """The last event that arrived after a newer one had been applied, and so was not."""
     last_error: str | None = None
+    failure: FailureRecord | None = None
+    """Why the last attempt was refused, explained; cleared when the document is confirmed."""
+    event_body: str | None = None
+    """The event last refused, exactly as it came, so a retry can send it again once the cause is fixed."""
+    marked_exported: ManualMark | None = None
     updated_at: datetime
 
     @property
@@ -79,8 +143,32 @@ class LedgerEntry(BaseModel):
         return ExportScope(self.tenant_id, self.fortnox_company)
 
 
+class LedgerPage(BaseModel):
+    entries: list[LedgerEntry]
+    next_start: tuple[str, str] | None
+    """``(kind, business_key)`` to pass as ``start`` for the next page; None on the last."""
+
+
+def _start_of(entry: LedgerEntry) -> tuple[str, str]:
+    return (entry.kind, entry.business_key)
+
+
 class LeaseHeld(RetryableError):
     """Another worker holds the document; try again after its lease."""
+
+
+class MarkedExported(BadInputError):
+    """A person marked the document as exported by hand: the bridge never sends it, whatever arrives later."""
+
+    def __init__(self, kind: str, business_key: str, mark: ManualMark) -> None:
+        super().__init__(f"{kind} {business_key} was marked as exported by hand on {mark.at:%Y-%m-%d}: {mark.reason}")
+        self.kind = kind
+        self.business_key = business_key
+        self.mark = mark
+
+
+class NotMarkable(BadInputError):
+    """Only a failed document can be marked as exported by hand: anything else is, or may be, in Fortnox."""
 
 
 def _key(scope: ExportScope, kind: str, business_key: str) -> dict[str, str]:
@@ -97,7 +185,8 @@ class ExportLedger(StoreBase):
     ) -> LedgerEntry:
         """Take the document for ``owner`` unless another live lease holds it. Confirmed entries are returned as
         they are, so the caller can see the work is done, unless ``reopen`` asks to work on them again (a
-        re-export that may update the document)."""
+        re-export that may update the document). One marked as exported by hand raises ``MarkedExported``, reopen
+        or not: the bridge has no number of it to update, and creating it would put it in Fortnox twice."""
         now = datetime.now(UTC)
         try:
             attributes = self._table.update_item(
@@ -108,7 +197,8 @@ class ExportLedger(StoreBase):
                     "business_key = :bkey ADD attempts :one"
                 ),
                 ConditionExpression=(
-                    "attribute_not_exists(PK) OR ((#state <> :confirmed OR :reopen = :yes) AND "
+                    "attribute_not_exists(PK) OR (attribute_not_exists(marked_exported) AND "
+                    "(#state <> :confirmed OR :reopen = :yes) AND "
                     "(attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :owner))"
                 ),
                 ExpressionAttributeNames={"#state": "state"},
@@ -132,6 +222,8 @@ class ExportLedger(StoreBase):
             if not is_condition_failure(error):
                 raise
             existing = self.get(scope, kind, business_key)
+            if existing is not None and existing.marked_exported is not None:
+                raise MarkedExported(kind, business_key, existing.marked_exported) from None
             if existing is not None and existing.state is ExportState.CONFIRMED:
                 return existing
             raise LeaseHeld(f"{kind} {business_key} is being exported by another worker") from None
@@ -282,3 +374,222 @@ class ExportLedger(StoreBase):
                 raise
             return None
         return LedgerEntry.model_validate(plain(attributes))
+
+    def record_refusal(
+        self,
+        scope: ExportScope,
+        kind: str,
+        business_key: str,
+        *,
+        explanation: "Explanation",
+        event_body: str,
+        findings: Sequence[FindingLike] = (),
+        owner: str | None = None,
+    ) -> LedgerEntry | None:
+        """Keep why the document was refused, explained, and the event itself, so the failure can be listed with
+        its fix and sent again once fixed. Only a document that is not in Fortnox becomes ``failed``: one with a
+        number (a refused change), one whose create may have gone through, and one marked as exported by hand
+        keep their state, and None is returned. So is None while another worker than ``owner`` holds a live lease:
+        its outcome is the one that counts."""
+        now = datetime.now(UTC)
+        failure = FailureRecord(
+            code=explanation.code,
+            fortnox_message=explanation.fortnox_message,
+            sv=explanation.sv,
+            en=explanation.en,
+            findings=[FailureFinding(code=f.code, sv=f.sv, en=f.en, subject=f.subject) for f in findings],
+            tenant_fixable=explanation.tenant_fixable,
+            failed_at=now,
+        )
+        try:
+            attributes = self._table.update_item(
+                Key=_key(scope, kind, business_key),
+                UpdateExpression=(
+                    "SET #state = :failed, failure = :failure, event_body = :body, last_error = :err, "
+                    "updated_at = :now, tenant_id = :tenant, fortnox_company = :company, kind = :kind, "
+                    "business_key = :bkey, attempts = if_not_exists(attempts, :zero) "
+                    "REMOVE lease_owner, lease_until"
+                ),
+                ConditionExpression=(
+                    "attribute_not_exists(PK) OR (attribute_not_exists(fortnox_id) AND "
+                    "attribute_not_exists(marked_exported) AND #state IN (:claimed, :failed) AND "
+                    "(attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :owner))"
+                ),
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={
+                    ":failed": ExportState.FAILED.value,
+                    ":claimed": ExportState.CLAIMED.value,
+                    ":failure": failure.model_dump(mode="json"),
+                    ":body": event_body,
+                    ":err": explanation.en[:1000],
+                    ":now": now.isoformat(),
+                    ":tenant": scope.tenant,
+                    ":company": scope.company,
+                    ":kind": kind,
+                    ":bkey": business_key,
+                    ":zero": 0,
+                    ":owner": owner or "-",
+                },
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as error:
+            if is_condition_failure(error):
+                return None
+            raise
+        FailureNotes(self._table).note(scope.tenant, now)
+        return LedgerEntry.model_validate(plain(attributes))
+
+    def mark_exported(self, scope: ExportScope, kind: str, business_key: str, *, reason: str) -> LedgerEntry:
+        """A person put the document in Fortnox by hand (typed in, or imported as SIE): the entry is confirmed with
+        the mark and no Fortnox number, and no later delivery exports it. Only a failed entry with no live lease can
+        be marked; anything else raises ``NotMarkable`` (it is, or may be, in Fortnox already)."""
+        now = datetime.now(UTC)
+        mark = ManualMark(reason=reason, at=now)
+        try:
+            attributes = self._table.update_item(
+                Key=_key(scope, kind, business_key),
+                UpdateExpression="SET #state = :confirmed, marked_exported = :mark, updated_at = :now",
+                ConditionExpression=(
+                    "#state = :failed AND attribute_not_exists(fortnox_id) AND "
+                    "(attribute_not_exists(lease_until) OR lease_until < :now)"
+                ),
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={
+                    ":confirmed": ExportState.CONFIRMED.value,
+                    ":failed": ExportState.FAILED.value,
+                    ":mark": mark.model_dump(mode="json"),
+                    ":now": now.isoformat(),
+                },
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as error:
+            if is_condition_failure(error):
+                raise NotMarkable(f"{kind} {business_key} is not a failed export, so it is not marked") from None
+            raise
+        return LedgerEntry.model_validate(plain(attributes))
+
+    def list(
+        self,
+        scope: ExportScope,
+        *,
+        state: ExportState | None = None,
+        limit: int = 50,
+        start: tuple[str, str] | None = None,
+    ) -> LedgerPage:
+        """The company's export entries in key order (kind, then business key), ``limit`` at a time, optionally only
+        those in ``state``; ``start`` is the ``(kind, business_key)`` of the last entry of the previous page."""
+        entries: list[LedgerEntry] = []
+        query: dict[str, Any] = {
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {
+                ":pk": company_partition(scope.tenant, scope.company),
+                ":prefix": ledger_prefix(),
+            },
+            "ConsistentRead": True,
+        }
+        if state is not None:
+            query["FilterExpression"] = "#state = :state"
+            query["ExpressionAttributeNames"] = {"#state": "state"}
+            query["ExpressionAttributeValues"][":state"] = state.value
+        if start is not None:
+            query["ExclusiveStartKey"] = _key(scope, *start)
+        while True:
+            page = self._table.query(**query, Limit=limit - len(entries))
+            entries += [LedgerEntry.model_validate(plain(item)) for item in page.get("Items", [])]
+            last = page.get("LastEvaluatedKey")
+            if last is None:
+                return LedgerPage(entries=entries, next_start=None)
+            if len(entries) >= limit:
+                return LedgerPage(entries=entries, next_start=_start_of(entries[-1]))
+            query["ExclusiveStartKey"] = last
+
+
+class DigestState(BaseModel):
+    tenant_id: TenantId
+    last_noted_at: datetime | None = None
+    last_sent_at: datetime | None = None
+    told_until: datetime | None = None
+    """Failures recorded up to this time were in an e-mail already."""
+
+
+class FailureNotes(StoreBase):
+    """Which tenants have failures recorded that their bookkeeper has not been e-mailed about: one item per tenant,
+    in GSI1 while something waits, so the digest reads the waiting tenants and nobody else."""
+
+    def note(self, tenant: TenantId, at: datetime | None = None) -> None:
+        when = (at or datetime.now(UTC)).isoformat()
+        self._table.update_item(
+            Key=digest_key(tenant),
+            UpdateExpression=(
+                "SET GSI1PK = :pending, GSI1SK = if_not_exists(GSI1SK, :at), last_noted_at = :at, tenant_id = :tenant"
+            ),
+            ExpressionAttributeValues={":pending": DIGEST_PENDING, ":at": when, ":tenant": tenant},
+        )
+
+    def pending(self) -> list[DigestState]:
+        """Every tenant with failures waiting to be told, longest waiting first."""
+        states: list[DigestState] = []
+        query: dict[str, Any] = {
+            "IndexName": DIGEST_INDEX,
+            "KeyConditionExpression": "GSI1PK = :pending",
+            "ExpressionAttributeValues": {":pending": DIGEST_PENDING},
+        }
+        while True:
+            page = self._table.query(**query)
+            states += [DigestState.model_validate(plain(item)) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return states
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def claim_send(self, tenant: TenantId, now: datetime, interval: timedelta) -> bool:
+        """Take the tenant's one e-mail of this interval; False when one went out less than ``interval`` ago (or
+        another digest run took it a moment ago)."""
+        try:
+            self._table.update_item(
+                Key=digest_key(tenant),
+                UpdateExpression="SET last_sent_at = :now",
+                ConditionExpression="attribute_not_exists(last_sent_at) OR last_sent_at <= :cutoff",
+                ExpressionAttributeValues={":now": now.isoformat(), ":cutoff": (now - interval).isoformat()},
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def unclaim(self, tenant: TenantId, now: datetime, previous: datetime | None) -> None:
+        """The e-mail could not be sent: give the interval's slot back, unless another run has moved on since."""
+        values: dict[str, Any] = {":now": now.isoformat()}
+        expression = "REMOVE last_sent_at"
+        if previous is not None:
+            expression = "SET last_sent_at = :previous"
+            values[":previous"] = previous.isoformat()
+        try:
+            self._table.update_item(
+                Key=digest_key(tenant),
+                UpdateExpression=expression,
+                ConditionExpression="last_sent_at = :now",
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+
+    def settle(self, tenant: TenantId, *, told_until: datetime | None, seen: DigestState) -> None:
+        """Everything noted up to ``seen`` is told (or there is nobody to tell): out of GSI1, unless a failure was
+        noted meanwhile, which keeps the tenant waiting for the next interval."""
+        values: dict[str, Any] = {":seen": seen.last_noted_at.isoformat() if seen.last_noted_at else ""}
+        expression = "REMOVE GSI1PK, GSI1SK"
+        if told_until is not None:
+            expression = "SET told_until = :told " + expression
+            values[":told"] = told_until.isoformat()
+        try:
+            self._table.update_item(
+                Key=digest_key(tenant),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_not_exists(last_noted_at) OR last_noted_at = :seen",
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise

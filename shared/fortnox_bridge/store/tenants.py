@@ -51,6 +51,18 @@ class InvoiceExportSettings(BaseModel):
         return self
 
 
+class NotificationSettings(BaseModel):
+    """Where the failure digest goes: one e-mail per interval at most, naming what failed and how to fix it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=254, pattern=r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+    """The bookkeeper's address (seed 004: "Recipient of info e-mails"); one address, nothing a header could
+    carry besides it."""
+    interval_minutes: int = Field(default=60, ge=15, le=7 * 24 * 60)
+    language: Literal["sv", "en"] = "sv"
+
+
 class TenantSettings(BaseModel):
     """What a tenant has switched on and how its connection may be made. The export issues add their own."""
 
@@ -64,6 +76,8 @@ class TenantSettings(BaseModel):
     language: Literal["sv", "en"] = "sv"
     """Language of the hosted pages this tenant's users see."""
     invoice_export: InvoiceExportSettings = Field(default_factory=InvoiceExportSettings)
+    notifications: NotificationSettings | None = None
+    """Who is e-mailed about failed exports; nobody when unset."""
 
 
 class UnknownTenant(BadInputError):

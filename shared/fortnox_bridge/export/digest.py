@@ -1,0 +1,191 @@
+"""The failure digest: at most one e-mail per tenant per interval to the bookkeeper's address, naming each export that
+failed since the last one and how to fix it, with a link to the tenant's status page.
+
+A recorded refusal notes the tenant as waiting (``store.ledger.FailureNotes``, GSI1), so a run reads only the tenants
+with something to tell. The interval's one e-mail is claimed with a conditional write before it is sent, so two runs
+at once send one; a failure noted while an e-mail is on its way keeps the tenant waiting for the next interval.
+The e-mail carries what a bookkeeper acts on and nothing else: no token, secret or personal identity number.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from fortnox_bridge.ids import TenantId
+from fortnox_bridge.observability import logger
+from fortnox_bridge.store.connections import ConnectionStore
+from fortnox_bridge.store.ledger import DigestState, ExportLedger, ExportScope, ExportState, FailureNotes, LedgerEntry
+from fortnox_bridge.store.tenants import NotificationSettings, TenantStore
+
+MOST_LISTED = 20
+"""Failures named in one e-mail; the status page lists the rest."""
+
+# Ten or twelve digits, with or without the dash: a personal identity number (or an organisation number, which for a
+# sole trader is one). Fortnox's messages can quote one; the e-mail never does.
+_IDENTITY_NUMBER = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+]?\d{4}(?!\d)")
+
+_KINDS = {
+    "invoice": ("Faktura", "Invoice"),
+    "credit_note": ("Kreditfaktura", "Credit note"),
+    "credit": ("Kreditering av faktura", "Credit of invoice"),
+    "voucher": ("Verifikation", "Voucher"),
+}
+
+
+@dataclass(frozen=True)
+class Email:
+    to: str
+    subject: str
+    text: str
+
+
+SendEmail = Callable[[Email], None]
+StatusLink = Callable[[TenantId], str]
+
+
+def ses_sender(client: object, source: str) -> SendEmail:
+    """Send through SES (``aws.ses()``) from ``source``, an address of the bridge's verified identity."""
+
+    def send(email: Email) -> None:
+        client.send_email(  # type: ignore[attr-defined]
+            Source=source,
+            Destination={"ToAddresses": [email.to]},
+            Message={
+                "Subject": {"Data": email.subject, "Charset": "UTF-8"},
+                "Body": {"Text": {"Data": email.text, "Charset": "UTF-8"}},
+            },
+        )
+
+    return send
+
+
+class FailureDigest:
+    def __init__(
+        self,
+        *,
+        tenants: TenantStore,
+        connections: ConnectionStore,
+        ledger: ExportLedger,
+        notes: FailureNotes,
+        send: SendEmail,
+        status_link: StatusLink,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._tenants = tenants
+        self._connections = connections
+        self._ledger = ledger
+        self._notes = notes
+        self._send = send
+        self._status_link = status_link
+        self._clock = clock
+
+    def note(self, scope: ExportScope) -> None:
+        """A failure was recorded for the tenant: it is told in its next digest."""
+        self._notes.note(scope.tenant, self._clock())
+
+    def run(self) -> list[TenantId]:
+        """Send every waiting tenant whose interval has passed its digest; the tenants e-mailed."""
+        sent: list[TenantId] = []
+        for state in self._notes.pending():
+            try:
+                if self._tell(state):
+                    sent.append(state.tenant_id)
+            except Exception:  # one tenant's bad day (an address SES refuses) must not silence the others
+                logger.exception("failure digest not sent", extra={"tenant_id": state.tenant_id})
+        return sent
+
+    def _tell(self, state: DigestState) -> bool:
+        tenant = self._tenants.get(state.tenant_id)
+        connection = self._connections.get(state.tenant_id)
+        notifications = tenant.settings.notifications if tenant is not None else None
+        if notifications is None or connection is None:
+            self._notes.settle(state.tenant_id, told_until=None, seen=state)
+            return False
+        failures = self._untold(ExportScope(state.tenant_id, connection.fortnox_tenant_id), state.told_until)
+        if not failures:
+            self._notes.settle(state.tenant_id, told_until=None, seen=state)
+            return False
+        now = self._clock()
+        if not self._notes.claim_send(state.tenant_id, now, timedelta(minutes=notifications.interval_minutes)):
+            return False
+        email = compose(notifications, failures, self._status_link(state.tenant_id))
+        try:
+            self._send(email)
+        except Exception:
+            self._notes.unclaim(state.tenant_id, now, state.last_sent_at)
+            raise
+        told = max(entry.failure.failed_at for entry in failures if entry.failure is not None)
+        self._notes.settle(state.tenant_id, told_until=told, seen=state)
+        logger.info("failure digest sent", extra={"tenant_id": state.tenant_id, "failures": len(failures)})
+        return True
+
+    def _untold(self, scope: ExportScope, told_until: datetime | None) -> list[LedgerEntry]:
+        found: list[LedgerEntry] = []
+        start: tuple[str, str] | None = None
+        while True:
+            page = self._ledger.list(scope, state=ExportState.FAILED, limit=100, start=start)
+            found += [
+                entry
+                for entry in page.entries
+                if entry.failure is not None
+                and entry.marked_exported is None
+                and (told_until is None or entry.failure.failed_at > told_until)
+            ]
+            if page.next_start is None:
+                return sorted(found, key=lambda entry: entry.failure.failed_at if entry.failure else entry.updated_at)
+            start = page.next_start
+
+
+def compose(notifications: NotificationSettings, failures: list[LedgerEntry], link: str) -> Email:
+    """The e-mail in the tenant's language: each failure with its fix, Fortnox's code and message beside it."""
+    swedish = notifications.language == "sv"
+    count = len(failures)
+    if swedish:
+        subject = f"{count} export{'er' if count != 1 else ''} till Fortnox behöver åtgärdas"
+        opening = (
+            "Det här kom inte fram till Fortnox. Under varje rad står vad du gör för att rätta det; när det är rättat "
+            "trycker du på Försök igen på statussidan."
+        )
+    else:
+        subject = f"{count} export{'s' if count != 1 else ''} to Fortnox need{'' if count != 1 else 's'} attention"
+        opening = (
+            "These did not reach Fortnox. Under each is what to do to fix it; once fixed, press Retry on the status "
+            "page."
+        )
+    lines = [opening, ""]
+    for entry in failures[:MOST_LISTED]:
+        lines += _described(entry, swedish)
+    if count > MOST_LISTED:
+        more = count - MOST_LISTED
+        lines.append(f"… och {more} till på statussidan." if swedish else f"… and {more} more on the status page.")
+        lines.append("")
+    # The link goes in after the masking: its signature may hold ten digits in a row.
+    told = _without_identity_numbers("\n".join(lines))
+    return Email(
+        to=notifications.email,
+        subject=subject,
+        text=told + ("\nStatussidan: " if swedish else "\nStatus page: ") + link + "\n",
+    )
+
+
+def _described(entry: LedgerEntry, swedish: bool) -> list[str]:
+    failure = entry.failure
+    assert failure is not None  # only failures are listed
+    label_sv, label_en = _KINDS.get(entry.kind, (entry.kind, entry.kind))
+    lines = [
+        f"• {label_sv if swedish else label_en} {entry.business_key}",
+        f"  {failure.sv if swedish else failure.en}",
+    ]
+    for finding in failure.findings:
+        lines.append(f"  - {finding.sv if swedish else finding.en}")
+    if failure.code is not None or failure.fortnox_message:
+        said = "Fortnox svarade" if swedish else "Fortnox said"
+        code = f" {failure.code}" if failure.code is not None else ""
+        lines.append(f"  ({said}{code}: {failure.fortnox_message})" if failure.fortnox_message else f"  ({said}{code})")
+    lines.append("")
+    return lines
+
+
+def _without_identity_numbers(text: str) -> str:
+    return _IDENTITY_NUMBER.sub("[…]", text)
