@@ -8,12 +8,15 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from fortnox_bridge.contracts.invoices import CreditNoteReady, CustomerUpserted, InvoiceCredited, InvoiceReady
+from fortnox_bridge.contracts.sales import SalesDayClosed, VoucherReady
 from fortnox_bridge.events import (
     ConnectionConnected,
     ConnectionNeedsReconnect,
     ConnectionRevoked,
     InvoiceExported,
     InvoiceExportFailed,
+    VoucherExported,
+    VoucherExportFailed,
 )
 from fortnox_bridge.probe import ProbeRequested
 from infra.names import ROOT
@@ -24,11 +27,15 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "credit_note.ready": CreditNoteReady,
     "invoice.credited": InvoiceCredited,
     "customer.upserted": CustomerUpserted,
+    "sales.day_closed": SalesDayClosed,
+    "voucher.ready": VoucherReady,
     "connection.connected": ConnectionConnected,
     "connection.needs_reconnect": ConnectionNeedsReconnect,
     "connection.revoked": ConnectionRevoked,
     "invoice.exported": InvoiceExported,
     "invoice.export_failed": InvoiceExportFailed,
+    "voucher.exported": VoucherExported,
+    "voucher.export_failed": VoucherExportFailed,
 }
 SCHEMA_DIR = ROOT / "events" / "schemas"
 

@@ -1,5 +1,6 @@
 """Events the bridge publishes upstream, on the product's EventBridge bus; their models are the contract."""
 
+from datetime import date
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel
@@ -105,3 +106,53 @@ class InvoiceExportFailed(PublishedEvent):
     fortnox_code: int | None = None
     fortnox_message: str | None = None
     fortnox_document_number: str | None = None
+
+
+# -- voucher export (issue 10) --------------------------------------------------------------------------------------
+class VoucherExported(PublishedEvent):
+    """A closed sales day or a ready-made journal is a voucher in Fortnox.
+
+    ``created``: this event made it (or an earlier delivery of it whose answer was lost). ``unchanged``: the day or
+    journal was already booked with the same content, by this event id or another one; nothing was sent."""
+
+    detail_type: ClassVar[str] = "voucher.exported"
+    tenant_id: TenantId
+    event_id: str
+    business_key: str
+    """``{business_day}#{location}`` for a sales day, ``journal#{journal_id}`` for a ready-made journal."""
+    transaction_date: date
+    """The voucher's date: the business day of a sales day."""
+    location: str | None
+    series: str
+    number: int
+    year: int
+    """Fortnox's id of the financial year (``financialyear``): with series and number it names the voucher
+    (``GET /3/vouchers/{series}/{number}?financialyear={year}``)."""
+    action: Literal["created", "unchanged"]
+
+
+class VoucherFinding(BaseModel):
+    """One thing in the tenant's Fortnox setup or mapping that stops the voucher, and where to fix it."""
+
+    code: str
+    """``account_missing``, ``account_inactive``, ``cost_center_inactive``, ``series_not_manual``, ..."""
+    subject: str
+    """What the finding is about: an account number, a cost centre code, a series."""
+    sv: str
+    en: str
+
+
+class VoucherExportFailed(PublishedEvent):
+    """The voucher was not made; the reason says what to fix, in Swedish and English. ``findings`` lists each
+    problem preflight found before any voucher call; ``fortnox_code``/``fortnox_message`` are Fortnox's own when
+    Fortnox refused. Nothing was booked by this event: a day already booked is named in the reason."""
+
+    detail_type: ClassVar[str] = "voucher.export_failed"
+    tenant_id: TenantId
+    event_id: str
+    business_key: str | None
+    reason_sv: str
+    reason_en: str
+    findings: list[VoucherFinding] = []
+    fortnox_code: int | None = None
+    fortnox_message: str | None = None

@@ -38,7 +38,12 @@ if TYPE_CHECKING:
 
     from fortnox_bridge.connect.service import ConnectService
     from fortnox_bridge.contracts.invoices import S3ObjectRef
+    from fortnox_bridge.export.digest import FailureDigest
     from fortnox_bridge.export.exporter import InvoiceExporter
+    from fortnox_bridge.export.review import ExportReview
+    from fortnox_bridge.status.links import StatusLinks
+    from fortnox_bridge.status.service import StatusService
+    from fortnox_bridge.vouchers.exporter import VoucherExporter
 
 
 @cache
@@ -235,6 +240,28 @@ def connect_service() -> "ConnectService":
     )
 
 
+# -- status page (issue 10) ------------------------------------------------------------------------------------
+def status_links() -> "StatusLinks":
+    """Signed links to a tenant's status page, under the connect signing key and the hosted pages' base URL."""
+    from fortnox_bridge.status.links import StatusLinkGenerations, StatusLinks
+
+    return StatusLinks(
+        tenants=TenantStore(table()),
+        generations=StatusLinkGenerations(table()),
+        signing_key=signing_key,
+        public_base_url=str(settings.load(settings.ConnectSettings).public_base_url),
+    )
+
+
+def status_service() -> "StatusService":
+    from fortnox_bridge.status.service import StatusService
+
+    return StatusService(tenants=TenantStore(table()), connections=ConnectionStore(table()), review=export_review())
+
+
+# -- end of status page ----------------------------------------------------------------------------------------
+
+
 def today() -> "datetime":
     return datetime.now(UTC)
 
@@ -284,3 +311,86 @@ def invoice_exporter() -> "InvoiceExporter":
         client_for=fortnox_client,
         read_pdf=read_pdf,
     )
+
+
+# -- voucher export (issue 10) --------------------------------------------------------------------------------------
+def voucher_exporter() -> "VoucherExporter":
+    """Imported here, as the invoice exporter is: a function that books no vouchers never loads the voucher code."""
+    from fortnox_bridge.store.ledger import ExportLedger
+    from fortnox_bridge.store.mappings import MappingStore
+    from fortnox_bridge.store.setup_cache import SetupCache
+    from fortnox_bridge.vouchers.day_listing import DayListings
+    from fortnox_bridge.vouchers.exporter import VoucherExporter, VoucherStores
+
+    return VoucherExporter(
+        tenants=TenantStore(table()),
+        connections=ConnectionStore(table()),
+        stores=VoucherStores(
+            ledger=ExportLedger(table()),
+            mappings=MappingStore(table()),
+            setups=SetupCache(table()),
+            days=DayListings(table()),
+        ),
+        publisher=publisher(),
+        client_for=fortnox_client,
+    )
+
+
+# -- end of voucher export ------------------------------------------------------------------------------------------
+
+
+# -- export review (issue 10) ---------------------------------------------------------------------------------------
+def export_review() -> "ExportReview":
+    """A tenant's exports as the bookkeeper reviews them: list, retry, mark as exported, SIE (management API and the
+    hosted status page)."""
+    from fortnox_bridge.export.review import INVOICE_KINDS, VOUCHER_KIND, ExportReview
+    from fortnox_bridge.store.ledger import ExportLedger
+    from fortnox_bridge.store.mappings import MappingStore
+    from fortnox_bridge.store.setup_cache import SetupCache
+
+    def queue_for(kind: str) -> str:
+        queues = settings.load(settings.ExportQueueSettings)
+        if kind == VOUCHER_KIND:
+            return queues.voucher_queue_url
+        if kind in INVOICE_KINDS:
+            return queues.invoice_queue_url
+        raise BadInputError(f"exports of kind {kind} are not sent again")
+
+    def send(queue_url: str, body: str) -> None:
+        aws.sqs().send_message(QueueUrl=queue_url, MessageBody=body)
+
+    return ExportReview(
+        tenants=TenantStore(table()),
+        connections=ConnectionStore(table()),
+        ledger=ExportLedger(table()),
+        mappings=MappingStore(table()),
+        queue_for=queue_for,
+        send=send,
+        invalidate_setup=SetupCache(table()).invalidate,
+        today=lambda: today().date(),
+    )
+
+
+def failure_digest() -> "FailureDigest":
+    """The e-mail digest of failed exports, with a week-long status link in each e-mail."""
+    from fortnox_bridge.export.digest import FailureDigest, ses_sender
+    from fortnox_bridge.store.ledger import ExportLedger, FailureNotes
+
+    def status_link(tenant: TenantId) -> str:
+        url, _ = status_links().create(tenant, DIGEST_LINK_LIFETIME)
+        return url
+
+    return FailureDigest(
+        tenants=TenantStore(table()),
+        connections=ConnectionStore(table()),
+        ledger=ExportLedger(table()),
+        notes=FailureNotes(table()),
+        send=ses_sender(aws.ses(), settings.load(settings.DigestSettings).sender),
+        status_link=status_link,
+    )
+
+
+DIGEST_LINK_LIFETIME = timedelta(days=7)
+
+
+# -- end of export review -------------------------------------------------------------------------------------------

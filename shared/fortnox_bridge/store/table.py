@@ -33,8 +33,33 @@ def ledger_key(tenant: TenantId, company: FortnoxTenantId, kind: str, business_k
     return {"PK": company_partition(tenant, company), "SK": f"EXPORT#{kind}#{business_key}"}
 
 
+def ledger_prefix() -> str:
+    """Sort-key prefix of every export ledger entry in a company partition."""
+    return "EXPORT#"
+
+
+def digest_key(tenant: TenantId) -> Key:
+    """The tenant's failure digest: when it was last e-mailed, and whether failures wait to be told (GSI1)."""
+    return {"PK": f"TENANT#{tenant}", "SK": "DIGEST"}
+
+
+DIGEST_INDEX = "GSI1"
+DIGEST_PENDING = "DIGEST_PENDING"
+"""GSI1 partition of tenants with failures recorded since their last digest, sorted by when the first was noted."""
+
+
 def customer_hash_key(tenant: TenantId, company: FortnoxTenantId, customer_number: str) -> Key:
     return {"PK": company_partition(tenant, company), "SK": f"CUSTOMER#{customer_number}"}
+
+
+SETUP_PREFIX = "SETUP#YEAR#"
+"""Sort-key prefix of the cached Fortnox setup of a company, one item per financial year (``store/setup_cache.py``)."""
+
+
+def setup_key(tenant: TenantId, company: FortnoxTenantId, last_day: str) -> Key:
+    """A financial year's cached setup, sorted by the year's last day (ISO): the year holding a date is the first
+    item at or after it."""
+    return {"PK": company_partition(tenant, company), "SK": f"{SETUP_PREFIX}{last_day}"}
 
 
 def cursor_key(tenant: TenantId, name: str) -> Key:
@@ -51,6 +76,11 @@ def link_generation_key(tenant: TenantId) -> Key:
 
 def consent_state_key(nonce: str) -> Key:
     return {"PK": f"CONSENTSTATE#{nonce}", "SK": "STATE"}
+
+
+def status_link_generation_key(tenant: TenantId) -> Key:
+    """Status links carry the generation they were made in; moving it on revokes every one made before."""
+    return {"PK": f"TENANT#{tenant}", "SK": "STATUSLINKGENERATION"}
 
 
 REFRESH_INDEX = "GSI1"
@@ -74,3 +104,9 @@ def plain(item: dict[str, Any]) -> dict[str, Any]:
 class StoreBase:
     def __init__(self, table: "Table") -> None:
         self._table = table
+
+
+# -- voucher export (issue 10) --------------------------------------------------------------------------------------
+def voucher_day_key(tenant: TenantId, company: FortnoxTenantId, day: str) -> Key:
+    """The vouchers Fortnox held on one transaction date (ISO), as last listed (``vouchers/day_listing.py``)."""
+    return {"PK": company_partition(tenant, company), "SK": f"VOUCHERDAY#{day}"}
