@@ -1,6 +1,7 @@
-"""The public hosted pages: a connect link's landing page and Fortnox's OAuth callback."""
+"""The public hosted pages: a connect link's landing page, Fortnox's OAuth callback and the status page."""
 
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -16,7 +17,11 @@ from fortnox_bridge.connect.service import (
     LinkRefused,
 )
 from fortnox_bridge.errors import BadInputError
+from fortnox_bridge.export.review import UnknownExport
 from fortnox_bridge.observability import logger, tracer
+from fortnox_bridge.status import page as status_page
+from fortnox_bridge.status.links import FormRefused, StatusLink, StatusLinkRefused
+from fortnox_bridge.status.service import NoSieFile, SieUnbuildable
 
 settings.require(*settings.FORTNOX_CALLER, settings.SigningSettings)
 app = APIGatewayHttpResolver()
@@ -106,6 +111,110 @@ def callback() -> Response[str]:
     )
 
 
+# -- status page (issue 10) ------------------------------------------------------------------------------------
+# The token in these paths is a bearer link: no route's answer goes into a trace, and no log line names the path.
+STATUS_HEADERS = {**SECURITY_HEADERS, "Content-Security-Policy": status_page.CONTENT_SECURITY_POLICY}
+
+
+def _status_html(body: str, status: int = 200) -> Response[str]:
+    return Response(status_code=status, content_type=HTML, body=body, headers=dict(STATUS_HEADERS))
+
+
+def _status_error(kind: str, language: str | None = None, detail: tuple[str, str] | None = None) -> Response[str]:
+    body, status = status_page.error(kind, language or _language(), detail)
+    return _status_html(body, status)
+
+
+def status_link_refused(refused: StatusLinkRefused) -> Response[str]:
+    return _status_error(refused.reason)
+
+
+app.exception_handler(StatusLinkRefused)(status_link_refused)
+
+
+def _posted(link: StatusLink) -> dict[str, str]:
+    """The form's fields, once its CSRF token is this link's; ``FormRefused`` otherwise."""
+    fields = {name: values[0] for name, values in parse_qs(app.current_event.decoded_body or "").items()}
+    if not wiring.status_links().accepts(link, fields.get("csrf")):
+        raise FormRefused("the form's CSRF token is missing or belongs to another link")
+    return fields
+
+
+def form_refused(_: FormRefused) -> Response[str]:
+    return _status_error("forbidden")
+
+
+app.exception_handler(FormRefused)(form_refused)
+
+
+def _back(token: str, flash: status_page.Flash) -> Response[str]:
+    """303 to the page, so a reload does not post the form again."""
+    query: dict[str, str] = {"flash": flash}
+    asked = app.current_event.get_query_string_value("lang")
+    if asked in ("sv", "en"):
+        query["lang"] = asked
+    location = f"{wiring.status_links().url(token)}?{urlencode(query)}"
+    return Response(status_code=303, headers={**STATUS_HEADERS, "Location": location}, body="")
+
+
+@app.get("/status/<token>")
+@tracer.capture_method(capture_response=False)
+def status(token: str) -> Response[str]:
+    links = wiring.status_links()
+    link = links.verify(token)
+    overview = wiring.status_service().overview(link.tenant_id)
+    return _status_html(
+        status_page.status(
+            overview,
+            action_base=links.url(token),
+            csrf=links.csrf_token(link),
+            link_expires=link.expires_at,
+            language=_language(overview.language),
+            flash=status_page.flash_named(app.current_event.get_query_string_value("flash")),
+        )
+    )
+
+
+@app.post("/status/<token>/exports/<export_id>/retry")
+@tracer.capture_method(capture_response=False)
+def status_retry(token: str, export_id: str) -> Response[str]:
+    link = wiring.status_links().verify(token)
+    _posted(link)
+    return _back(token, wiring.status_service().retry(link.tenant_id, export_id))
+
+
+@app.post("/status/<token>/exports/<export_id>/mark-exported")
+@tracer.capture_method(capture_response=False)
+def status_mark_exported(token: str, export_id: str) -> Response[str]:
+    link = wiring.status_links().verify(token)
+    reason = _posted(link).get("reason")
+    return _back(token, wiring.status_service().mark_exported(link.tenant_id, export_id, reason))
+
+
+@app.get("/status/<token>/exports/<export_id>/sie")
+@tracer.capture_method(capture_response=False)
+def status_sie(token: str, export_id: str) -> Response[bytes] | Response[str]:
+    link = wiring.status_links().verify(token)
+    service = wiring.status_service()
+    try:
+        sie = service.sie(link.tenant_id, export_id)
+    except UnknownExport:
+        return _status_error("not_found", _language(service.language(link.tenant_id)))
+    except NoSieFile:
+        return _status_error("no_sie", _language(service.language(link.tenant_id)))
+    except SieUnbuildable as unbuildable:
+        fix = (unbuildable.explanation.sv, unbuildable.explanation.en)
+        return _status_error("sie_unbuildable", _language(service.language(link.tenant_id)), fix)
+    headers = {
+        **STATUS_HEADERS,
+        "Content-Disposition": f'attachment; filename="{sie.filename}"',
+    }
+    return Response(status_code=200, content_type="application/octet-stream", body=sie.content, headers=headers)
+
+
+# -- end of status page ----------------------------------------------------------------------------------------
+
+
 @app.not_found
 def not_found(_: Exception) -> Response[str]:
     return _error("unknown")
@@ -114,6 +223,8 @@ def not_found(_: Exception) -> Response[str]:
 def broken(error: Exception) -> Response[str]:
     # Only the kind goes to the log: a message could quote a state or a code.
     logger.error("hosted page failed", extra={"error": type(error).__name__})
+    if app.current_event.path.startswith("/status/"):
+        return _status_error("broken")
     return _error("broken")
 
 

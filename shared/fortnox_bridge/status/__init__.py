@@ -1,0 +1,1 @@
+"""The bookkeeper's status page: signed, expiring links and the hosted page they open."""

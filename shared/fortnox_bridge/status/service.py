@@ -1,0 +1,139 @@
+"""What the status page does for the tenant of a verified status link: read its connection and exports, and act on
+one export through the review. The tenant always comes from the link, never from the request, so an export id of
+another tenant is looked up in this tenant's ledger and is not found."""
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+from fortnox_bridge.export.explanations import Explanation, ExportRefused
+from fortnox_bridge.export.review import ExportConflict, ExportReview, SieFile, UnknownExport
+from fortnox_bridge.export.review import ExportView as ReviewedExport
+from fortnox_bridge.ids import TenantId
+from fortnox_bridge.status.page import ConnectionView, ExportLine, FailureView, Flash, Overview
+from fortnox_bridge.store.connections import ConnectionStore
+from fortnox_bridge.store.tenants import TenantStore
+
+RECENT = 20
+"""Exports shown under "recent", newest first."""
+SCANNED = 500
+"""The ledger lists in key order, not by time: the newest are picked from this many (the page is read rarely)."""
+FAILED_SHOWN = 100
+REASON_LENGTH = 500
+UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+"""Control, format (bidi overrides, zero-width), surrogate, private-use and unassigned characters, and line breaks: a
+one-line reason typed into a form holds none of them."""
+
+
+class NoSieFile(Exception):
+    """The export is not a failed voucher with its event kept."""
+
+
+class SieUnbuildable(Exception):
+    """Today's mapping cannot make the voucher (a key or account no longer mapped, say): the fix in both languages."""
+
+    def __init__(self, explanation: Explanation) -> None:
+        super().__init__(explanation.en)
+        self.explanation = explanation
+
+
+def _line(export: ReviewedExport) -> ExportLine:
+    states: dict[str, Literal["failed", "exported", "marked"]] = {
+        "failed": "failed",
+        "confirmed": "exported",
+        "marked_exported": "marked",
+    }
+    failure = export.failure
+    return ExportLine(
+        export_id=export.export_id,
+        kind=export.kind,
+        business_key=export.business_key,
+        state=states.get(export.status, "in_progress"),
+        updated_at=export.updated_at,
+        fortnox_id=export.fortnox_id,
+        failure=None
+        if failure is None
+        else FailureView(
+            sv=failure.sv,
+            en=failure.en,
+            code=failure.code,
+            fortnox_message=failure.fortnox_message,
+            findings=tuple((finding.sv, finding.en) for finding in failure.findings),
+        ),
+        marked_reason=export.marked_exported.reason if export.marked_exported is not None else None,
+        retryable=export.retryable,
+        sie=export.kind == "voucher" and export.retryable,
+    )
+
+
+@dataclass(frozen=True)
+class StatusService:
+    tenants: TenantStore
+    connections: ConnectionStore
+    review: ExportReview
+
+    def overview(self, tenant_id: TenantId) -> Overview:
+        tenant = self.tenants.require(tenant_id)
+        connection = self.connections.get(tenant_id)
+        failed = self.review.list(tenant_id, status="failed", limit=FAILED_SHOWN).exports
+        seen: list[ReviewedExport] = []
+        start: str | None = None
+        while len(seen) < SCANNED:
+            page = self.review.list(tenant_id, limit=min(100, SCANNED - len(seen)), start=start)
+            seen += page.exports
+            if page.next is None:
+                break
+            start = page.next
+        recent = sorted((e for e in seen if e.status != "failed"), key=lambda e: e.updated_at, reverse=True)
+        return Overview(
+            tenant_name=tenant.display_name,
+            language=tenant.settings.language,
+            connection=None
+            if connection is None
+            else ConnectionView(
+                state=connection.state.value,
+                company_name=connection.company_name,
+                organisation_number=connection.organisation_number,
+                reason=connection.reason,
+            ),
+            failed=[_line(e) for e in sorted(failed, key=lambda e: e.updated_at, reverse=True)],
+            recent=[_line(e) for e in recent[:RECENT]],
+        )
+
+    def language(self, tenant_id: TenantId) -> str:
+        return self.tenants.require(tenant_id).settings.language
+
+    def retry(self, tenant_id: TenantId, export_id: str) -> Flash:
+        try:
+            self.review.retry(tenant_id, export_id)
+        except UnknownExport:
+            return "not_found"
+        except ExportConflict:
+            return "not_retryable"
+        return "retried"
+
+    def mark_exported(self, tenant_id: TenantId, export_id: str, reason: str | None) -> Flash:
+        reason = (reason or "").strip()
+        if not reason or len(reason) > REASON_LENGTH:
+            return "reason_missing"
+        if any(unicodedata.category(char) in UNPRINTABLE for char in reason):
+            # The reason is shown to the next bookkeeper and in the management API: a bidi override would make it
+            # read otherwise than it was typed, and a control character shows as nothing.
+            return "reason_unprintable"
+        try:
+            self.review.mark_exported(tenant_id, export_id, reason)
+        except UnknownExport:
+            return "not_found"
+        except ExportConflict:
+            return "not_markable"
+        return "marked"
+
+    def sie(self, tenant_id: TenantId, export_id: str) -> SieFile:
+        """Raises ``UnknownExport`` for an export this tenant does not have, ``NoSieFile`` for one that has no SIE,
+        ``SieUnbuildable`` for a voucher today's mapping cannot make."""
+        try:
+            return self.review.sie(tenant_id, export_id)
+        except ExportConflict:
+            raise NoSieFile(export_id[:100]) from None
+        except ExportRefused as refused:
+            raise SieUnbuildable(refused.explanation) from None
