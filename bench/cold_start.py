@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from datetime import date
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -34,8 +35,9 @@ import infra.layer
 from bench.invoices import invoice_event
 from bench.lambda_env import MEMORY_MB, lambda_environment, trace_header
 from bench.processes import BenchStack
-from bench.tenants import connected_tenant
+from bench.tenants import connected_tenant, with_vouchers
 from infra.names import FUNCTIONS_DIR, ROOT
+from local_stack.demo_vouchers import sales_day
 
 RUNS = {"shipped": 3, "compiled": 5}
 """Runs per handler and state (a shipped run compiles everything: seconds each). The fastest run is reported: other
@@ -57,6 +59,9 @@ PLACEHOLDERS = {
     "CONNECT_SIGNING_KEY_ID": "bench",
     "PDF_BUCKET": "bench",
     "MAX_RECEIVE_COUNT": "5",
+    "INVOICE_QUEUE_URL": "https://sqs.eu-north-1.amazonaws.com/123456789012/bench-invoices",
+    "VOUCHER_QUEUE_URL": "https://sqs.eu-north-1.amazonaws.com/123456789012/bench-vouchers",
+    "NOTIFICATION_SENDER": "no-reply@bench.example.com",
 }
 """Settings the handlers check at import when no stack is given; nothing is called at import."""
 
@@ -120,8 +125,12 @@ def _invocations(stack: BenchStack) -> dict[str, dict[str, Any]]:
     tenant = connected_tenant(stack, f"cold-{uuid.uuid4().hex[:6]}")
     probe = {"tenant_id": tenant.tenant_id}
     invoice = invoice_event(tenant.tenant_id, 1, "1042")
+    with_vouchers(stack, tenant)
+    day = sales_day(tenant.tenant_id, date.today().isoformat(), "kassa-1", "Kassa 1")
     return {
         "connection_keepalive": {},
+        "failure_digest": {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}},
+        "voucher_export": _sqs_event(stack, "VoucherExportWorkQueue", json.dumps(day)),
         "hosted_connect": _http_event("GET", "/connect/{link_token}", "/connect/not-a-link", {"link_token": "x"}),
         "invoice_export": _sqs_event(stack, "InvoiceExportWorkQueue", json.dumps(invoice)),
         "management_api": _http_event(

@@ -45,6 +45,8 @@ class Plan:
     only the warm-up and the steady state run."""
     new_customers: int
     """Invoices each of a customer Fortnox has not seen yet."""
+    function: str = "invoice_export"
+    """The function folder whose handler the instance runs (``bench.vouchers`` runs ``voucher_export``)."""
 
 
 @dataclass
@@ -101,7 +103,7 @@ class Instance:
         events.register("before-call", self._aws_call, unique_id="bench-aws-calls")
         self._count_create_answers()
         self.sqs = boto3.client("sqs")
-        sys.path.insert(0, str(FUNCTIONS_DIR / "invoice_export"))
+        sys.path.insert(0, str(FUNCTIONS_DIR / plan.function))
         self.handler: Callable[[dict[str, Any], Any], Any] = importlib.import_module("handler").lambda_handler
 
     def _secret_read(self, **_: Any) -> None:

@@ -50,7 +50,9 @@ def _requests(stack: BenchStack, phase: Phase, company: int) -> tuple[list[dict[
     return calls, tokens
 
 
-def _worker(running: BenchStack, tenant: BenchTenant, mode: str, **sizes: int) -> dict[str, Phase]:
+def _worker(
+    running: BenchStack, tenant: BenchTenant, mode: str, *, invoices: int, samples: int, new_customers: int
+) -> dict[str, Phase]:
     latency = Latency.production(running.sandbox_url) if mode == "simulated" else Latency()
     queue_url = running.physical_id("InvoiceExportWorkQueue")
     plan = Plan(
@@ -58,7 +60,9 @@ def _worker(running: BenchStack, tenant: BenchTenant, mode: str, **sizes: int) -
         queue_url=queue_url,
         queue_arn=f"arn:aws:sqs:eu-north-1:123456789012:{queue_url.rsplit('/', 1)[-1]}",
         latency=latency,
-        **sizes,
+        invoices=invoices,
+        samples=samples,
+        new_customers=new_customers,
     )
     environment = lambda_environment(
         "bench-invoice-export", FUNCTIONS_DIR / "invoice_export", running.environment("InvoiceExportExporter")

@@ -9,9 +9,12 @@ import boto3
 from bench.processes import BenchStack
 from fortnox_bridge.fortnox.oauth import TokenEndpoint
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
+from fortnox_bridge.mapping.rules import TenantMapping
 from fortnox_bridge.store.connections import Connection, ConnectionStore
+from fortnox_bridge.store.mappings import MappingStore
 from fortnox_bridge.store.tenants import Tenant, TenantStore
 from fortnox_bridge.tokens.secret_store import SecretTokenStore, StoredTokens
+from local_stack.demo_vouchers import VOUCHER_MAPPING, prepare_company
 from local_stack.moto_server import REGION
 from local_stack.onboarding import connect_service_account
 
@@ -66,3 +69,11 @@ def connected_person(stack: BenchStack, tenant_id: str) -> BenchTenant:
         )
     )
     return BenchTenant(tenant_id=tenant_id, company=company)
+
+
+def with_vouchers(stack: BenchStack, tenant: BenchTenant) -> None:
+    """The tenant's vouchers mapped (the demo's mapping), and its company's chart given the accounts it names."""
+    prepare_company(stack.control, tenant.company)
+    MappingStore(_table(stack)).put(
+        TenantId(tenant.tenant_id), TenantMapping.model_validate({"vouchers": VOUCHER_MAPPING})
+    )

@@ -5,12 +5,15 @@ from pathlib import Path
 
 import aws_cdk as cdk
 
-from infra.names import DEFAULT_LAYER_DIR, ROOT, STACK_NAME
+from infra.names import DEFAULT_LAYER_DIR, DEFAULT_NOTIFICATION_SENDER, ROOT, STACK_NAME
 from infra.stack import FortnoxBridgeStack
 
 
-def build_app(*, layer_dir: Path = DEFAULT_LAYER_DIR, outdir: Path = ROOT / "cdk.out") -> cdk.App:
-    app = cdk.App(outdir=str(outdir))
+def build_app(
+    *, layer_dir: Path = DEFAULT_LAYER_DIR, outdir: Path = ROOT / "cdk.out", context: dict[str, str] | None = None
+) -> cdk.App:
+    """``context`` as ``--context`` would give it (``public_base_url``, ``notification_sender``, ...)."""
+    app = cdk.App(outdir=str(outdir), context=context)
     FortnoxBridgeStack(
         app,
         STACK_NAME,
@@ -19,6 +22,7 @@ def build_app(*, layer_dir: Path = DEFAULT_LAYER_DIR, outdir: Path = ROOT / "cdk
         fortnox_api_url=app.node.try_get_context("fortnox_api_url") or "https://api.fortnox.se",
         fortnox_auth_url=app.node.try_get_context("fortnox_auth_url") or "https://apps.fortnox.se",
         public_base_url=app.node.try_get_context("public_base_url"),
+        notification_sender=app.node.try_get_context("notification_sender") or DEFAULT_NOTIFICATION_SENDER,
     )
     return app
 

@@ -14,5 +14,12 @@ TENANT_PROBE_BATCH_SIZE = 10
 TENANT_PROBE_TIMEOUT_SECONDS = 60
 INVOICE_EXPORT_BATCH_SIZE = 10
 INVOICE_EXPORT_TIMEOUT_SECONDS = 300
+VOUCHER_EXPORT_BATCH_SIZE = 10
+VOUCHER_EXPORT_TIMEOUT_SECONDS = 300
+FAILURE_DIGEST_TIMEOUT_SECONDS = 300
+FAILURE_DIGEST_EVERY_MINUTES = 15
+"""How often the digest looks for tenants with failures to tell; each tenant's own interval is in its settings."""
+DEFAULT_NOTIFICATION_SENDER = "fortnox-bridge.example.com"
+"""The SES identity digests are sent from when the ``notification_sender`` context is not set (a domain: dev)."""
 MAX_RECEIVE_COUNT = 5
 """Deliveries before a message goes to its dead-letter queue."""

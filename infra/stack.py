@@ -7,12 +7,16 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from infra.constructs import access
 from infra.constructs.access import Resources
 from infra.constructs.connect import Connect
+from infra.constructs.failure_digest import FailureDigest
 from infra.constructs.invoice_export import InvoiceExport
 from infra.constructs.shared_layer import SharedLayer
 from infra.constructs.state import StateTable
 from infra.constructs.tenant_probe import TenantProbe
+from infra.constructs.voucher_export import VoucherExport
+from infra.names import DEFAULT_NOTIFICATION_SENDER
 
 
 class FortnoxBridgeStack(cdk.Stack):
@@ -26,6 +30,7 @@ class FortnoxBridgeStack(cdk.Stack):
         fortnox_api_url: str = "https://api.fortnox.se",
         fortnox_auth_url: str = "https://apps.fortnox.se",
         public_base_url: str | None = None,
+        notification_sender: str = DEFAULT_NOTIFICATION_SENDER,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
@@ -70,7 +75,29 @@ class FortnoxBridgeStack(cdk.Stack):
         self.invoice_export = InvoiceExport(
             self, "InvoiceExport", resources=resources, layer=layer.layer, environment=probe_environment
         )
+        self.voucher_export = VoucherExport(
+            self, "VoucherExport", resources=resources, layer=layer.layer, environment=probe_environment
+        )
+        signed_environment = {**probe_environment, "CONNECT_SIGNING_KEY_ID": resources.signing_key.secret_arn}
+        self.failure_digest = FailureDigest(
+            self,
+            "FailureDigest",
+            resources=resources,
+            layer=layer.layer,
+            environment=signed_environment,
+            notification_sender=notification_sender,
+        )
+        # Retrying a failed export sends its stored event back to its kind's queue: from the management API and from
+        # the buttons of the hosted status page.
+        export_queues = {
+            "INVOICE_QUEUE_URL": self.invoice_export.work.queue,
+            "VOUCHER_QUEUE_URL": self.voucher_export.work.queue,
+        }
+        for reviewer in (self.connect.management, self.connect.hosted):
+            access.review_exports(reviewer, resources, export_queues)
         cdk.CfnOutput(self, "InvoiceQueueUrl", value=self.invoice_export.work.queue.queue_url)
+        cdk.CfnOutput(self, "VoucherQueueUrl", value=self.voucher_export.work.queue.queue_url)
+        cdk.CfnOutput(self, "NotificationSender", value=self.failure_digest.identity.email_identity_name)
         cdk.CfnOutput(self, "PdfBucketName", value=self.invoice_export.pdfs.bucket_name)
         cdk.CfnOutput(self, "TableName", value=state.table.table_name)
         cdk.CfnOutput(self, "ApiUrl", value=self.connect.api.api_endpoint)

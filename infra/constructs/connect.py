@@ -23,10 +23,23 @@ MANAGEMENT_ROUTES = [
     (apigw.HttpMethod.DELETE, "/tenants/{tenant_id}/connect-links"),
     (apigw.HttpMethod.DELETE, "/tenants/{tenant_id}/connect-links/{link_id}"),
     (apigw.HttpMethod.DELETE, "/tenants/{tenant_id}/connection"),
+    (apigw.HttpMethod.GET, "/tenants/{tenant_id}/mapping/check"),
+    (apigw.HttpMethod.GET, "/tenants/{tenant_id}/exports"),
+    (apigw.HttpMethod.POST, "/tenants/{tenant_id}/exports/retry-failed"),
+    (apigw.HttpMethod.GET, "/tenants/{tenant_id}/exports/{export_id}"),
+    (apigw.HttpMethod.POST, "/tenants/{tenant_id}/exports/{export_id}/retry"),
+    (apigw.HttpMethod.POST, "/tenants/{tenant_id}/exports/{export_id}/mark-exported"),
+    (apigw.HttpMethod.GET, "/tenants/{tenant_id}/exports/{export_id}/sie"),
+    (apigw.HttpMethod.POST, "/tenants/{tenant_id}/status-links"),
+    (apigw.HttpMethod.DELETE, "/tenants/{tenant_id}/status-links"),
 ]
 HOSTED_ROUTES = [
     (apigw.HttpMethod.GET, "/connect/{link_token}"),
     (apigw.HttpMethod.GET, "/oauth/callback"),
+    (apigw.HttpMethod.GET, "/status/{token}"),
+    (apigw.HttpMethod.POST, "/status/{token}/exports/{export_id}/retry"),
+    (apigw.HttpMethod.POST, "/status/{token}/exports/{export_id}/mark-exported"),
+    (apigw.HttpMethod.GET, "/status/{token}/exports/{export_id}/sie"),
 ]
 
 
@@ -57,6 +70,10 @@ class Connect(Construct):
             timeout_seconds=29,
         )
         access.manage_tenants(self.management, resources, stack)
+        # The mapping check reads the tenant's Fortnox setup, refreshing its tokens like any Fortnox caller.
+        access.call_fortnox(self.management, resources, stack)
+        # Status links are signed with the connect key.
+        access.sign_states(self.management, resources)
 
         self.hosted = BridgeFunction(
             self,

@@ -15,7 +15,9 @@ def main(argv: list[str] | None = None) -> int:
     sandbox.add_argument("--rate-window", type=float, default=5.0, help="window in seconds (Fortnox: 5)")
     sandbox.add_argument("--demo-company", action="store_true", help="seed a company, an app and print them")
     redrive = commands.add_parser("redrive", help="move dead letters back to their queue once the cause is fixed")
-    redrive.add_argument("--queue-url", required=True, help="the work queue (stack output InvoiceQueueUrl)")
+    redrive.add_argument(
+        "--queue-url", required=True, help="the work queue (stack output InvoiceQueueUrl or VoucherQueueUrl)"
+    )
     redrive.add_argument("--tenant", help="only this tenant's messages; without it, every dead letter")
     arguments = parser.parse_args(argv)
     if arguments.command == "redrive":

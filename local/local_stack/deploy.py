@@ -10,7 +10,7 @@ import boto3
 
 from infra.names import ROOT, STACK_NAME
 from local_stack.moto_server import ACCOUNT_ID, REGION
-from local_stack.template import FunctionSpec, functions, local_template, secrets
+from local_stack.template import FunctionSpec, email_identities, functions, local_template, secrets
 
 TEMPLATE_PATH = ROOT / "cdk.out" / f"{STACK_NAME}.template.json"
 
@@ -74,4 +74,12 @@ def deploy(template: dict[str, Any], endpoint_url: str, *, stack_name: str = STA
     for logical_id in secrets(template):
         created = secrets_manager.create_secret(Name=f"{stack_name}-{logical_id}", SecretString="unset")
         physical_ids[logical_id] = created["ARN"]
+    ses = boto3.client("ses", endpoint_url=endpoint_url, region_name=REGION)
+    for logical_id, identity in email_identities(template).items():
+        # Verified at once: in AWS a person proves the domain (DNS) or the address (a link mailed to it).
+        if "@" in identity:
+            ses.verify_email_identity(EmailAddress=identity)
+        else:
+            ses.verify_domain_identity(Domain=identity)
+        physical_ids[logical_id] = identity
     return DeployedStack(endpoint_url=endpoint_url, physical_ids=physical_ids, functions=functions(template))

@@ -12,8 +12,21 @@ SECRET_TYPE = "AWS::SecretsManager::Secret"  # noqa: S105 - a resource type, not
 """moto's CloudFormation cannot create secrets, so the local stack creates them through the API instead."""
 
 
+EMAIL_IDENTITY_TYPE = "AWS::SES::EmailIdentity"
+"""Nor SES identities: the local stack verifies them through the API, as a person does with DNS or a mailbox."""
+
+
 def secrets(template: dict[str, Any]) -> list[str]:
     return [logical_id for logical_id, resource in template["Resources"].items() if resource["Type"] == SECRET_TYPE]
+
+
+def email_identities(template: dict[str, Any]) -> dict[str, str]:
+    """Each SES identity's logical id and the address or domain it is."""
+    return {
+        logical_id: str(resource["Properties"]["EmailIdentity"])
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == EMAIL_IDENTITY_TYPE
+    }
 
 
 @dataclass(frozen=True)
@@ -31,6 +44,8 @@ class FunctionSpec:
     timeout_seconds: int
     environment: dict[str, Any]
     event_sources: list[EventSource] = field(default_factory=list)
+    schedules: list[str] = field(default_factory=list)
+    """The schedule expressions of the EventBridge rules that invoke the function."""
 
 
 def local_template(template: dict[str, Any]) -> dict[str, Any]:
@@ -73,4 +88,11 @@ def functions(template: dict[str, Any]) -> list[FunctionSpec]:
                 reports_item_failures="ReportBatchItemFailures" in properties.get("FunctionResponseTypes", []),
             )
         )
+    for resource in resources.values():
+        if resource["Type"] != "AWS::Events::Rule" or "ScheduleExpression" not in resource["Properties"]:
+            continue
+        for target in resource["Properties"].get("Targets", []):
+            arn = target["Arn"]
+            if isinstance(arn, dict) and "Fn::GetAtt" in arn and arn["Fn::GetAtt"][0] in specs:
+                specs[arn["Fn::GetAtt"][0]].schedules.append(resource["Properties"]["ScheduleExpression"])
     return list(specs.values())

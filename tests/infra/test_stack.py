@@ -1,13 +1,22 @@
-"""Assertions on the synthesized template: one per resource the stack defines."""
+"""Assertions on the synthesized template (one per resource the stack defines), and on the local stack that runs it."""
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from infra.names import MAX_RECEIVE_COUNT, TENANT_PROBE_BATCH_SIZE
+from infra.names import (
+    DEFAULT_NOTIFICATION_SENDER,
+    FAILURE_DIGEST_EVERY_MINUTES,
+    FUNCTIONS_DIR,
+    MAX_RECEIVE_COUNT,
+    TENANT_PROBE_BATCH_SIZE,
+    VOUCHER_EXPORT_BATCH_SIZE,
+)
+from tests.conftest import LOCAL_API_KEY
 
 
 @pytest.fixture(scope="module")
@@ -15,13 +24,18 @@ def assertions(template: dict[str, Any]) -> Template:
     return Template.from_json(template)
 
 
-def _function(template: dict[str, Any], source: str) -> dict[str, Any]:
+def _function_id(template: dict[str, Any], source: str) -> str:
     return next(
-        resource
-        for resource in template["Resources"].values()
+        key
+        for key, resource in template["Resources"].items()
         if resource["Type"] == "AWS::Lambda::Function"
         and resource.get("Metadata", {}).get("FortnoxBridge:Source") == f"functions/{source}"
     )
+
+
+def _function(template: dict[str, Any], source: str) -> dict[str, Any]:
+    resource: dict[str, Any] = template["Resources"][_function_id(template, source)]
+    return resource
 
 
 def test_state_table_has_the_documented_keys_ttl_gsi_and_recovery(assertions: Template) -> None:
@@ -53,7 +67,7 @@ def test_every_work_queue_redrives_to_a_dead_letter_queue_and_outlasts_its_funct
     mappings = [
         value["Properties"] for value in resources.values() if value["Type"] == "AWS::Lambda::EventSourceMapping"
     ]
-    assert len(mappings) == 2
+    assert len(mappings) == 3
     for mapping in mappings:
         work = queues[mapping["EventSourceArn"]["Fn::GetAtt"][0]]["Properties"]
         dead_letter_id = work["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
@@ -63,7 +77,7 @@ def test_every_work_queue_redrives_to_a_dead_letter_queue_and_outlasts_its_funct
         # Visibility timeout is six times the function timeout, so a retry never overlaps a run.
         assert work["VisibilityTimeout"] == 6 * function["Timeout"]
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert len(queues) == 4
+    assert len(queues) == 6
 
 
 def test_pdf_bucket_is_private_encrypted_and_tls_only(assertions: Template) -> None:
@@ -99,7 +113,16 @@ def test_layer_holds_manylinux_wheels_for_python_312_and_our_package(layer_dir: 
 
 
 @pytest.mark.parametrize(
-    "source", ["tenant_probe", "management_api", "hosted_connect", "connection_keepalive", "invoice_export"]
+    "source",
+    [
+        "tenant_probe",
+        "management_api",
+        "hosted_connect",
+        "connection_keepalive",
+        "invoice_export",
+        "voucher_export",
+        "failure_digest",
+    ],
 )
 def test_every_function_uses_the_layer_and_is_configured_from_the_stack(template: dict[str, Any], source: str) -> None:
     properties = _function(template, source)["Properties"]
@@ -137,7 +160,9 @@ def test_function_roles_are_least_privilege(template: dict[str, Any]) -> None:
     for statement in _statements(template):
         actions = _actions(statement)
         assert not any(action.endswith("*") for action in actions), statement
-        if any(action.startswith(("dynamodb:", "secretsmanager:", "events:", "s3:")) for action in actions):
+        if any(
+            action.startswith(("dynamodb:", "secretsmanager:", "events:", "s3:", "sqs:", "ses:")) for action in actions
+        ):
             assert statement["Resource"] != "*", statement
     dynamo = {
         action
@@ -181,9 +206,52 @@ def test_management_routes_need_iam_and_hosted_routes_are_public(template: dict[
         "DELETE /tenants/{tenant_id}/connect-links": "AWS_IAM",
         "DELETE /tenants/{tenant_id}/connect-links/{link_id}": "AWS_IAM",
         "DELETE /tenants/{tenant_id}/connection": "AWS_IAM",
+        "GET /tenants/{tenant_id}/mapping/check": "AWS_IAM",
+        "GET /tenants/{tenant_id}/exports": "AWS_IAM",
+        "POST /tenants/{tenant_id}/exports/retry-failed": "AWS_IAM",
+        "GET /tenants/{tenant_id}/exports/{export_id}": "AWS_IAM",
+        "POST /tenants/{tenant_id}/exports/{export_id}/retry": "AWS_IAM",
+        "POST /tenants/{tenant_id}/exports/{export_id}/mark-exported": "AWS_IAM",
+        "GET /tenants/{tenant_id}/exports/{export_id}/sie": "AWS_IAM",
+        "POST /tenants/{tenant_id}/status-links": "AWS_IAM",
+        "DELETE /tenants/{tenant_id}/status-links": "AWS_IAM",
         "GET /connect/{link_token}": "NONE",
         "GET /oauth/callback": "NONE",
+        # The bookkeeper's status page: the signed link in the path is its only key, as for connect links.
+        "GET /status/{token}": "NONE",
+        "POST /status/{token}/exports/{export_id}/retry": "NONE",
+        "POST /status/{token}/exports/{export_id}/mark-exported": "NONE",
+        "GET /status/{token}/exports/{export_id}/sie": "NONE",
     }
+
+
+@pytest.mark.parametrize("source", ["management_api", "hosted_connect"])
+def test_the_api_has_a_route_for_every_route_its_handler_serves_and_no_other(
+    template: dict[str, Any], source: str
+) -> None:
+    """A route the handler serves but the API lacks answers 404 in AWS while every local test passes."""
+    handler = (FUNCTIONS_DIR / source / "handler.py").read_text()
+    served = {
+        f"{method.upper()} {re.sub(r'<[^>]+>', '{}', path)}"
+        for method, path in re.findall(r'^@app\.(get|post|put|delete)\("([^"]+)"', handler, flags=re.MULTILINE)
+    }
+    function_id = _function_id(template, source)
+    integrations = {
+        key
+        for key, value in template["Resources"].items()
+        if value["Type"] == "AWS::ApiGatewayV2::Integration"
+        and value["Properties"]["IntegrationUri"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    }
+    routed = {
+        re.sub(r"\{[^}]+\}", "{}", value["Properties"]["RouteKey"])
+        for value in template["Resources"].values()
+        if value["Type"] == "AWS::ApiGatewayV2::Route"
+        and any(
+            isinstance(part, dict) and part.get("Ref") in integrations
+            for part in value["Properties"]["Target"]["Fn::Join"][1]
+        )
+    }
+    assert served and routed == served
 
 
 def test_keepalive_runs_daily(assertions: Template) -> None:
@@ -208,22 +276,230 @@ def test_logs_are_kept_a_month(assertions: Template) -> None:
     assertions.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
 
 
-def test_the_management_api_never_writes_tokens(template: dict[str, Any]) -> None:
-    role = next(
-        key
-        for key, value in template["Resources"].items()
-        if value["Type"] == "AWS::IAM::Role" and key.startswith("ConnectManagementRole")
+def _role_actions(template: dict[str, Any], source: str) -> dict[str, list[Any]]:
+    """Each action the function's role may take, and the resources it may take it on."""
+    role = _function(template, source)["Properties"]["Role"]["Fn::GetAtt"][0]
+    granted: dict[str, list[Any]] = {}
+    for value in template["Resources"].values():
+        if value["Type"] != "AWS::IAM::Policy" or {"Ref": role} not in value["Properties"]["Roles"]:
+            continue
+        for statement in value["Properties"]["PolicyDocument"]["Statement"]:
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for action in _actions(statement):
+                granted.setdefault(action, []).extend(resources)
+    return granted
+
+
+def _logical_id(template: dict[str, Any], prefix: str, resource_type: str) -> str:
+    return next(
+        key for key, value in template["Resources"].items() if key.startswith(prefix) and value["Type"] == resource_type
     )
-    policies = [
-        value
-        for value in template["Resources"].values()
-        if value["Type"] == "AWS::IAM::Policy" and {"Ref": role} in value["Properties"]["Roles"]
-    ]
-    actions = {
-        action
-        for policy in policies
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        for action in _actions(statement)
-    }
+
+
+def test_the_management_api_creates_no_token_secret(template: dict[str, Any]) -> None:
+    """It ends connections (deletes a tenant's secret) and, for the mapping check, refreshes tokens as any Fortnox
+    caller does; creating a tenant's secret stays the connect flow's alone."""
+    actions = _role_actions(template, "management_api")
     assert "secretsmanager:DeleteSecret" in actions
-    assert not actions & {"secretsmanager:PutSecretValue", "secretsmanager:CreateSecret"}
+    assert "secretsmanager:PutSecretValue" in actions
+    assert "secretsmanager:CreateSecret" not in actions
+
+
+def test_voucher_exporter_reports_batch_item_failures_and_knows_its_last_delivery(template: dict[str, Any]) -> None:
+    function_id = _function_id(template, "voucher_export")
+    queue_id = _logical_id(template, "VoucherExportWorkQueue", "AWS::SQS::Queue")
+    mapping = next(
+        value["Properties"]
+        for value in template["Resources"].values()
+        if value["Type"] == "AWS::Lambda::EventSourceMapping"
+        and value["Properties"]["FunctionName"] == {"Ref": function_id}
+    )
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    assert mapping["BatchSize"] == VOUCHER_EXPORT_BATCH_SIZE
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    variables = _function(template, "voucher_export")["Properties"]["Environment"]["Variables"]
+    assert variables["MAX_RECEIVE_COUNT"] == str(MAX_RECEIVE_COUNT)
+    assert template["Outputs"]["VoucherQueueUrl"]["Value"] == {"Ref": queue_id}
+
+
+def test_voucher_exporter_role_calls_fortnox_and_nothing_more(template: dict[str, Any]) -> None:
+    actions = _role_actions(template, "voucher_export")
+    queue_arn = {"Fn::GetAtt": [_logical_id(template, "VoucherExportWorkQueue", "AWS::SQS::Queue"), "Arn"]}
+    assert set(actions) == {
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+        "events:PutEvents",
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    }
+    assert all(resource == queue_arn for resource in actions["sqs:DeleteMessage"])
+    # Its company's partition (the cached setup, the ledger), not the index of every tenant's connections.
+    table = _logical_id(template, "StateTable", "AWS::DynamoDB::Table")
+    assert actions["dynamodb:Query"] == [{"Fn::GetAtt": [table, "Arn"]}]
+    # Its own tenant tokens and the client secret, never the key that signs links.
+    signing_key = {"Ref": _logical_id(template, "ConnectSigningKey", "AWS::SecretsManager::Secret")}
+    assert signing_key not in actions["secretsmanager:GetSecretValue"]
+
+
+@pytest.mark.parametrize("source", ["management_api", "hosted_connect"])
+def test_retry_sends_only_to_the_invoice_and_voucher_work_queues(template: dict[str, Any], source: str) -> None:
+    """The management API and the status page's buttons put a failed export's event back on its kind's queue:
+    those two queues, never a dead-letter queue or the probe's."""
+    invoice_queue = _logical_id(template, "InvoiceExportWorkQueue", "AWS::SQS::Queue")
+    voucher_queue = _logical_id(template, "VoucherExportWorkQueue", "AWS::SQS::Queue")
+    actions = _role_actions(template, source)
+    assert sorted(json.dumps(resource) for resource in actions["sqs:SendMessage"]) == sorted(
+        json.dumps({"Fn::GetAtt": [queue, "Arn"]}) for queue in (invoice_queue, voucher_queue)
+    )
+    variables = _function(template, source)["Properties"]["Environment"]["Variables"]
+    assert variables["INVOICE_QUEUE_URL"] == {"Ref": invoice_queue}
+    assert variables["VOUCHER_QUEUE_URL"] == {"Ref": voucher_queue}
+    assert f"{_logical_id(template, 'StateTable', 'AWS::DynamoDB::Table')}" in json.dumps(actions["dynamodb:Query"])
+
+
+def test_status_links_are_signed_with_the_connect_key(template: dict[str, Any]) -> None:
+    signing_key = {"Ref": _logical_id(template, "ConnectSigningKey", "AWS::SecretsManager::Secret")}
+    for source in ("management_api", "hosted_connect", "failure_digest"):
+        assert signing_key in _role_actions(template, source)["secretsmanager:GetSecretValue"], source
+        variables = _function(template, source)["Properties"]["Environment"]["Variables"]
+        assert variables["CONNECT_SIGNING_KEY_ID"] == signing_key, source
+
+
+def test_failure_digest_runs_every_15_minutes(template: dict[str, Any]) -> None:
+    function_id = _function_id(template, "failure_digest")
+    rules = [
+        value["Properties"]
+        for value in template["Resources"].values()
+        if value["Type"] == "AWS::Events::Rule"
+        and any(target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]} for target in value["Properties"]["Targets"])
+    ]
+    assert [rule["ScheduleExpression"] for rule in rules] == [f"rate({FAILURE_DIGEST_EVERY_MINUTES} minutes)"]
+    assert rules[0]["State"] == "ENABLED"
+
+
+def test_notification_sender_is_an_ses_identity_and_the_digest_sends_only_as_it(template: dict[str, Any]) -> None:
+    identity_id = _logical_id(template, "FailureDigestSender", "AWS::SES::EmailIdentity")
+    assert template["Resources"][identity_id]["Properties"]["EmailIdentity"] == DEFAULT_NOTIFICATION_SENDER
+    variables = _function(template, "failure_digest")["Properties"]["Environment"]["Variables"]
+    assert variables["NOTIFICATION_SENDER"] == f"no-reply@{DEFAULT_NOTIFICATION_SENDER}"
+    assert variables["PUBLIC_BASE_URL"]
+    actions = _role_actions(template, "failure_digest")
+    for action in ("ses:SendEmail", "ses:SendRawEmail"):
+        (resource,) = actions[action]
+        assert resource["Fn::Join"][1][-2:] == [":identity/", {"Ref": identity_id}]
+    # Only the digest e-mails anybody.
+    for source in ("management_api", "hosted_connect", "voucher_export", "invoice_export", "tenant_probe"):
+        assert not any(action.startswith("ses:") for action in _role_actions(template, source)), source
+
+
+def test_failure_digest_reads_the_table_and_calls_no_fortnox(template: dict[str, Any]) -> None:
+    actions = _role_actions(template, "failure_digest")
+    table = _logical_id(template, "StateTable", "AWS::DynamoDB::Table")
+    assert {"Fn::Join": ["", [{"Fn::GetAtt": [table, "Arn"]}, "/index/GSI1"]]} in actions["dynamodb:Query"]
+    assert "secretsmanager:PutSecretValue" not in actions
+    assert not any(action.startswith("sqs:") for action in actions)
+    client_secret = {"Ref": _logical_id(template, "FortnoxClientSecret", "AWS::SecretsManager::Secret")}
+    assert client_secret not in actions["secretsmanager:GetSecretValue"]
+
+
+def test_notification_sender_context_may_name_one_address(layer_dir: Path, tmp_path: Path) -> None:
+    from infra.app import build_app
+    from infra.names import STACK_NAME
+
+    app = build_app(layer_dir=layer_dir, outdir=tmp_path, context={"notification_sender": "bokforing@akeri.example.se"})
+    template = app.synth().get_stack_by_name(STACK_NAME).template
+    identity_id = _logical_id(template, "FailureDigestSender", "AWS::SES::EmailIdentity")
+    assert template["Resources"][identity_id]["Properties"]["EmailIdentity"] == "bokforing@akeri.example.se"
+    variables = _function(template, "failure_digest")["Properties"]["Environment"]["Variables"]
+    assert variables["NOTIFICATION_SENDER"] == "bokforing@akeri.example.se"
+
+
+def test_the_local_deploy_verifies_the_notification_sender_so_digests_send(deployed: Any) -> None:
+    """moto's SES, like SES, refuses to send from an unverified identity: the local stack verifies the template's."""
+    import boto3
+
+    from local_stack.mailbox import SentEmail, sent_emails
+    from local_stack.moto_server import REGION
+
+    ses = boto3.client("ses", endpoint_url=deployed.endpoint_url, region_name=REGION)
+    assert DEFAULT_NOTIFICATION_SENDER in ses.list_identities(IdentityType="Domain")["Identities"]
+    ses.send_email(
+        Source=f"no-reply@{DEFAULT_NOTIFICATION_SENDER}",
+        Destination={"ToAddresses": ["bokforing@akeri.example.se"]},
+        Message={"Subject": {"Data": "2 exporter behöver åtgärdas"}, "Body": {"Text": {"Data": "ok"}}},
+    )
+    assert sent_emails()[-1] == SentEmail(
+        source=f"no-reply@{DEFAULT_NOTIFICATION_SENDER}",
+        to=("bokforing@akeri.example.se",),
+        subject="2 exporter behöver åtgärdas",
+        body="ok",
+    )
+    with pytest.raises(ses.exceptions.MessageRejected):
+        ses.send_email(
+            Source="no-reply@someone-else.example.com",
+            Destination={"ToAddresses": ["bokforing@akeri.example.se"]},
+            Message={"Subject": {"Data": "Export"}, "Body": {"Text": {"Data": "ok"}}},
+        )
+
+
+def test_the_local_runner_knows_which_functions_run_on_a_schedule(deployed: Any) -> None:
+    schedules = {spec.source_dir: spec.schedules for spec in deployed.functions}
+    assert schedules["functions/failure_digest"] == [f"rate({FAILURE_DIGEST_EVERY_MINUTES} minutes)"]
+    assert schedules["functions/connection_keepalive"] == ["rate(1 day)"]
+    assert schedules["functions/voucher_export"] == []
+    voucher_queue = next(
+        source.queue_logical_id
+        for spec in deployed.functions
+        if spec.source_dir == "functions/voucher_export"
+        for source in spec.event_sources
+    )
+    assert voucher_queue.startswith("VoucherExportWorkQueue")
+
+
+def test_the_local_runner_ticks_the_digest_with_the_stacks_configuration_on_demand(runner: Any) -> None:
+    """The digest starts with the variables and permissions the stack gives it (its settings are checked at import)
+    and, with nobody waiting to be told, sends nothing; a function without a schedule is never ticked."""
+    assert runner.run_scheduled(runner.function("FailureDigest")) == {"sent": 0}
+    with pytest.raises(ValueError, match="no schedule"):
+        runner.run_scheduled(runner.function("VoucherExportExporter"))
+
+
+def test_the_local_api_serves_the_new_routes_with_the_templates_authorisation(gateway: Any, unique: str) -> None:
+    """Management routes need the key that stands in for IAM; the status page's routes are public, and the link in
+    the path is their only key."""
+    import httpx
+
+    tenant = f"infra-{unique}"
+    with (
+        httpx.Client(base_url=gateway.url, timeout=30) as anyone,
+        httpx.Client(base_url=gateway.url, headers={"x-api-key": LOCAL_API_KEY}, timeout=30) as backend,
+    ):
+        backend.put(f"/tenants/{tenant}", json={"display_name": "Infra <b>AB</b>"}).raise_for_status()
+        for method, path in [
+            ("GET", f"/tenants/{tenant}/exports"),
+            ("POST", f"/tenants/{tenant}/exports/retry-failed"),
+            ("POST", f"/tenants/{tenant}/status-links"),
+            ("GET", f"/tenants/{tenant}/mapping/check"),
+        ]:
+            assert anyone.request(method, path, json={}).status_code == 403, path
+        assert backend.get(f"/tenants/{tenant}/exports").json()["exports"] == []
+        link = backend.post(f"/tenants/{tenant}/status-links", json={"valid_hours": 1})
+        assert link.status_code == 201
+        url = link.json()["url"]
+        assert url.startswith(f"{gateway.url}/status/")
+        page = anyone.get(url.removeprefix(gateway.url))
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        tampered = anyone.get(url.removeprefix(gateway.url)[:-2] + "xx")
+        assert tampered.status_code != 200
+        assert tampered.headers["content-type"].startswith("text/html")
