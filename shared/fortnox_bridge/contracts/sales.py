@@ -90,7 +90,7 @@ class SalesDay(Contract):
         default=Decimal(0),
         description="Payments minus what was due (öresavrundning): positive when customers paid more than the sales "
         "came to (a credit to the rounding account), negative when less (a debit). Less than a krona per payment: "
-        "never more than the payments taken in, or 1.00 on a day that took in less.",
+        "never more than the payments in and out together, or 1.00 on a day that paid less.",
     )
     refunds: Annotated[list[ProductGroupSale], Field(max_length=MAX_LINES)] = Field(
         default_factory=list, description="Goods taken back, positive amounts that reverse sales and VAT."
@@ -141,10 +141,10 @@ class SalesDay(Contract):
 
     @model_validator(mode="after")
     def _rounding_is_rounding(self) -> "SalesDay":
-        # Rounding to whole kronor moves a payment by less than a krona, and a rounded payment is a krona or more:
-        # a day's rounding above what was paid is a missing payment or sale that the figure only balances.
-        taken_in = sum((payment.amount for payment in self.payments if payment.amount > 0), Decimal(0))
-        bound = max(MAX_ROUNDING_ALONE, taken_in)
+        # Rounding to whole kronor moves a payment (or a refund paid out) by less than a krona, and a rounded one is
+        # a krona or more: a day's rounding above what was paid is a missing payment or sale it only balances.
+        paid = sum((abs(payment.amount) for payment in self.payments), Decimal(0))
+        bound = max(MAX_ROUNDING_ALONE, paid)
         if abs(self.cash_rounding) > bound:
             raise ValueError(
                 f"cash_rounding {self.cash_rounding:.2f} is more than rounding can be (less than a krona per payment, "

@@ -128,15 +128,16 @@ def fortnox_text(text: str) -> str:
     (a voucher text is a title; the marker must end the line it is on), quotes and dashes as their nearest Fortnox
     character, anything else Fortnox refuses (an emoji, a bracket, a bullet) left out, and no bridge marker of its own:
     a till's text carrying another day's marker would make that day look booked."""
-    kept = (
+    kept = "".join(
         char
-        for char in MARKER.sub(" ", text).translate(_NEAREST)
+        for char in text.translate(_NEAREST)
         if char in FORTNOX_SYMBOLS
         or (char.isascii() and char.isalnum())
         or unicodedata.category(char).startswith("L")
         or char.isspace()
     )
-    return _SPACES.sub(" ", "".join(kept)).strip()
+    # Markers go last: leaving a character out could join the pieces of one ("FB:ABC😀DEFGHIJKL").
+    return _SPACES.sub(" ", MARKER.sub(" ", kept)).strip()
 
 
 class UnbalancedJournal(ExportRefused):
