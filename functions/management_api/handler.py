@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fortnox_bridge import json_codec, settings, wiring
 from fortnox_bridge.connect.service import AlreadyConnected, Disconnected, LinkRefused, NotConnected, TenantStatus
+from fortnox_bridge.contracts.text import Reason
 from fortnox_bridge.errors import BadInputError, BridgeError, NeedsTenantActionError, RetryableError
 from fortnox_bridge.export.review import ExportConflict, ExportPage, ExportView, UnknownExport
 from fortnox_bridge.ids import TENANT_ID_PATTERN, TenantId, is_tenant_id
@@ -203,7 +204,7 @@ ExportIdPath = Annotated[str, Path(max_length=800)]
 
 class MarkExportedRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason
     """Why and how the document is in Fortnox without the bridge (typed in by hand, imported as SIE)."""
 
 

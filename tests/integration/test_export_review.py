@@ -124,6 +124,9 @@ def test_a_failure_marked_as_exported_is_never_exported_again(export: Export, ga
 
     assert review.mark(failed, {}).status_code == 422
     assert review.mark(failed, {"reason": ""}).status_code == 422
+    # A reason is shown as typed to the next bookkeeper: nothing that would make it read otherwise is kept.
+    for unprintable in ("ver A 17\u202e71 A rev", "ver A\u200b17", "ver A 17\nand more", "ver\x00A 17"):
+        assert review.mark(failed, {"reason": unprintable}).status_code == 422
     marked = review.mark(failed, {"reason": "Inlagd för hand i Fortnox, ver A 17"})
     assert marked.status_code == 200, marked.text
     assert marked.json()["status"] == "marked_exported" and marked.json()["fortnox_id"] is None

@@ -12,7 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from fortnox_bridge.contracts.invoices import EventId, InvoiceEvent
 from fortnox_bridge.contracts.sales import SalesDayClosed, VoucherEvent, VoucherReady
-from fortnox_bridge.contracts.text import DocumentNumber
+from fortnox_bridge.contracts.text import DocumentNumber, without_identity_numbers
 from fortnox_bridge.ids import TENANT_ID_PATTERN
 
 MAX_BODY_BYTES = 256 * 1024
@@ -117,7 +117,12 @@ def _depth_over(body: str, limit: int) -> bool:
 
 
 def _reason(error: ValidationError) -> str:
-    issues = [_shortened(f"{'.'.join(map(str, issue['loc']))}: {issue['msg']}") for issue in error.errors()]
+    # A location quotes the body's keys, and a careless upstream can send a personal number as one: the reason is
+    # logged and published, so such numbers are masked.
+    issues = [
+        _shortened(without_identity_numbers(f"{'.'.join(map(str, issue['loc']))}: {issue['msg']}"))
+        for issue in error.errors()
+    ]
     reason = "; ".join(issues[:MAX_ISSUES])
     if len(issues) > MAX_ISSUES:
         reason += f"; and {len(issues) - MAX_ISSUES} more"

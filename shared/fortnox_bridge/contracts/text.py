@@ -16,6 +16,17 @@ surrogate and line/paragraph-separator categories. Format characters print nothi
 U+202E makes 'fdp.exe' read 'exe.pdf' and turns '00.0001' into '1000.00' on screen."""
 
 
+_IDENTITY_NUMBER = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+]?\d{4}(?!\d)")
+"""Ten or twelve digits, with or without the dash: a personal identity number (or an organisation number, which for
+a sole trader is one)."""
+
+
+def without_identity_numbers(text: str) -> str:
+    """``text`` with every number shaped like a personal identity number masked, for text that quotes what someone
+    else wrote (a Fortnox message, a key upstream sent) and goes into a log line, an event or an e-mail."""
+    return _IDENTITY_NUMBER.sub("[…]", text)
+
+
 def _unprintable(value: str) -> str | None:
     return next(
         (char for char in value if char not in _LINE_BREAKS and unicodedata.category(char) in _UNPRINTABLE), None
@@ -34,6 +45,16 @@ def _clean(value: str) -> str:
     return value
 
 
+def _one_line(value: str) -> str:
+    if "\t" in value or "\n" in value or "\r" in value:
+        raise ValueError("one line of text, without tabs or line breaks")
+    return _clean(value)
+
+
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), AfterValidator(_one_line)
+]
+"""Why a person did something by hand (an export marked as exported): one line, shown as typed to the next person."""
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1024), AfterValidator(_clean)]
 Text1024 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1024), AfterValidator(_clean)]
 Text255 = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255), AfterValidator(_clean)]

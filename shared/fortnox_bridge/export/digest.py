@@ -7,11 +7,11 @@ at once send one; a failure noted while an e-mail is on its way keeps the tenant
 The e-mail carries what a bookkeeper acts on and nothing else: no token, secret or personal identity number.
 """
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from fortnox_bridge.contracts.text import without_identity_numbers
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import logger
 from fortnox_bridge.store.connections import ConnectionStore
@@ -20,10 +20,6 @@ from fortnox_bridge.store.tenants import NotificationSettings, TenantStore
 
 MOST_LISTED = 20
 """Failures named in one e-mail; the status page lists the rest."""
-
-# Ten or twelve digits, with or without the dash: a personal identity number (or an organisation number, which for a
-# sole trader is one). Fortnox's messages can quote one; the e-mail never does.
-_IDENTITY_NUMBER = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+]?\d{4}(?!\d)")
 
 _KINDS = {
     "invoice": ("Faktura", "Invoice"),
@@ -161,7 +157,7 @@ def compose(notifications: NotificationSettings, failures: list[LedgerEntry], li
         lines.append(f"… och {more} till på statussidan." if swedish else f"… and {more} more on the status page.")
         lines.append("")
     # The link goes in after the masking: its signature may hold ten digits in a row.
-    told = _without_identity_numbers("\n".join(lines))
+    told = without_identity_numbers("\n".join(lines))
     return Email(
         to=notifications.email,
         subject=subject,
@@ -185,7 +181,3 @@ def _described(entry: LedgerEntry, swedish: bool) -> list[str]:
         lines.append(f"  ({said}{code}: {failure.fortnox_message})" if failure.fortnox_message else f"  ({said}{code})")
     lines.append("")
     return lines
-
-
-def _without_identity_numbers(text: str) -> str:
-    return _IDENTITY_NUMBER.sub("[…]", text)
