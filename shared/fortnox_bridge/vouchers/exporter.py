@@ -40,7 +40,7 @@ from fortnox_bridge.store.setup_cache import SetupCache
 from fortnox_bridge.store.tenants import TenantStore
 from fortnox_bridge.vouchers.day_listing import DayListings, DayReader, DayVoucher
 from fortnox_bridge.vouchers.foreign import foreign_voucher
-from fortnox_bridge.vouchers.journal import Journal, journal_for
+from fortnox_bridge.vouchers.journal import Journal, fortnox_text, journal_for
 from fortnox_bridge.vouchers.marker import marked, voucher_marker
 from fortnox_bridge.vouchers.preflight import PreflightFailed, preflight
 from fortnox_bridge.vouchers.setup import SetupReader
@@ -336,6 +336,9 @@ class _Booking:
             return None  # the year has gone since: preflight says so, and the entry stays ``sent``
         found = self._ours(self.days.vouchers(day, year.id, fresh=True))
         if found is None:
+            # Not in Fortnox: nothing was booked after all. Once the entry says so, a refusal from here on is kept
+            # with the event for a retry, as any day's is, rather than leaving a ``sent`` day nobody can send again.
+            self.ledger.mark(entry, ExportState.CLAIMED, owner=self.owner)
             return None
         if entry.content_hash in (None, self.digest):
             return self._record(entry, found)
@@ -472,4 +475,7 @@ def _location_of(event: VoucherEvent) -> str | None:
 
 
 def _location_name(event: VoucherEvent) -> str | None:
-    return event.data.location_name if isinstance(event, SalesDayClosed) else None
+    """The register's name as it reads on vouchers: the journal makes every text Fortnox-safe, so a foreign voucher
+    typed from the same till reads the same way."""
+    name = event.data.location_name if isinstance(event, SalesDayClosed) else None
+    return fortnox_text(name) if name else None

@@ -30,8 +30,10 @@ def voucher_marker(tenant: TenantId, business_key: str) -> str:
 
 
 def marked(description: str | None, marker: str) -> bool:
-    """Whether ``description`` carries exactly ``marker`` (not one that merely starts the same)."""
-    return marker in markers_in(description)
+    """Whether ``description`` ends with exactly ``marker``, where the bridge puts it: a bookkeeper who copies a
+    bridge voucher's text into the middle of a correction voucher's does not make that one pass for the day."""
+    text = (description or "").rstrip()
+    return text.endswith(marker) and MARKER.fullmatch(text[-LENGTH - 1 :].lstrip()) is not None
 
 
 def markers_in(description: str | None) -> set[str]:
