@@ -194,7 +194,7 @@ def test_the_consent_page_lists_only_what_the_enabled_features_need(api: Managem
 
     assert "send invoices" in page
     assert "voucher" not in page and "payments" not in page
-    assert scopes == {"companyinformation", "customer", "invoice", "order", "inbox", "connectfile"}
+    assert scopes == {"companyinformation", "customer", "invoice", "order", "article", "inbox", "connectfile"}
     assert all(scope not in scopes for scope in ("bookkeeping", "payment", "archive", "settings", "currency"))
 
     api.http.put(f"/tenants/{unique}/settings", json={"features": ["invoice_export", "payment_sync"]})
