@@ -1,193 +1,76 @@
 """SQS -> one invoice, credit or customer event per record -> Fortnox, exactly once. Partial batch failures.
 
-A record ends in one of four ways: exported (remembered, so a redelivery changes nothing); refused for a reason a
-person can fix (explained by the exporter and acknowledged, but not remembered, so the same event works once the
-cause is fixed); refused for good (a bad body, an event id reused for other content, or a tenant nobody knows: kept
-with its reason); or failed for a passing reason (back to the queue, and on its last delivery the failure is
-recorded and published before SQS moves it to the dead-letter queue).
+How a record ends (exported, refused for a fixable reason, refused for good, or failed for a passing reason) is the
+same on every export queue: ``export/queue_work.py``. This module says what an invoice event is and whom it goes to.
 """
 
-from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from fortnox_bridge import aws, settings, wiring
+from fortnox_bridge import settings, wiring
 from fortnox_bridge.contracts.intake import RefusedBody, parse_event
-from fortnox_bridge.contracts.invoices import InvoiceEvent
-from fortnox_bridge.events import InvoiceExportFailed
+from fortnox_bridge.contracts.invoices import CreditNoteReady, CustomerUpserted, InvoiceCredited, InvoiceReady
+from fortnox_bridge.events import InvoiceExportFailed, PublishedEvent
+from fortnox_bridge.export.queue_work import QueueWork, Rejection
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import logger, metrics, tracer
-from fortnox_bridge.store.connections import Connection, ConnectionStore
-from fortnox_bridge.store.idempotency import IDEMPOTENCY, EventRecords
-from fortnox_bridge.store.rejections import RejectionStore
-from fortnox_bridge.store.tenants import TenantStore
+from fortnox_bridge.store.connections import Connection
+from fortnox_bridge.store.idempotency import IDEMPOTENCY
 
 settings.require(*settings.FORTNOX_CALLER, settings.PdfSettings, settings.QueueSettings)
 processor = BatchProcessor(event_type=EventType.SQS)
+Invoice = InvoiceReady | CreditNoteReady | InvoiceCredited | CustomerUpserted
 
 
-class _Refused(Exception):
-    """Raised inside the idempotent call when the export was refused, so Powertools deletes its record."""
+class InvoiceWork(QueueWork[Invoice]):
+    source = "invoice_export"
+    noun = "invoice"
+    reused_hint = ("ett ändrat eller nytt dokument", "a changed or new document")
 
+    def parse(self, body: str) -> Invoice:
+        event: Invoice = parse_event(body)
+        return event
 
-@dataclass(frozen=True)
-class _Rejection:
-    """Why a message is refused for good (``reason``, kept with the body), in Swedish, and what it names validly."""
-
-    reason: str
-    sv: str
-    tenant_id: str | None
-    event_id: str | None
-    invoice_number: str | None = None
-    fortnox_document_number: str | None = None
-
-    @property
-    def en(self) -> str:
-        return f"The event was refused: {self.reason}"
-
-
-@cache
-def _records() -> EventRecords:
-    return EventRecords(aws.dynamodb_client(), settings.load(settings.TableSettings).table_name)
-
-
-@cache
-def _max_receive_count() -> int:
-    return settings.load(settings.QueueSettings).max_receive_count
-
-
-def _export(event: InvoiceEvent, connection: Connection | None) -> None:
-    def export(**_: Any) -> dict[str, Any]:
+    def export(self, record: SQSRecord, event: Invoice, connection: Connection | None) -> dict[str, Any] | None:
         outcome = wiring.invoice_exporter().export(event, connection)
         if outcome.failure is not None:
-            raise _Refused
+            return None
         return {"fortnox_document_number": outcome.fortnox_document_number, "action": outcome.action}
 
-    if connection is None:
-        # Never connected: the exporter refuses it, and there is no company whose records could hold it.
-        wiring.invoice_exporter().export(event)
-        return
-    _records().once(TenantId(event.tenant_id), connection.fortnox_tenant_id, event.model_dump(mode="json"), export)
-
-
-def _number_of(event: InvoiceEvent) -> str | None:
-    return getattr(event.data, "invoice_number", None)
-
-
-def _bad_body(refused: RefusedBody) -> _Rejection:
-    return _Rejection(
-        reason=refused.reason,
-        sv=f"Händelsen avvisades (detaljerna på engelska): {refused.reason}",
-        tenant_id=refused.tenant_id,
-        event_id=refused.event_id,
-        invoice_number=refused.invoice_number,
-    )
-
-
-def _unknown_tenant(event: InvoiceEvent) -> _Rejection:
-    return _Rejection(
-        reason=f"no tenant {event.tenant_id} is known to the bridge; check tenant_id",
-        sv=f"Händelsen avvisades: ingen kund med tenant_id {event.tenant_id} finns i bryggan; kontrollera tenant_id.",
-        tenant_id=event.tenant_id,
-        event_id=event.id,
-        invoice_number=_number_of(event),
-    )
-
-
-def _reused_id(event: InvoiceEvent, connection: Connection | None) -> _Rejection:
-    return _Rejection(
-        reason=(
-            f"event id {event.id} was already used for an event with other content; a changed or new document needs "
-            "a new event id"
-        ),
-        sv=(
-            f"Händelsen avvisades: händelse-id {event.id} har redan använts för en händelse med annat innehåll; "
-            "ett ändrat eller nytt dokument behöver ett nytt händelse-id."
-        ),
-        tenant_id=event.tenant_id,
-        event_id=event.id,
-        invoice_number=_number_of(event),
-        fortnox_document_number=_fortnox_document(event, connection),
-    )
-
-
-def _fortnox_document(event: InvoiceEvent, connection: Connection | None) -> str | None:
-    return None if connection is None else wiring.invoice_exporter().known_document(event, connection)
-
-
-def _reject(record: SQSRecord, rejection: _Rejection) -> None:
-    RejectionStore(wiring.table()).record(
-        source="invoice_export",
-        message_id=record.message_id,
-        tenant_id=rejection.tenant_id,
-        body=record.body,
-        reason=rejection.reason,
-    )
-    if rejection.tenant_id is not None:
-        wiring.publisher().publish(
-            InvoiceExportFailed(
-                tenant_id=TenantId(rejection.tenant_id),
-                event_id=rejection.event_id or record.message_id,
-                invoice_number=rejection.invoice_number,
-                reason_sv=rejection.sv,
-                reason_en=rejection.en,
-                fortnox_document_number=rejection.fortnox_document_number,
-            )
-        )
-    metrics.add_metric(name="InvoiceEventRejected", unit="Count", value=1)
-    logger.warning("invoice event rejected", extra={"message_id": record.message_id, "reason": rejection.reason})
-
-
-def _last_delivery(record: SQSRecord) -> bool:
-    return int(record.attributes.get("ApproximateReceiveCount") or 1) >= _max_receive_count()
-
-
-def _give_up(record: SQSRecord, event: InvoiceEvent, cause: Exception) -> None:
-    """The last delivery failed: say so upstream before SQS moves the message to the dead-letter queue."""
-    metrics.add_metric(name="InvoiceEventGivenUp", unit="Count", value=1)
-    logger.error(
-        "invoice event failed on its last delivery",
-        extra={"message_id": record.message_id, "event_id": event.id, "cause": type(cause).__name__},
-    )
-    try:
+    def give_up(self, record: SQSRecord, event: Invoice, cause: Exception) -> None:
         wiring.invoice_exporter().give_up(event, cause)
-    except Exception:  # the message still goes to the dead-letter queue; the first failure is the one to raise
-        logger.exception("the failure of the last delivery could not be recorded", extra={"event_id": event.id})
+
+    def failed(self, rejection: Rejection, event_id: str) -> PublishedEvent:
+        return InvoiceExportFailed(
+            tenant_id=TenantId(rejection.tenant_id or ""),
+            event_id=event_id,
+            invoice_number=rejection.names.get("invoice_number"),
+            reason_sv=rejection.sv,
+            reason_en=rejection.en,
+            fortnox_document_number=rejection.names.get("fortnox_document_number"),
+        )
+
+    def names(self, event: Invoice, connection: Connection | None) -> dict[str, str | None]:
+        document = None if connection is None else wiring.invoice_exporter().known_document(event, connection)
+        return {
+            "invoice_number": getattr(getattr(event, "data", None), "invoice_number", None),
+            "fortnox_document_number": document,
+        }
+
+    def names_of_body(self, refused: RefusedBody) -> dict[str, str | None]:
+        return {"invoice_number": refused.invoice_number}
+
+
+work = InvoiceWork()
 
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
-    try:
-        event = parse_event(record.body)
-    except RefusedBody as refused:
-        _reject(record, _bad_body(refused))
-        return
-    connection = ConnectionStore(wiring.table()).get(TenantId(event.tenant_id))
-    # Only a tenant without a connection can be unknown: the check costs no read on the export path.
-    if connection is None and TenantStore(wiring.table()).get(TenantId(event.tenant_id)) is None:
-        _reject(record, _unknown_tenant(event))
-        return
-    try:
-        _export(event, connection)
-    except _Refused:
-        return
-    except IdempotencyValidationError:
-        _reject(record, _reused_id(event, connection))
-    except IdempotencyAlreadyInProgressError:
-        raise  # another worker holds it; its outcome is the one that counts
-    except Exception as error:
-        if _last_delivery(record):
-            _give_up(record, event, error)
-        raise
+    work.handle(record)
 
 
 @logger.inject_lambda_context

@@ -230,7 +230,7 @@ class CreditData(Contract):
 EventId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 
 
-class _Envelope(Contract):
+class Envelope(Contract):
     id: EventId
     """The event's id: the same event delivered twice has the same id."""
     tenant_id: Annotated[str, Field(pattern=TENANT_ID_PATTERN)]
@@ -238,7 +238,7 @@ class _Envelope(Contract):
     """When the change happened upstream: orders changes to one document. A time without a zone is UTC."""
 
     @model_validator(mode="after")
-    def _not_from_the_future(self) -> "_Envelope":
+    def _not_from_the_future(self) -> "Envelope":
         occurred = self.occurred_at if self.occurred_at.tzinfo else self.occurred_at.replace(tzinfo=UTC)
         latest = datetime.now(UTC) + CLOCK_SKEW
         if occurred > latest:
@@ -250,22 +250,22 @@ class _Envelope(Contract):
         return self
 
 
-class InvoiceReady(_Envelope):
+class InvoiceReady(Envelope):
     type: Literal["invoice.ready"]
     data: InvoiceData
 
 
-class CreditNoteReady(_Envelope):
+class CreditNoteReady(Envelope):
     type: Literal["credit_note.ready"]
     data: CreditNoteData
 
 
-class InvoiceCredited(_Envelope):
+class InvoiceCredited(Envelope):
     type: Literal["invoice.credited"]
     data: CreditData
 
 
-class CustomerUpserted(_Envelope):
+class CustomerUpserted(Envelope):
     type: Literal["customer.upserted"]
     data: Customer
 

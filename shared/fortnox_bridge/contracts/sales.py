@@ -25,7 +25,7 @@ from fortnox_bridge.contracts.invoices import (
     CurrencyCode,
     Money,
     VatRate,
-    _Envelope,
+    Envelope,
     dating_window,
 )
 from fortnox_bridge.contracts.text import Code, Text255
@@ -181,7 +181,7 @@ class SalesDay(Contract):
         )
 
 
-class SalesDayClosed(_Envelope):
+class SalesDayClosed(Envelope):
     type: Literal["sales.day_closed"]
     data: SalesDay
 
@@ -232,7 +232,7 @@ class ReadyJournal(Contract):
         return self
 
 
-class VoucherReady(_Envelope):
+class VoucherReady(Envelope):
     type: Literal["voucher.ready"]
     data: ReadyJournal
 
