@@ -1,9 +1,12 @@
 """A work queue with its dead-letter queue: every failed message ends somewhere a person can look."""
 
 import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.constructs.bridge_function import BridgeFunction
 from infra.names import MAX_RECEIVE_COUNT
 
 
@@ -26,3 +29,39 @@ class WorkQueue(Construct):
             enforce_ssl=True,
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letters, max_receive_count=MAX_RECEIVE_COUNT),
         )
+
+
+def queue_worker(
+    scope: Construct,
+    function_id: str,
+    *,
+    source: str,
+    service_name: str,
+    timeout_seconds: int,
+    batch_size: int,
+    layer: lambda_.ILayerVersion,
+    environment: dict[str, str],
+    tells_last_delivery: bool,
+) -> tuple[WorkQueue, BridgeFunction]:
+    """A work queue (``Work``) and the function that drains it, with partial batch failures. Every queue worker is
+    made here, so what they must share (the visibility timeout, the batch failure report, and later their
+    concurrency) is decided once."""
+    # Six times the function timeout, as AWS advises for SQS event sources, so a retry never overlaps a run.
+    work = WorkQueue(scope, "Work", visibility_timeout=cdk.Duration.seconds(timeout_seconds * 6))
+    if tells_last_delivery:
+        # The worker knows its last delivery from the queue's own count and says why before SQS dead-letters it.
+        environment = {**environment, "MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT)}
+    worker = BridgeFunction(
+        scope,
+        function_id,
+        source=source,
+        layer=layer,
+        environment=environment,
+        service_name=service_name,
+        timeout_seconds=timeout_seconds,
+    )
+    # Without report_batch_item_failures Lambda ignores batchItemFailures and retries the whole batch.
+    worker.function.add_event_source(
+        sources.SqsEventSource(work.queue, batch_size=batch_size, report_batch_item_failures=True)
+    )
+    return work, worker
