@@ -23,9 +23,9 @@ from fortnox_bridge.contracts.invoices import (
     YEARS_KEPT,
     Contract,
     CurrencyCode,
+    Envelope,
     Money,
     VatRate,
-    Envelope,
     dating_window,
 )
 from fortnox_bridge.contracts.text import Code, Text255
