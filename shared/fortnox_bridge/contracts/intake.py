@@ -118,9 +118,9 @@ def _depth_over(body: str, limit: int) -> bool:
 
 def _reason(error: ValidationError) -> str:
     # A location quotes the body's keys, and a careless upstream can send a personal number as one: the reason is
-    # logged and published, so such numbers are masked.
+    # logged and published, so such numbers are masked there (the message is ours and pydantic's, and quotes amounts).
     issues = [
-        _shortened(without_identity_numbers(f"{'.'.join(map(str, issue['loc']))}: {issue['msg']}"))
+        _shortened(f"{without_identity_numbers('.'.join(map(str, issue['loc'])))}: {issue['msg']}")
         for issue in error.errors()
     ]
     reason = "; ".join(issues[:MAX_ISSUES])

@@ -16,9 +16,9 @@ surrogate and line/paragraph-separator categories. Format characters print nothi
 U+202E makes 'fdp.exe' read 'exe.pdf' and turns '00.0001' into '1000.00' on screen."""
 
 
-_IDENTITY_NUMBER = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+]?\d{4}(?!\d)")
+_IDENTITY_NUMBER = re.compile(r"(?<!\d)(?<!\d[.,])(?:\d{2})?\d{6}[-+]?\d{4}(?!\d|[.,]\d)")
 """Ten or twelve digits, with or without the dash: a personal identity number (or an organisation number, which for
-a sole trader is one)."""
+a sole trader is one). Not an amount: digits with decimals are money (Fortnox's limit 9999999999.99 is no person)."""
 
 
 def without_identity_numbers(text: str) -> str:
