@@ -39,7 +39,7 @@ def test_an_article_missing_in_fortnox_fails_the_export_until_the_bookkeeper_add
     failed = [event.detail for event in events_tap.received() if event.detail_type == "invoice.export_failed"]
     assert failed[0]["fortnox_code"] == 2001302
     assert "Artikeln finns inte i Fortnox" in failed[0]["reason_sv"]
-    assert "not in the Fortnox article register" in failed[0]["reason_en"]
+    assert "article does not exist in Fortnox" in failed[0]["reason_en"]
 
     export.scene.control.seed_articles(export.company, [{"ArticleNumber": "FRAKT", "Description": "Frakt"}])
     export.send(export.event(event_id="after-the-fix"))
