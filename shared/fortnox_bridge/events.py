@@ -1,6 +1,7 @@
 """Events the bridge publishes upstream, on the product's EventBridge bus; their models are the contract."""
 
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel
@@ -156,3 +157,64 @@ class VoucherExportFailed(PublishedEvent):
     findings: list[VoucherFinding] = []
     fortnox_code: int | None = None
     fortnox_message: str | None = None
+
+
+# -- payment sync (issue 11) ----------------------------------------------------------------------------------------
+InvoicePaymentStatus = Literal["unpaid", "partly_paid", "fully_paid", "overpaid"]
+
+
+class PaymentFigures(BaseModel):
+    """A payment as Fortnox holds it: the amount in SEK and in the invoice's currency, and the rate Fortnox used
+    (SEK per ``currency_unit`` units of the currency; 1 for SEK)."""
+
+    payment_date: date
+    amount_sek: Decimal
+    amount_in_currency: Decimal
+    currency: str
+    currency_rate: Decimal
+    currency_unit: Decimal
+
+
+class PaymentEvent(PublishedEvent):
+    """What every payment event says: which payment, on which invoice, as both systems number it, and where the
+    invoice stands after it.
+
+    ``event_id`` is stable: the same change of the same payment always carries the same id, so a re-send after a
+    crash (or a re-sync) is recognisable upstream."""
+
+    event_id: str
+    tenant_id: TenantId
+    fortnox_tenant_id: FortnoxTenantId
+    payment_number: str
+    """Fortnox's number of the payment (``/3/invoicepayments/{Number}``)."""
+    fortnox_invoice_number: str
+    ocr: str | None
+    upstream_invoice_number: str | None
+    """The upstream number: the one the bridge exported the invoice under, else the Fortnox invoice or OCR number
+    as the tenant's ``match_on`` says; None when neither is known."""
+    export_id: str | None
+    """The export that made the invoice (``GET /tenants/{id}/exports/{export_id}``); None when not made by the
+    bridge."""
+    payment: PaymentFigures
+    """The payment now; for ``payment.removed``, as it was last seen."""
+    invoice_total: Decimal
+    invoice_balance: Decimal
+    """In the invoice's currency, after this change as Fortnox reported it in the same poll."""
+    invoice_status: InvoicePaymentStatus
+
+
+class PaymentReceived(PaymentEvent):
+    detail_type: ClassVar[str] = "payment.received"
+
+
+class PaymentChanged(PaymentEvent):
+    """Someone edited the payment in Fortnox: amount, date or rate."""
+
+    detail_type: ClassVar[str] = "payment.changed"
+    previous: PaymentFigures
+
+
+class PaymentRemoved(PaymentEvent):
+    """The payment was deleted in Fortnox; ``payment`` is how it was last seen."""
+
+    detail_type: ClassVar[str] = "payment.removed"

@@ -88,6 +88,26 @@ class DigestSettings(_Group):
 # -- end of export review ---------------------------------------------------------------------------------------
 
 
+# -- payment sync (issue 11) ---------------------------------------------------------------------------------------
+class PaymentPollSettings(_Group):
+    """Where the fan-out puts one poll job per due tenant."""
+
+    poll_queue_url: str = Field(alias="PAYMENT_POLL_QUEUE_URL")
+
+
+class WebhookSettings(_Group):
+    """Where signed payment events wait for delivery to tenants' webhooks, and what a destination may be."""
+
+    webhook_queue_url: str = Field(alias="WEBHOOK_QUEUE_URL")
+    webhook_dead_letter_url: str = Field(alias="WEBHOOK_DEAD_LETTER_URL")
+    """A delivery that exhausted its retries is put here by the worker, with the reason as message attributes."""
+    allow_loopback: bool = Field(default=False, alias="WEBHOOK_ALLOW_LOOPBACK")
+    """Only the local stack and its tests: http and 127.0.0.1 destinations. Never set in a deployed stack."""
+
+
+# -- end of payment sync ------------------------------------------------------------------------------------------
+
+
 class KeepAliveSettings(_Group):
     threshold_days: int = Field(default=30, ge=1, le=44, alias="KEEPALIVE_THRESHOLD_DAYS")
 

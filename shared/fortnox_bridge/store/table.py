@@ -110,3 +110,24 @@ class StoreBase:
 def voucher_day_key(tenant: TenantId, company: FortnoxTenantId, day: str) -> Key:
     """The vouchers Fortnox held on one transaction date (ISO), as last listed (``vouchers/day_listing.py``)."""
     return {"PK": company_partition(tenant, company), "SK": f"VOUCHERDAY#{day}"}
+
+
+# -- payment sync (issue 11) ----------------------------------------------------------------------------------------
+def payment_sync_key(tenant: TenantId, company: FortnoxTenantId) -> Key:
+    """A company's payment sync: its cursor, lease and last poll (``store/payment_sync.py``)."""
+    return {"PK": company_partition(tenant, company), "SK": "PAYMENTSYNC"}
+
+
+def payment_snapshot_key(tenant: TenantId, company: FortnoxTenantId, payment_number: str) -> Key:
+    """What was last sent upstream of one Fortnox payment, to tell new, changed and removed apart."""
+    return {"PK": company_partition(tenant, company), "SK": f"PAYMENT#{payment_number}"}
+
+
+def payment_schedule_key(tenant: TenantId) -> Key:
+    """When the tenant's next payment poll is due (``store/payment_schedule.py``), indexed in GSI1 while on."""
+    return {"PK": f"TENANT#{tenant}", "SK": "PAYMENTSCHEDULE"}
+
+
+PAYMENT_POLL_INDEX = "GSI1"
+PAYMENT_POLL_DUE = "PAYMENT_POLL_DUE"
+"""GSI1 partition of tenants with payment sync on, sorted by when their next poll is due (ISO, UTC)."""

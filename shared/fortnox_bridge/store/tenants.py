@@ -1,6 +1,6 @@
 """Tenants: who our customers are and what we last learned about their Fortnox company."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Literal
 
@@ -63,6 +63,28 @@ class NotificationSettings(BaseModel):
     language: Literal["sv", "en"] = "sv"
 
 
+class PaymentSyncSettings(BaseModel):
+    """How Fortnox payments flow back upstream (seed 002 Opter's filters, seed 003 Productive's one-way mirror). On
+    while ``payment_sync`` is among the tenant's features."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    interval_minutes: int = Field(default=15, ge=15, le=24 * 60)
+    """How often this tenant's payments are polled; the schedule ticks every 15 minutes, so this is its floor."""
+    ignore_payments_before: date | None = None
+    """Seed 002 "Ignorera betalningar före": payments dated before this day are never sent upstream."""
+    ignore_invoice_numbers_below: int = Field(default=0, ge=0)
+    """Seed 002 "Ignorera nummer före": payments on Fortnox invoices numbered below this are never sent."""
+    only_exported_invoices: bool = True
+    """Only payments on invoices this bridge exported; off: every customer invoice payment in the company."""
+    match_on: Literal["invoice_number", "ocr"] = "invoice_number"
+    """For an invoice the bridge did not export, which Fortnox number upstream knows it by (seed 002: "invoice or
+    OCR numbers must match"); an exported one is always matched to its upstream number."""
+    webhook_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://[^\s]+$")
+    """Also POST each payment event here, signed (``webhooks/``). Delivery refuses anything but https to a public
+    address; the local stack alone allows loopback."""
+
+
 class TenantSettings(BaseModel):
     """What a tenant has switched on and how its connection may be made. The export issues add their own."""
 
@@ -78,6 +100,7 @@ class TenantSettings(BaseModel):
     invoice_export: InvoiceExportSettings = Field(default_factory=InvoiceExportSettings)
     notifications: NotificationSettings | None = None
     """Who is e-mailed about failed exports; nobody when unset."""
+    payment_sync: PaymentSyncSettings = Field(default_factory=PaymentSyncSettings)
 
 
 class UnknownTenant(BadInputError):
