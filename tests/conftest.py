@@ -223,6 +223,8 @@ def runner(deployed: Any, scene: Scene, table: Any, gateway_port: int, monkeypat
         "FORTNOX_CLIENT_ID": scene.app.client_id,
         "PUBLIC_BASE_URL": public_url,
         "POWERTOOLS_TRACE_DISABLED": "true",
+        # Test webhook receivers listen on 127.0.0.1; a deployed stack never allows it (tests/infra/test_stack.py).
+        "WEBHOOK_ALLOW_LOOPBACK": "true",
     }
     runner = LocalRunner(deployed, overrides=overrides)
     # Tests that call the domain directly see what the functions see.
@@ -246,3 +248,7 @@ def events_tap(deployed: Any) -> Any:
     from local_stack.event_tap import EventTap
 
     return EventTap(deployed.endpoint_url, _physical(deployed, "Events"))
+
+
+from tests.paying import payment_sync  # noqa: E402, F401  -- payment sync's fixture (issue 11), found by every test
+from tests.webhook_receiver import webhook_receiver, webhooks  # noqa: E402, F401  -- webhooks' fixtures (issue 11)

@@ -15,6 +15,9 @@ from fortnox_bridge.events import (
     ConnectionRevoked,
     InvoiceExported,
     InvoiceExportFailed,
+    PaymentChanged,
+    PaymentReceived,
+    PaymentRemoved,
     VoucherExported,
     VoucherExportFailed,
 )
@@ -36,6 +39,9 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "invoice.export_failed": InvoiceExportFailed,
     "voucher.exported": VoucherExported,
     "voucher.export_failed": VoucherExportFailed,
+    "payment.received": PaymentReceived,
+    "payment.changed": PaymentChanged,
+    "payment.removed": PaymentRemoved,
 }
 SCHEMA_DIR = ROOT / "events" / "schemas"
 

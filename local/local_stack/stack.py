@@ -88,6 +88,8 @@ def local_stack(
             "FORTNOX_RATE_LIMIT": str(rate_limit),
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "FortnoxBridgeLocal",
+            # The demo's webhook receiver listens on 127.0.0.1; a deployed stack never allows it.
+            "WEBHOOK_ALLOW_LOOPBACK": "true",
             **aws_environment(moto_url),
         }
         wiring.reset()

@@ -41,9 +41,14 @@ if TYPE_CHECKING:
     from fortnox_bridge.export.digest import FailureDigest
     from fortnox_bridge.export.exporter import InvoiceExporter
     from fortnox_bridge.export.review import ExportReview
+    from fortnox_bridge.payments.poller import PaymentPoller
+    from fortnox_bridge.schedule.fan_out import PaymentFanOut
     from fortnox_bridge.status.links import StatusLinks
     from fortnox_bridge.status.service import StatusService
     from fortnox_bridge.vouchers.exporter import VoucherExporter
+    from fortnox_bridge.webhooks.deliverer import WebhookDeliverer
+    from fortnox_bridge.webhooks.outbox import WebhookOutbox
+    from fortnox_bridge.webhooks.secrets import WebhookSecretIssuer
 
 
 @cache
@@ -254,9 +259,15 @@ def status_links() -> "StatusLinks":
 
 
 def status_service() -> "StatusService":
+    from fortnox_bridge.status.payments import PaymentSyncOverview
     from fortnox_bridge.status.service import StatusService
 
-    return StatusService(tenants=TenantStore(table()), connections=ConnectionStore(table()), review=export_review())
+    return StatusService(
+        tenants=TenantStore(table()),
+        connections=ConnectionStore(table()),
+        review=export_review(),
+        payments=PaymentSyncOverview.on(table()),
+    )
 
 
 # -- end of status page ----------------------------------------------------------------------------------------
@@ -273,6 +284,7 @@ def reset() -> None:
     factories = (fortnox_settings, table, window_rule, token_endpoint, connect_service, secrets_provider, token_cache)
     for factory in factories:
         factory.cache_clear()
+    previous_secrets_provider.cache_clear()
     with _pools_guard:
         for pool in _pools.values():
             pool.close()
@@ -394,3 +406,105 @@ DIGEST_LINK_LIFETIME = timedelta(days=7)
 
 
 # -- end of export review -------------------------------------------------------------------------------------------
+
+
+# -- payment sync (issue 11) ---------------------------------------------------------------------------------------
+def payment_poller() -> "PaymentPoller":
+    """One tenant's payment poll: its Fortnox client through the shared limiter, the bus, and the tenant's webhook
+    outbox when it has a webhook."""
+    from fortnox_bridge.payments.poller import PaymentPoller, PollStores
+    from fortnox_bridge.payments.publishing import BusPublisher, TenantPaymentPublisher
+    from fortnox_bridge.store.ledger import ExportLedger
+    from fortnox_bridge.store.payment_sync import PaymentSyncStore
+    from fortnox_bridge.store.tenants import Tenant
+
+    bus = BusPublisher(aws.events(), settings.load(settings.EventSettings).bus_name)
+
+    def publisher_for(tenant: Tenant) -> TenantPaymentPublisher:
+        return TenantPaymentPublisher(bus, tenant.tenant_id, tenant.settings.payment_sync.webhook_url, webhook_outbox)
+
+    return PaymentPoller(
+        stores=PollStores(
+            tenants=TenantStore(table()),
+            connections=ConnectionStore(table()),
+            sync=PaymentSyncStore(table()),
+            ledger=ExportLedger(table()),
+        ),
+        client_for=fortnox_client,
+        publisher_for=publisher_for,
+    )
+
+
+# -- end of payment sync ------------------------------------------------------------------------------------------
+
+
+# -- webhooks (issue 11) ----------------------------------------------------------------------------------------------
+def webhook_outbox() -> "WebhookOutbox":
+    """Payment events for a tenant's webhook go on the webhook queue; the delivery worker signs and sends them."""
+    from fortnox_bridge.webhooks.outbox import WebhookOutbox
+
+    return WebhookOutbox(aws.sqs(), settings.load(settings.WebhookSettings).webhook_queue_url)
+
+
+def webhook_deliverer() -> "WebhookDeliverer":
+    """Settings are read per call, not per process: the local stack's tests switch ``WEBHOOK_ALLOW_LOOPBACK``."""
+    from functools import partial
+
+    from fortnox_bridge.webhooks.deliverer import WebhookDeliverer, WebhookQueues
+    from fortnox_bridge.webhooks.destination import check_destination
+    from fortnox_bridge.webhooks.posting import post
+    from fortnox_bridge.webhooks.secrets import PREVIOUS_STAGE, SECRET_CACHE_SECONDS, SecretReader
+
+    webhooks = settings.load(settings.WebhookSettings)
+    return WebhookDeliverer(
+        tenants=TenantStore(table()),
+        secrets=SecretReader(
+            current=lambda name: str(secrets_provider().get(name, max_age=SECRET_CACHE_SECONDS)),
+            previous=lambda name: str(
+                previous_secrets_provider().get(name, max_age=SECRET_CACHE_SECONDS, VersionStage=PREVIOUS_STAGE)
+            ),
+        ),
+        queues=WebhookQueues(
+            sqs=aws.sqs(),
+            work_url=webhooks.webhook_queue_url,
+            dead_letter_url=webhooks.webhook_dead_letter_url,
+            max_attempts=settings.load(settings.QueueSettings).max_receive_count,
+        ),
+        check=partial(check_destination, allow_loopback=webhooks.allow_loopback),
+        post=post,
+        clock=today,
+    )
+
+
+@cache
+def previous_secrets_provider() -> parameters.SecretsProvider:
+    """Powertools keys its cache by name alone: a secret's previous version (a webhook secret in its rotation grace)
+    is read through a provider of its own, or it would be served the current one."""
+    return parameters.SecretsProvider(boto3_client=aws.secrets())
+
+
+def webhook_secret_issuer() -> "WebhookSecretIssuer":
+    from fortnox_bridge.webhooks.secrets import WebhookSecretIssuer
+
+    return WebhookSecretIssuer(aws.secrets())
+
+
+# -- end of webhooks --------------------------------------------------------------------------------------------------
+
+
+# -- payment schedule (issue 11) ------------------------------------------------------------------------------------
+def payment_fan_out() -> "PaymentFanOut":
+    """The payment schedule's tick: due tenants from the table, one poll job each on the payment poll queue."""
+    from fortnox_bridge.schedule.fan_out import PaymentFanOut
+    from fortnox_bridge.schedule.poll_queue import PollQueue
+    from fortnox_bridge.store.payment_schedule import PaymentSchedule
+
+    return PaymentFanOut(
+        schedule=PaymentSchedule(table()),
+        connections=ConnectionStore(table()),
+        locks=LockStore(table()),
+        queue=PollQueue(aws.sqs(), settings.load(settings.PaymentPollSettings).poll_queue_url),
+    )
+
+
+# -- end of payment schedule ----------------------------------------------------------------------------------------

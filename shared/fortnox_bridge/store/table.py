@@ -131,3 +131,8 @@ def payment_schedule_key(tenant: TenantId) -> Key:
 PAYMENT_POLL_INDEX = "GSI1"
 PAYMENT_POLL_DUE = "PAYMENT_POLL_DUE"
 """GSI1 partition of tenants with payment sync on, sorted by when their next poll is due (ISO, UTC)."""
+
+
+def payment_invoice_key(tenant: TenantId, company: FortnoxTenantId, invoice_number: str) -> Key:
+    """The payments known on one Fortnox invoice, to check a changed balance for deleted payments (payment sync)."""
+    return {"PK": company_partition(tenant, company), "SK": f"PAYMENTINVOICE#{invoice_number}"}
