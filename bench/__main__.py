@@ -1,4 +1,4 @@
-"""``make bench``: every figure of issues 13 and 10 from one run, as one table with its goals, and as JSON.
+"""``make bench``: every figure of issues 13, 10 and 11 from one run, as one table with its goals, and as JSON.
 
     python -m bench                      # measure, print the table, write bench/results/latest.json
     python -m bench --update-readme      # the same, then put the table into README.md between its markers
@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench import cold_start, invoice_export, rate_limit, report, vouchers
+from bench import cold_start, invoice_export, payments, rate_limit, report, vouchers
 from bench.processes import Job, bench_stack, run_workers, synthesized_template
 
 LATEST = Path(__file__).parent / "results" / "latest.json"
@@ -44,6 +44,7 @@ def measure() -> dict[str, Any]:
         cold = timed("cold starts", lambda: cold_start.run(stack))
         export = {mode: timed(f"invoice export, {mode}", partial(invoice_export.run, mode, stack)) for mode in MODES}
         voucher_export = timed("voucher export, local", partial(vouchers.run, stack))
+        payment_sync = timed("payment sync, local", partial(payments.run, stack))
         rate = {mode: timed(f"rate limit, {mode}", partial(rate_limit.run, mode, stack)) for mode in MODES}
     return {
         "run": {
@@ -59,6 +60,7 @@ def measure() -> dict[str, Any]:
         "cold_start": cold,
         "invoice_export": export,
         "voucher_export": voucher_export,
+        "payment_sync": payment_sync,
         "rate_limit": rate,
     }
 

@@ -1,5 +1,6 @@
-"""One table of every figure the "Done means" of issues 13 and 10 ask for (10: Fortnox calls per voucher), with its
-goal, from one run's results; and the README's copy of it, between two markers."""
+"""One table of every figure the "Done means" of issues 13, 10 and 11 ask for (10: Fortnox calls per voucher; 11:
+Fortnox calls per payment poll), with its goal, from one run's results; and the README's copy of it, between two
+markers."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ PER_INVOICE_GOAL = 0.01
 INVOICES_PER_MINUTE_GOAL = 175
 VOUCHER_CALLS_GOAL = 1.05
 """Issue 10: Fortnox calls per voucher with a warm preflight cache."""
+IDLE_POLL_CALLS_GOAL = 2
+"""Issue 11: an idle tenant costs at most two Fortnox calls per payment poll."""
 DYNAMODB_GOALS = {"1 worker": 1.1, "16 workers": 2.0}
 """Issue 13: "at most about 1 DynamoDB call per Fortnox request at 1 worker and 2 at 16"; about 1 is read as <= 1.1."""
 
@@ -40,6 +43,8 @@ def figures(results: dict[str, Any]) -> list[Figure]:
         *_export(results["invoice_export"]),
         # Runs before issue 10 have no voucher figures.
         *(_vouchers(results["voucher_export"]) if "voucher_export" in results else []),
+        # Runs before issue 11 have no payment figures.
+        *(_payments(results["payment_sync"]) if "payment_sync" in results else []),
         *_mapping(results["mapping"]),
         *_cold_start(results["cold_start"]),
     ]
@@ -121,6 +126,24 @@ def _vouchers(result: dict[str, Any]) -> list[Figure]:
             calls <= VOUCHER_CALLS_GOAL,
         ),
         Figure("vouchers per minute per worker, local", f"{result['vouchers_per_minute_per_worker']:.0f}"),
+    ]
+
+
+def _payments(result: dict[str, Any]) -> list[Figure]:
+    idle = result["fortnox_calls_per_idle_poll"]
+    return [
+        Figure(
+            "Fortnox calls per idle payment poll, local",
+            f"{idle}" + (f" ({', '.join(result['idle_calls'])})" if result["idle_calls"] else ""),
+            f"<= {IDLE_POLL_CALLS_GOAL}",
+            idle <= IDLE_POLL_CALLS_GOAL,
+        ),
+        Figure(
+            "Fortnox calls per 100 new payments, local",
+            f"{result['fortnox_calls_per_100_new_payments']:.0f} ("
+            + ", ".join(f"{count} x {call}" for call, count in sorted(result["new_payment_calls"].items()))
+            + ")",
+        ),
     ]
 
 

@@ -23,3 +23,12 @@ DEFAULT_NOTIFICATION_SENDER = "fortnox-bridge.example.com"
 """The SES identity digests are sent from when the ``notification_sender`` context is not set (a domain: dev)."""
 MAX_RECEIVE_COUNT = 5
 """Deliveries before a message goes to its dead-letter queue."""
+PAYMENT_SCHEDULE_EVERY_MINUTES = 15
+"""How often the fan-out looks for tenants due a payment poll; each tenant's own interval (15 minutes or more) is in
+its settings, so this is the finest interval a tenant can have."""
+PAYMENT_FAN_OUT_TIMEOUT_SECONDS = 120
+PAYMENT_POLL_BATCH_SIZE = 1
+"""One tenant per invocation: a tenant re-reading a year of payments never runs another tenant's poll out of time."""
+PAYMENT_POLL_TIMEOUT_SECONDS = 300
+WEBHOOK_DELIVERY_BATCH_SIZE = 10
+WEBHOOK_DELIVERY_TIMEOUT_SECONDS = 120

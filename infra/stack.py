@@ -12,6 +12,7 @@ from infra.constructs.access import Resources
 from infra.constructs.connect import Connect
 from infra.constructs.failure_digest import FailureDigest
 from infra.constructs.invoice_export import InvoiceExport
+from infra.constructs.payment_sync import PaymentSync
 from infra.constructs.shared_layer import SharedLayer
 from infra.constructs.state import StateTable
 from infra.constructs.tenant_probe import TenantProbe
@@ -95,6 +96,11 @@ class FortnoxBridgeStack(cdk.Stack):
         }
         for reviewer in (self.connect.management, self.connect.hosted):
             access.review_exports(reviewer, resources, export_queues)
+        self.payment_sync = PaymentSync(
+            self, "PaymentSync", resources=resources, layer=layer.layer, environment=probe_environment
+        )
+        # POST /tenants/<tenant_id>/webhook-secret creates or rotates the secret the webhook worker signs with.
+        access.manage_webhook_secrets(self.connect.management, resources, self)
         cdk.CfnOutput(self, "InvoiceQueueUrl", value=self.invoice_export.work.queue.queue_url)
         cdk.CfnOutput(self, "VoucherQueueUrl", value=self.voucher_export.work.queue.queue_url)
         cdk.CfnOutput(self, "NotificationSender", value=self.failure_digest.identity.email_identity_name)
@@ -103,3 +109,10 @@ class FortnoxBridgeStack(cdk.Stack):
         cdk.CfnOutput(self, "ApiUrl", value=self.connect.api.api_endpoint)
         cdk.CfnOutput(self, "EventBusName", value=resources.bus.event_bus_name)
         cdk.CfnOutput(self, "TenantProbeQueueUrl", value=self.tenant_probe.work.queue.queue_url)
+        cdk.CfnOutput(self, "PaymentPollQueueUrl", value=self.payment_sync.poll_work.queue.queue_url)
+        cdk.CfnOutput(self, "PaymentPollDeadLetterQueueUrl", value=self.payment_sync.poll_work.dead_letters.queue_url)
+        cdk.CfnOutput(self, "WebhookQueueUrl", value=self.payment_sync.webhook_work.queue.queue_url)
+        cdk.CfnOutput(self, "WebhookDeadLetterQueueUrl", value=self.payment_sync.webhook_work.dead_letters.queue_url)
+        cdk.CfnOutput(
+            self, "PaymentScheduleDeadLetterQueueUrl", value=self.payment_sync.schedule_dead_letters.queue_url
+        )

@@ -11,6 +11,7 @@ from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sqs as sqs
 
 from fortnox_bridge.tokens.secret_store import SECRET_PREFIX
+from fortnox_bridge.webhooks.secrets import WEBHOOK_SECRET_PREFIX
 from infra.constructs.bridge_function import BridgeFunction
 
 
@@ -22,12 +23,19 @@ class Resources:
     bus: events.IEventBus
 
     def tenant_secrets_arn(self, stack: cdk.Stack) -> str:
-        return stack.format_arn(
-            service="secretsmanager",
-            resource="secret",
-            resource_name=f"{SECRET_PREFIX}*",
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )
+        return _secrets_arn(stack, SECRET_PREFIX)
+
+    def webhook_secrets_arn(self, stack: cdk.Stack) -> str:
+        return _secrets_arn(stack, WEBHOOK_SECRET_PREFIX)
+
+
+def _secrets_arn(stack: cdk.Stack, prefix: str) -> str:
+    return stack.format_arn(
+        service="secretsmanager",
+        resource="secret",
+        resource_name=f"{prefix}*",
+        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+    )
 
 
 def call_fortnox(function: BridgeFunction, resources: Resources, stack: cdk.Stack) -> None:
@@ -96,3 +104,40 @@ def send_digests(function: BridgeFunction, resources: Resources, identity: ses.I
     function.allow(["dynamodb:Query"], [resources.table.table_arn, f"{resources.table.table_arn}/index/GSI1"])
     sign_states(function, resources)
     function.allow(["ses:SendEmail", "ses:SendRawEmail"], [identity.email_identity_arn])
+
+
+# -- payment sync (issue 11) ---------------------------------------------------------------------------------------
+def fan_out_polls(function: BridgeFunction, resources: Resources, poll_queue: sqs.IQueue) -> None:
+    """The payment schedule's tick: its lease (a lock item), the tenants due (GSI1), their schedules and
+    connections (batch reads), moving each one's next due time, and one poll job per tenant on the poll queue. No
+    Fortnox, no secrets."""
+    function.allow(
+        ["dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+        [resources.table.table_arn],
+    )
+    function.allow(["dynamodb:Query"], [f"{resources.table.table_arn}/index/GSI1"])
+    send_to(function, poll_queue, "PAYMENT_POLL_QUEUE_URL")
+
+
+def send_to(function: BridgeFunction, queue: sqs.IQueue, variable: str) -> None:
+    """Send (single or batch: both are ``sqs:SendMessage``) to one queue, named to the function by ``variable``."""
+    function.allow(["sqs:SendMessage"], [queue.queue_arn])
+    function.function.add_environment(variable, queue.queue_url)
+
+
+def deliver_webhooks(function: BridgeFunction, resources: Resources, stack: cdk.Stack) -> None:
+    """The webhook worker reads the tenant (is this still its webhook?) and signs with the tenant's webhook secret:
+    that prefix only, never a tenant's Fortnox tokens."""
+    function.allow(["dynamodb:GetItem"], [resources.table.table_arn])
+    function.allow(["secretsmanager:GetSecretValue"], [resources.webhook_secrets_arn(stack)])
+
+
+def manage_webhook_secrets(function: BridgeFunction, resources: Resources, stack: cdk.Stack) -> None:
+    """``POST /tenants/<tenant_id>/webhook-secret``: create a tenant's webhook secret or rotate it."""
+    function.allow(
+        ["secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:DescribeSecret"],
+        [resources.webhook_secrets_arn(stack)],
+    )
+
+
+# -- end of payment sync ------------------------------------------------------------------------------------------

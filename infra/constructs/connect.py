@@ -32,6 +32,9 @@ MANAGEMENT_ROUTES = [
     (apigw.HttpMethod.GET, "/tenants/{tenant_id}/exports/{export_id}/sie"),
     (apigw.HttpMethod.POST, "/tenants/{tenant_id}/status-links"),
     (apigw.HttpMethod.DELETE, "/tenants/{tenant_id}/status-links"),
+    (apigw.HttpMethod.GET, "/tenants/{tenant_id}/payment-sync"),
+    (apigw.HttpMethod.POST, "/tenants/{tenant_id}/payment-sync/resync"),
+    (apigw.HttpMethod.POST, "/tenants/{tenant_id}/webhook-secret"),
 ]
 HOSTED_ROUTES = [
     (apigw.HttpMethod.GET, "/connect/{link_token}"),

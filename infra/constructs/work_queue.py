@@ -42,12 +42,13 @@ def queue_worker(
     layer: lambda_.ILayerVersion,
     environment: dict[str, str],
     tells_last_delivery: bool,
+    queue_id: str = "Work",
 ) -> tuple[WorkQueue, BridgeFunction]:
-    """A work queue (``Work``) and the function that drains it, with partial batch failures. Every queue worker is
-    made here, so what they must share (the visibility timeout, the batch failure report, and later their
-    concurrency) is decided once."""
+    """A work queue (``queue_id``, ``Work`` unless a construct holds several) and the function that drains it, with
+    partial batch failures. Every queue worker is made here, so what they must share (the visibility timeout, the
+    batch failure report, and later their concurrency) is decided once."""
     # Six times the function timeout, as AWS advises for SQS event sources, so a retry never overlaps a run.
-    work = WorkQueue(scope, "Work", visibility_timeout=cdk.Duration.seconds(timeout_seconds * 6))
+    work = WorkQueue(scope, queue_id, visibility_timeout=cdk.Duration.seconds(timeout_seconds * 6))
     if tells_last_delivery:
         # The worker knows its last delivery from the queue's own count and says why before SQS dead-letters it.
         environment = {**environment, "MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT)}

@@ -25,6 +25,8 @@ from infra.names import MAX_RECEIVE_COUNT
 from local_stack.burst import run_burst
 from local_stack.connect_walk import walk
 from local_stack.demo_exports import export_samples
+from local_stack.demo_payments import story_lines as payment_lines
+from local_stack.demo_payments import sync_payments
 from local_stack.demo_vouchers import export_sales_days, story_lines
 from local_stack.stack import LOCAL_API_KEY, local_stack, synthesize
 
@@ -126,6 +128,12 @@ def main() -> int:
             *story_lines(vouchers),
         )
 
+        payments = sync_payments(stack, management, DEMO_TENANT, DEMO_COMPANY)
+        say(
+            "Payment sync: a partial and a final payment in Fortnox, one schedule tick, one poll, what went upstream",
+            *payment_lines(payments),
+        )
+
         endpoint = TokenEndpoint(
             auth_url=stack.sandbox.url, client_id=stack.app.client_id, client_secret=lambda: stack.app.client_secret
         )
@@ -156,6 +164,7 @@ def main() -> int:
         )
         ok = (
             vouchers.ok
+            and payments.ok
             and result.refused == 0
             and result.max_in_any_window <= 25
             and probe is not None

@@ -20,7 +20,7 @@ MAPPING = {
 }
 
 
-def _sample(name: str, tenant: str, bucket: str, **data: Any) -> dict[str, Any]:
+def sample_event(name: str, tenant: str, bucket: str, **data: Any) -> dict[str, Any]:
     event: dict[str, Any] = json.loads((ROOT / "events" / f"{name}.json").read_text())
     event["tenant_id"] = tenant
     if "invoice_date" in event["data"]:
@@ -40,10 +40,10 @@ def export_samples(stack: LocalStack, management: httpx.Client, tenant: str) -> 
     s3 = boto3.client("s3", endpoint_url=stack.moto_url, region_name=REGION)
     s3.put_object(Bucket=bucket, Key=f"{tenant}/100353.pdf", Body=b"%PDF-1.4\n% Opter invoice 100353\n%%EOF\n")
     events = [
-        _sample("invoice.ready", tenant, bucket, pdf={"bucket": bucket, "key": f"{tenant}/100353.pdf"}),
-        _sample("invoice.ready", tenant, bucket, invoice_number="100354", order_number="4560"),
-        _sample("invoice.ready.interest", tenant, bucket),
-        _sample("credit_note.ready", tenant, bucket),
+        sample_event("invoice.ready", tenant, bucket, pdf={"bucket": bucket, "key": f"{tenant}/100353.pdf"}),
+        sample_event("invoice.ready", tenant, bucket, invoice_number="100354", order_number="4560"),
+        sample_event("invoice.ready.interest", tenant, bucket),
+        sample_event("credit_note.ready", tenant, bucket),
         {
             "type": "invoice.credited",
             "id": "demo-credit-100354",

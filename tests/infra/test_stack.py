@@ -13,8 +13,12 @@ from infra.names import (
     FAILURE_DIGEST_EVERY_MINUTES,
     FUNCTIONS_DIR,
     MAX_RECEIVE_COUNT,
+    PAYMENT_FAN_OUT_TIMEOUT_SECONDS,
+    PAYMENT_POLL_BATCH_SIZE,
+    PAYMENT_SCHEDULE_EVERY_MINUTES,
     TENANT_PROBE_BATCH_SIZE,
     VOUCHER_EXPORT_BATCH_SIZE,
+    WEBHOOK_DELIVERY_BATCH_SIZE,
 )
 from tests.conftest import LOCAL_API_KEY
 
@@ -67,7 +71,7 @@ def test_every_work_queue_redrives_to_a_dead_letter_queue_and_outlasts_its_funct
     mappings = [
         value["Properties"] for value in resources.values() if value["Type"] == "AWS::Lambda::EventSourceMapping"
     ]
-    assert len(mappings) == 3
+    assert len(mappings) == 5
     for mapping in mappings:
         work = queues[mapping["EventSourceArn"]["Fn::GetAtt"][0]]["Properties"]
         dead_letter_id = work["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
@@ -77,7 +81,8 @@ def test_every_work_queue_redrives_to_a_dead_letter_queue_and_outlasts_its_funct
         # Visibility timeout is six times the function timeout, so a retry never overlaps a run.
         assert work["VisibilityTimeout"] == 6 * function["Timeout"]
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert len(queues) == 6
+    # Five work queues and their dead letters, and the payment schedule's dead letters (not a work queue).
+    assert len(queues) == 11
 
 
 def test_pdf_bucket_is_private_encrypted_and_tls_only(assertions: Template) -> None:
@@ -122,6 +127,9 @@ def test_layer_holds_manylinux_wheels_for_python_312_and_our_package(layer_dir: 
         "invoice_export",
         "voucher_export",
         "failure_digest",
+        "payment_schedule",
+        "payment_poll",
+        "webhook_delivery",
     ],
 )
 def test_every_function_uses_the_layer_and_is_configured_from_the_stack(template: dict[str, Any], source: str) -> None:
@@ -176,6 +184,7 @@ def test_function_roles_are_least_privilege(template: dict[str, Any]) -> None:
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
         "dynamodb:Query",
+        "dynamodb:BatchGetItem",
     }
 
 
@@ -186,7 +195,8 @@ def test_tenant_secrets_are_reachable_only_under_their_prefix(template: dict[str
     assert creating
     for statement in creating:
         resource = json.dumps(statement["Resource"])
-        assert "secret:fortnox-bridge/tenants/*" in resource
+        # The connect flow creates token secrets; the management API creates webhook signing secrets.
+        assert "secret:fortnox-bridge/tenants/*" in resource or "secret:fortnox-bridge/webhooks/*" in resource
 
 
 def test_management_routes_need_iam_and_hosted_routes_are_public(template: dict[str, Any]) -> None:
@@ -215,6 +225,9 @@ def test_management_routes_need_iam_and_hosted_routes_are_public(template: dict[
         "GET /tenants/{tenant_id}/exports/{export_id}/sie": "AWS_IAM",
         "POST /tenants/{tenant_id}/status-links": "AWS_IAM",
         "DELETE /tenants/{tenant_id}/status-links": "AWS_IAM",
+        "GET /tenants/{tenant_id}/payment-sync": "AWS_IAM",
+        "POST /tenants/{tenant_id}/payment-sync/resync": "AWS_IAM",
+        "POST /tenants/{tenant_id}/webhook-secret": "AWS_IAM",
         "GET /connect/{link_token}": "NONE",
         "GET /oauth/callback": "NONE",
         # The bookkeeper's status page: the signed link in the path is its only key, as for connect links.
@@ -298,11 +311,14 @@ def _logical_id(template: dict[str, Any], prefix: str, resource_type: str) -> st
 
 def test_the_management_api_creates_no_token_secret(template: dict[str, Any]) -> None:
     """It ends connections (deletes a tenant's secret) and, for the mapping check, refreshes tokens as any Fortnox
-    caller does; creating a tenant's secret stays the connect flow's alone."""
+    caller does; creating a tenant's token secret stays the connect flow's alone. The one secret it creates is a
+    tenant's webhook signing secret (``POST /tenants/<tenant_id>/webhook-secret``)."""
     actions = _role_actions(template, "management_api")
     assert "secretsmanager:DeleteSecret" in actions
     assert "secretsmanager:PutSecretValue" in actions
-    assert "secretsmanager:CreateSecret" not in actions
+    assert [_secret_prefix(resource) for resource in actions["secretsmanager:CreateSecret"]] == [
+        "fortnox-bridge/webhooks/*"
+    ]
 
 
 def test_voucher_exporter_reports_batch_item_failures_and_knows_its_last_delivery(template: dict[str, Any]) -> None:
@@ -503,3 +519,168 @@ def test_the_local_api_serves_the_new_routes_with_the_templates_authorisation(ga
         tampered = anyone.get(url.removeprefix(gateway.url)[:-2] + "xx")
         assert tampered.status_code != 200
         assert tampered.headers["content-type"].startswith("text/html")
+
+
+# -- payment sync (issue 11) ---------------------------------------------------------------------------------------
+def _secret_prefix(resource: Any) -> str | None:
+    """The name pattern of a ``secret:<name>`` ARN the stack builds with ``format_arn``; None for a secret's Ref."""
+    if not isinstance(resource, dict) or "Fn::Join" not in resource:
+        return None
+    text = "".join(part for part in resource["Fn::Join"][1] if isinstance(part, str))
+    return text.rsplit(":secret:", 1)[-1]
+
+
+def _queue(template: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [_logical_id(template, prefix, "AWS::SQS::Queue"), "Arn"]}
+
+
+def _mapping(template: dict[str, Any], source: str) -> dict[str, Any]:
+    function_id = _function_id(template, source)
+    mapping: dict[str, Any] = next(
+        value["Properties"]
+        for value in template["Resources"].values()
+        if value["Type"] == "AWS::Lambda::EventSourceMapping"
+        and value["Properties"]["FunctionName"] == {"Ref": function_id}
+    )
+    return mapping
+
+
+def test_the_payment_schedule_ticks_the_fan_out_with_retries_and_a_dead_letter_queue(template: dict[str, Any]) -> None:
+    """A tick EventBridge cannot deliver is retried, then kept where a person can see it, never dropped silently."""
+    function_id = _function_id(template, "payment_schedule")
+    (rule,) = [
+        value["Properties"]
+        for value in template["Resources"].values()
+        if value["Type"] == "AWS::Events::Rule"
+        and any(target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]} for target in value["Properties"]["Targets"])
+    ]
+    assert rule["ScheduleExpression"] == f"rate({PAYMENT_SCHEDULE_EVERY_MINUTES} minutes)"
+    assert rule["State"] == "ENABLED"
+    (target,) = rule["Targets"]
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2
+    dead_letters = _queue(template, "PaymentSyncScheduleDeadLetters")
+    assert target["DeadLetterConfig"] == {"Arn": dead_letters}
+    dead_letter_id = dead_letters["Fn::GetAtt"][0]
+    assert template["Resources"][dead_letter_id]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    # EventBridge may put the failed tick there, and nobody else may.
+    (policy,) = [
+        value["Properties"]
+        for value in template["Resources"].values()
+        if value["Type"] == "AWS::SQS::QueuePolicy" and {"Ref": dead_letter_id} in value["Properties"]["Queues"]
+    ]
+    allowed = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert [s["Principal"] for s in allowed] == [{"Service": "events.amazonaws.com"}]
+    assert template["Outputs"]["PaymentScheduleDeadLetterQueueUrl"]["Value"] == {"Ref": dead_letter_id}
+
+
+def test_the_fan_out_reads_the_schedule_and_connections_and_sends_only_to_the_poll_queue(
+    template: dict[str, Any],
+) -> None:
+    actions = _role_actions(template, "payment_schedule")
+    table = {"Fn::GetAtt": [_logical_id(template, "StateTable", "AWS::DynamoDB::Table"), "Arn"]}
+    poll_queue = _queue(template, "PaymentSyncPollWorkQueue")
+    assert set(actions) == {
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+        "dynamodb:BatchGetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+        "sqs:SendMessage",
+    }
+    assert actions["dynamodb:BatchGetItem"] == [table]
+    assert actions["dynamodb:Query"] == [{"Fn::Join": ["", [table, "/index/GSI1"]]}]
+    assert actions["sqs:SendMessage"] == [poll_queue]
+    properties = _function(template, "payment_schedule")["Properties"]
+    assert properties["Environment"]["Variables"]["PAYMENT_POLL_QUEUE_URL"] == {"Ref": poll_queue["Fn::GetAtt"][0]}
+    assert properties["Timeout"] == PAYMENT_FAN_OUT_TIMEOUT_SECONDS
+
+
+def test_the_poller_drains_the_poll_queue_one_tenant_per_invocation_with_partial_batch_failures(
+    template: dict[str, Any],
+) -> None:
+    poll_queue = _queue(template, "PaymentSyncPollWorkQueue")
+    mapping = _mapping(template, "payment_poll")
+    assert mapping["EventSourceArn"] == poll_queue
+    assert mapping["BatchSize"] == PAYMENT_POLL_BATCH_SIZE
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    poll_queue_id = poll_queue["Fn::GetAtt"][0]
+    redrive = template["Resources"][poll_queue_id]["Properties"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == _queue(template, "PaymentSyncPollWorkDeadLetters")
+    assert template["Outputs"]["PaymentPollQueueUrl"]["Value"] == {"Ref": poll_queue_id}
+    variables = _function(template, "payment_poll")["Properties"]["Environment"]["Variables"]
+    assert variables["MAX_RECEIVE_COUNT"] == str(MAX_RECEIVE_COUNT)
+    assert variables["WEBHOOK_QUEUE_URL"] == {
+        "Ref": _logical_id(template, "PaymentSyncWebhookWorkQueue", "AWS::SQS::Queue")
+    }
+
+
+def test_the_poller_calls_fortnox_publishes_and_hands_webhooks_to_their_queue_only(template: dict[str, Any]) -> None:
+    actions = _role_actions(template, "payment_poll")
+    assert {"events:PutEvents", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"} <= set(actions)
+    assert actions["sqs:SendMessage"] == [_queue(template, "PaymentSyncWebhookWorkQueue")]
+    assert actions["sqs:DeleteMessage"] == [_queue(template, "PaymentSyncPollWorkQueue")]
+    # Tenant tokens, never webhook secrets: a poll signs nothing.
+    prefixes = {_secret_prefix(resource) for resource in actions["secretsmanager:GetSecretValue"]}
+    assert prefixes == {None, "fortnox-bridge/tenants/*"}
+    assert "dynamodb:BatchGetItem" not in actions
+
+
+def test_the_webhook_worker_reads_webhook_secrets_only_and_dead_letters_with_its_reason(
+    template: dict[str, Any],
+) -> None:
+    """Its role can read a tenant's webhook signing secret and nothing under the token prefix, nor the app's client
+    secret nor the signing key; it puts a delivery out of retries on its own dead-letter queue, which it is told."""
+    actions = _role_actions(template, "webhook_delivery")
+    assert [_secret_prefix(resource) for resource in actions["secretsmanager:GetSecretValue"]] == [
+        "fortnox-bridge/webhooks/*"
+    ]
+    assert "fortnox-bridge/tenants" not in json.dumps(actions)
+    # The tenant's item (is this still its webhook?), nothing else of the table; no events, no e-mail.
+    table = {"Fn::GetAtt": [_logical_id(template, "StateTable", "AWS::DynamoDB::Table"), "Arn"]}
+    assert {action: actions[action] for action in actions if action.startswith("dynamodb:")} == {
+        "dynamodb:GetItem": [table]
+    }
+    assert not any(action.startswith(("events:", "ses:")) for action in actions)
+    assert "secretsmanager:PutSecretValue" not in actions
+    work = _queue(template, "PaymentSyncWebhookWorkQueue")
+    dead_letters = _queue(template, "PaymentSyncWebhookWorkDeadLetters")
+    assert actions["sqs:SendMessage"] == [dead_letters]
+    mapping = _mapping(template, "webhook_delivery")
+    assert mapping["EventSourceArn"] == work
+    assert mapping["BatchSize"] == WEBHOOK_DELIVERY_BATCH_SIZE
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    variables = _function(template, "webhook_delivery")["Properties"]["Environment"]["Variables"]
+    assert variables["WEBHOOK_DEAD_LETTER_URL"] == {"Ref": dead_letters["Fn::GetAtt"][0]}
+    assert variables["MAX_RECEIVE_COUNT"] == str(MAX_RECEIVE_COUNT)
+    redrive = template["Resources"][work["Fn::GetAtt"][0]]["Properties"]["RedrivePolicy"]
+    assert redrive == {"deadLetterTargetArn": dead_letters, "maxReceiveCount": MAX_RECEIVE_COUNT}
+    assert template["Outputs"]["WebhookDeadLetterQueueUrl"]["Value"] == {"Ref": dead_letters["Fn::GetAtt"][0]}
+
+
+def test_the_management_api_creates_and_rotates_webhook_secrets_but_never_reads_them(template: dict[str, Any]) -> None:
+    """A new webhook secret is shown once, when it is made; afterwards only the webhook worker can read it."""
+    actions = _role_actions(template, "management_api")
+    for action in ("secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:DescribeSecret"):
+        assert "fortnox-bridge/webhooks/*" in {_secret_prefix(resource) for resource in actions[action]}, action
+    assert "fortnox-bridge/webhooks/*" not in {
+        _secret_prefix(resource) for resource in actions["secretsmanager:GetSecretValue"]
+    }
+    for source in ("payment_poll", "payment_schedule", "hosted_connect", "invoice_export", "tenant_probe"):
+        assert "fortnox-bridge/webhooks" not in json.dumps(_role_actions(template, source)), source
+
+
+def test_no_deployed_function_may_send_webhooks_to_loopback(template: dict[str, Any]) -> None:
+    """Loopback webhook destinations are the local stack's alone: the runner sets the switch, the template never."""
+    assert "WEBHOOK_ALLOW_LOOPBACK" not in json.dumps(template)
+
+
+def test_the_local_runner_ticks_the_payment_schedule_and_lets_the_webhook_worker_reach_loopback(runner: Any) -> None:
+    fan_out = runner.function("PaymentSyncFanOut")
+    assert fan_out.schedules == [f"rate({PAYMENT_SCHEDULE_EVERY_MINUTES} minutes)"]
+    assert [
+        source.queue_logical_id[: len("PaymentSyncPollWorkQueue")]
+        for source in runner.function("PaymentSyncPoller").event_sources
+    ] == ["PaymentSyncPollWorkQueue"]
+    assert runner.environment(runner.function("PaymentSyncWebhookDeliverer"))["WEBHOOK_ALLOW_LOOPBACK"] == "true"

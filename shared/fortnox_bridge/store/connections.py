@@ -5,6 +5,7 @@ A Fortnox company is bound to at most one tenant, guarded by a binding item writ
 unless the connecting tenant's settings allow sharing.
 """
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -15,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from fortnox_bridge.errors import BadInputError, NeedsTenantActionError
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
+from fortnox_bridge.store.batch_reads import batch_get
 from fortnox_bridge.store.links import LinkGate
 from fortnox_bridge.store.table import (
     REFRESH_DUE,
@@ -234,3 +236,15 @@ class ConnectionStore(StoreBase):
             if "LastEvaluatedKey" not in page:
                 return found
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # -- payment sync (issue 11) -----------------------------------------------------------------------------------
+    def connected_among(self, tenants: Sequence[TenantId]) -> set[TenantId]:
+        """Which of ``tenants`` are connected now, in consistent batch reads of a hundred (``store/batch_reads.py``)."""
+        keys = [connection_key(tenant) for tenant in dict.fromkeys(tenants)]
+        return {
+            TenantId(str(item["tenant_id"]))
+            for item in batch_get(self._table, keys, ["tenant_id", "state"])
+            if str(item.get("state")) == ConnectionState.CONNECTED.value
+        }
+
+    # -- end of payment sync ---------------------------------------------------------------------------------------
