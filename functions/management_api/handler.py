@@ -1,7 +1,8 @@
 """The management API for the SaaS backend (IAM-authorised): tenants, settings, connect links, connections."""
 
 import base64
-from datetime import timedelta
+import re
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -9,7 +10,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from fortnox_bridge import json_codec, settings, wiring
 from fortnox_bridge.connect.service import AlreadyConnected, Disconnected, LinkRefused, NotConnected, TenantStatus
@@ -19,8 +20,16 @@ from fortnox_bridge.export.review import ExportConflict, ExportPage, ExportView,
 from fortnox_bridge.ids import TENANT_ID_PATTERN, TenantId, is_tenant_id
 from fortnox_bridge.mapping.rules import TenantMapping
 from fortnox_bridge.observability import logger, tracer
+from fortnox_bridge.status.payments import (
+    PaymentSyncOverview,
+    PaymentSyncView,
+    ResyncRefused,
+    WebhookCheckSettings,
+    check_webhook,
+)
 from fortnox_bridge.store.connections import ConnectionStore
 from fortnox_bridge.store.mappings import MappingStore
+from fortnox_bridge.store.payment_schedule import PaymentSchedule
 from fortnox_bridge.store.tenants import Tenant, TenantSettings, TenantStore, UnknownTenant
 from fortnox_bridge.vouchers.mapping_check import MappingCheck, check_tenant_mapping
 
@@ -81,6 +90,7 @@ def put_tenant(tenant_id: TenantPath, profile: TenantProfile) -> Response[str]:
         else Tenant(tenant_id=TenantId(tenant_id), display_name=profile.display_name)
     )
     store.put(tenant)
+    PaymentSchedule(wiring.table()).apply(tenant.tenant_id, tenant.settings, wiring.today())
     return _json(tenant.model_dump(mode="json", exclude={"last_probe"}), 200 if existing else 201)
 
 
@@ -93,7 +103,13 @@ def get_tenant(tenant_id: TenantPath) -> TenantStatus:
 @app.put("/tenants/<tenant_id>/settings")
 @tracer.capture_method(capture_response=False)
 def put_settings(tenant_id: TenantPath, tenant_settings: TenantSettings) -> TenantSettings:
-    TenantStore(wiring.table()).put_settings(TenantId(tenant_id), tenant_settings)
+    store = TenantStore(wiring.table())
+    previous = store.require(TenantId(tenant_id)).settings
+    check_webhook(previous, tenant_settings, settings.load(WebhookCheckSettings).allow_loopback)
+    store.put_settings(TenantId(tenant_id), tenant_settings)
+    # After the settings are saved: a failure in between leaves the schedule as it was, and the same PUT again
+    # brings it in step.
+    PaymentSchedule(wiring.table()).apply(TenantId(tenant_id), tenant_settings, wiring.today())
     return tenant_settings
 
 
@@ -276,6 +292,63 @@ def export_sie(tenant_id: TenantPath, export_id: ExportIdPath) -> Response[str]:
 
 
 # -- end of export review ---------------------------------------------------------------------------------------
+
+
+# -- payment sync (issue 11) ------------------------------------------------------------------------------------
+def _iso_day(value: object) -> object:
+    # Only the day as typed: pydantic would also read a Unix timestamp or a midnight datetime as a date.
+    if not (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)):
+        raise ValueError("give the day as YYYY-MM-DD")
+    return value
+
+
+class ResyncRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    since: Annotated[date, BeforeValidator(_iso_day), Field(alias="from")]
+    """Send upstream again every payment modified in Fortnox on or after this day (``status.payments``)."""
+
+
+def resync_refused(error: ResyncRefused) -> Response[str]:
+    return _json({"error": error.kind, "message": error.message}, 409)
+
+
+app.exception_handler(ResyncRefused)(resync_refused)
+
+
+@app.get("/tenants/<tenant_id>/payment-sync")
+@tracer.capture_method(capture_response=False)
+def get_payment_sync(tenant_id: TenantPath) -> PaymentSyncView:
+    return PaymentSyncOverview.on(wiring.table()).view(TenantId(tenant_id))
+
+
+@app.post("/tenants/<tenant_id>/payment-sync/resync")
+@tracer.capture_method(capture_response=False)
+def resync_payments(tenant_id: TenantPath, request: ResyncRequest) -> Response[str]:
+    overview = PaymentSyncOverview.on(wiring.table())
+    view = overview.request_resync(TenantId(tenant_id), request.since, wiring.today())
+    return _json(view.model_dump(mode="json"), 202)
+
+
+# -- end of payment sync ----------------------------------------------------------------------------------------
+
+
+# -- webhook secret (issue 11) ----------------------------------------------------------------------------------
+# The answer is the secret itself: shown this once, never traced, logged or kept anywhere but Secrets Manager.
+@app.post("/tenants/<tenant_id>/webhook-secret")
+@tracer.capture_method(capture_response=False)
+def issue_webhook_secret(tenant_id: TenantPath) -> Response[str]:
+    tenant = TenantStore(wiring.table()).require(TenantId(tenant_id)).tenant_id
+    issued = wiring.webhook_secret_issuer().issue(tenant, wiring.today())
+    answer = {
+        "tenant_id": issued.tenant_id,
+        "secret": issued.secret.get_secret_value(),
+        "rotated": issued.rotated,
+        "previous_signs_until": issued.previous_signs_until.isoformat() if issued.previous_signs_until else None,
+    }
+    return _json(answer, 200 if issued.rotated else 201)
+
+
+# -- end of webhook secret --------------------------------------------------------------------------------------
 
 
 # Kinds, most specific first: what the SaaS backend sees for each failure.

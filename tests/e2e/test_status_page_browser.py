@@ -28,6 +28,8 @@ def test_a_bookkeeper_sees_a_failure_with_its_fix_retries_it_and_sees_it_exporte
     management = httpx.Client(base_url=gateway.url, headers={"x-api-key": LOCAL_API_KEY})
     link = management.post(f"/tenants/{export.tenant}/status-links", json={"valid_hours": 1}).json()["url"]
     failed = f'li[data-export="{export_id("invoice", "100353")}"]'
+    payments = {"features": ["invoice_export", "payment_sync"]}
+    assert management.put(f"/tenants/{export.tenant}/settings", json=payments).status_code == 200
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
@@ -40,6 +42,9 @@ def test_a_bookkeeper_sees_a_failure_with_its_fix_retries_it_and_sees_it_exporte
         assert page.get_attribute(failed, "data-state") == "failed"
         assert FIXES[2000550].en in page.inner_text(failed)
         assert "Fortnox 2000550" in page.inner_text(f"{failed} .raw")
+        # Payment sync is on and not polled yet: its section says so
+        assert page.get_attribute("#payments", "data-state") == "pending"
+        assert page.inner_text("#payments-last-poll") == "none yet"
         page.screenshot(path=str(tmp_path / "failed.png"))
 
         # And, once the account is active again in Fortnox, they press retry

@@ -7,7 +7,7 @@ import hashlib
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 from urllib.parse import quote
 
@@ -20,7 +20,8 @@ STYLE = pages.STYLE + (
     "border-radius:.3rem}.warning{background:#fdecea;padding:.6rem .8rem;border-radius:.3rem}"
     "form{margin:.5rem 0}label{display:block}input[type=text]{font:inherit;padding:.4rem;width:100%;"
     "box-sizing:border-box;margin:.2rem 0 .4rem}.secondary{background:#52606d}.actions{display:flex;gap:.6rem;"
-    "flex-wrap:wrap;align-items:flex-end}"
+    "flex-wrap:wrap;align-items:flex-end}.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}"
+    ".facts dt{color:#52606d}.facts dd{margin:0}"
 )
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; "
@@ -97,6 +98,24 @@ class ExportLine:
 
 
 @dataclass(frozen=True)
+class PaymentsView:
+    """The payment sync as the bookkeeper sees it (``status.payments``); no webhook address, which may hold a
+    token."""
+
+    state: str
+    fix: tuple[str, str] | None
+    """What the state means and what to do, in Swedish and English, when there is something to do."""
+    last_poll_at: datetime | None
+    last_outcome: str | None
+    received: int
+    changed: int
+    removed: int
+    cursor: datetime | None
+    next_due: datetime | None
+    resync_from: date | None
+
+
+@dataclass(frozen=True)
 class Overview:
     tenant_name: str
     language: Language
@@ -104,6 +123,8 @@ class Overview:
     connection: ConnectionView | None
     failed: Sequence[ExportLine]
     recent: Sequence[ExportLine]
+    payments: PaymentsView | None
+    """None while payment sync is off: the page has no payments section then."""
 
 
 KINDS: dict[str, tuple[str, str]] = {
@@ -238,6 +259,66 @@ def _export(export: ExportLine, action_base: str, csrf: str, language: str, i: i
     )
 
 
+PAYMENT_STATES: dict[str, tuple[str, str]] = {
+    "ok": (
+        "Betalningar som registreras i Fortnox hämtas och skickas vidare.",
+        "Payments registered in Fortnox are fetched and passed on.",
+    ),
+    "pending": (
+        "Betalningssynken är på. Betalningar hämtas vid nästa hämtning.",
+        "Payment sync is on. Payments are fetched at the next poll.",
+    ),
+    "failed": ("Den senaste hämtningen av betalningar misslyckades.", "The last payment poll failed."),
+    "not_connected": ("Betalningar hämtas inte just nu.", "Payments are not fetched right now."),
+    "missing_access": ("Betalningar kan inte hämtas.", "Payments cannot be fetched."),
+}
+OUTCOMES: dict[str, tuple[str, str]] = {
+    "ok": ("lyckades", "succeeded"),
+    "failed": ("misslyckades", "failed"),
+    "not_connected": ("Fortnox var inte anslutet", "Fortnox was not connected"),
+}
+
+
+def _utc(moment: datetime) -> str:
+    utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment
+    return f"{utc:%Y-%m-%d %H:%M} UTC"
+
+
+def _payments(payments: PaymentsView, i: int) -> str:
+    headline = PAYMENT_STATES.get(payments.state, (payments.state, payments.state))[i]
+    parts = [f'<p class="state">{_e(headline)}</p>']
+    if payments.fix is not None:
+        parts.append(f'<p class="fix" id="payments-fix">{_e(payments.fix[i])}</p>')
+    facts: list[tuple[str, str, str]] = []
+    if payments.last_poll_at is None:
+        facts.append(("last-poll", ("Senaste hämtning", "Last poll")[i], ("ingen ännu", "none yet")[i]))
+    else:
+        outcome = OUTCOMES.get(payments.last_outcome or "", ("", ""))[i]
+        when = _utc(payments.last_poll_at) + (f", {outcome}" if outcome else "")
+        facts.append(("last-poll", ("Senaste hämtning", "Last poll")[i], when))
+        counts = (
+            f"{payments.received} nya, {payments.changed} ändrade, {payments.removed} borttagna",
+            f"{payments.received} new, {payments.changed} changed, {payments.removed} removed",
+        )[i]
+        facts.append(("counts", ("Skickat vid senaste hämtningen", "Sent at the last poll")[i], counts))
+    if payments.cursor is not None:
+        facts.append(("cursor", ("Hämtar ändringar sedan", "Reads changes since")[i], _utc(payments.cursor)))
+    if payments.next_due is not None:
+        facts.append(("next-due", ("Nästa hämtning", "Next poll")[i], _utc(payments.next_due)))
+    if payments.resync_from is not None:
+        resync = (
+            f"från {payments.resync_from.isoformat()}, vid nästa hämtning",
+            f"from {payments.resync_from.isoformat()}, at the next poll",
+        )[i]
+        facts.append(("resync", ("Omsynkning begärd", "Re-sync requested")[i], resync))
+    parts.append(
+        '<dl class="facts">'
+        + "".join(f'<dt>{_e(label)}</dt><dd id="payments-{key}">{_e(value)}</dd>' for key, label, value in facts)
+        + "</dl>"
+    )
+    return f'<div id="payments" data-state="{_e(payments.state)}">{"".join(parts)}</div>'
+
+
 def status(
     overview: Overview,
     *,
@@ -265,6 +346,11 @@ def status(
         + (f'<ul id="failed">{failed}</ul>' if failed else f'<p id="failed">{nothing_failed}</p>')
         + f"<h2>{('Senaste exporter', 'Recent exports')[i]}</h2>"
         + (f'<ul id="recent">{recent}</ul>' if recent else f'<p id="recent">{nothing_recent}</p>')
+        + (
+            f"<h2>{('Betalningar', 'Payments')[i]}</h2>{_payments(overview.payments, i)}"
+            if overview.payments is not None
+            else ""
+        )
         + f'<p class="muted" id="expires">{expiry} {_languages(action_base, i)}</p>'
     )
     return _page(title, body, language)

@@ -10,7 +10,8 @@ from fortnox_bridge.export.explanations import Explanation, ExportRefused
 from fortnox_bridge.export.review import ExportConflict, ExportReview, SieFile, UnknownExport
 from fortnox_bridge.export.review import ExportView as ReviewedExport
 from fortnox_bridge.ids import TenantId
-from fortnox_bridge.status.page import ConnectionView, ExportLine, FailureView, Flash, Overview
+from fortnox_bridge.status.page import ConnectionView, ExportLine, FailureView, Flash, Overview, PaymentsView
+from fortnox_bridge.status.payments import PaymentSyncOverview, PaymentSyncState, PaymentSyncView
 from fortnox_bridge.store.connections import ConnectionStore
 from fortnox_bridge.store.tenants import TenantStore
 
@@ -66,11 +67,30 @@ def _line(export: ReviewedExport) -> ExportLine:
     )
 
 
+def _payments(view: PaymentSyncView) -> PaymentsView | None:
+    if view.state is PaymentSyncState.OFF:
+        return None
+    counts = view.last_counts
+    return PaymentsView(
+        state=view.state.value,
+        fix=(view.reason_sv, view.reason_en) if view.reason_sv and view.reason_en else None,
+        last_poll_at=view.last_poll_at,
+        last_outcome=view.last_outcome.value if view.last_outcome is not None else None,
+        received=counts.received,
+        changed=counts.changed,
+        removed=counts.removed,
+        cursor=view.cursor,
+        next_due=view.next_due,
+        resync_from=view.resync_from,
+    )
+
+
 @dataclass(frozen=True)
 class StatusService:
     tenants: TenantStore
     connections: ConnectionStore
     review: ExportReview
+    payments: PaymentSyncOverview
 
     def overview(self, tenant_id: TenantId) -> Overview:
         tenant = self.tenants.require(tenant_id)
@@ -98,6 +118,7 @@ class StatusService:
             ),
             failed=[_line(e) for e in sorted(failed, key=lambda e: e.updated_at, reverse=True)],
             recent=[_line(e) for e in recent[:RECENT]],
+            payments=_payments(self.payments.view_of(tenant, connection)),
         )
 
     def language(self, tenant_id: TenantId) -> str:
