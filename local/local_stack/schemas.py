@@ -21,11 +21,13 @@ from fortnox_bridge.events import (
     VoucherExported,
     VoucherExportFailed,
 )
+from fortnox_bridge.payments.poll_request import PollRequested
 from fortnox_bridge.probe import ProbeRequested
 from infra.names import ROOT
 
 CONTRACTS: dict[str, type[BaseModel]] = {
     "tenant.probe_requested": ProbeRequested,
+    "payment.poll_requested": PollRequested,
     "invoice.ready": InvoiceReady,
     "credit_note.ready": CreditNoteReady,
     "invoice.credited": InvoiceCredited,

@@ -9,7 +9,6 @@ import pytest
 
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
 from fortnox_bridge.store.connections import CompanyAlreadyBound, Connection, ConnectionStore
-from fortnox_bridge.store.cursors import CursorMoved, CursorStore
 from fortnox_bridge.store.ledger import ExportLedger, ExportScope, ExportState, LeaseHeld
 from fortnox_bridge.store.locks import LockStore
 from fortnox_bridge.store.tenants import CompanyProbe, Tenant, TenantStore
@@ -63,15 +62,6 @@ def test_an_expired_lease_can_be_taken_over_and_the_old_holder_cannot_write(tabl
     stored = ledger.get(_scope(unique), "invoice", "9")
     assert stored is not None
     assert (stored.state, stored.last_error) == (ExportState.FAILED, "2001798 Konto 4903 saknas i kontoplanen.")
-
-
-def test_a_cursor_only_moves_from_the_position_it_was_read_at(table: Any, unique: str) -> None:
-    cursors = CursorStore(table)
-    cursors.advance(TenantId(unique), "payments", expected=None, position="2026-11-01 00:00")
-    cursors.advance(TenantId(unique), "payments", expected="2026-11-01 00:00", position="2026-11-02 00:00")
-    with pytest.raises(CursorMoved):
-        cursors.advance(TenantId(unique), "payments", expected="2026-11-01 00:00", position="2026-11-03 00:00")
-    assert cursors.get(TenantId(unique), "payments") == "2026-11-02 00:00"
 
 
 def test_a_lock_has_one_holder_until_released_or_expired(table: Any, unique: str) -> None:

@@ -62,10 +62,6 @@ def setup_key(tenant: TenantId, company: FortnoxTenantId, last_day: str) -> Key:
     return {"PK": company_partition(tenant, company), "SK": f"{SETUP_PREFIX}{last_day}"}
 
 
-def cursor_key(tenant: TenantId, name: str) -> Key:
-    return {"PK": f"TENANT#{tenant}", "SK": f"CURSOR#{name}"}
-
-
 def link_key(token_hash: str) -> Key:
     return {"PK": f"LINK#{token_hash}", "SK": "LINK"}
 
