@@ -20,14 +20,15 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @tracer.capture_method(capture_response=False)
-def record_handler(record: SQSRecord) -> None:
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     wiring.webhook_deliverer().deliver(
         QueuedMessage(
             message_id=record.message_id,
             body=record.body,
             receive_count=int(record.attributes.approximate_receive_count or 1),
             receipt_handle=record.receipt_handle,
-        )
+        ),
+        remaining_seconds=lambda_context.get_remaining_time_in_millis() / 1000,
     )
 
 

@@ -54,7 +54,10 @@ class PaymentSync(Construct):
         }
         for variable, url in webhook_queues.items():
             self.webhook_deliverer.function.add_environment(variable, url)
-        self.webhook_deliverer.allow(["sqs:SendMessage"], [self.webhook_work.dead_letters.queue_arn])
+        # Its own work queue too: a delivery reached too late in an invocation is put back there (attack11a).
+        self.webhook_deliverer.allow(
+            ["sqs:SendMessage"], [self.webhook_work.dead_letters.queue_arn, self.webhook_work.queue.queue_arn]
+        )
         access.deliver_webhooks(self.webhook_deliverer, resources, stack)
 
         self.poll_work, self.poller = queue_worker(

@@ -54,11 +54,30 @@ def test_a_receiver_that_does_not_hold_the_secret_refuses_and_the_event_is_dead_
 
     webhooks.send(payment_event(webhooks.tenant))
 
-    [received] = webhooks.receiver.for_tenant(webhooks.tenant)
-    assert not received.verified
+    received = webhooks.receiver.for_tenant(webhooks.tenant)
+    assert len(received) == 5 and not any(item.verified for item in received)
     [dead] = webhooks.dead_letters()
     assert dead.attributes["reason"] == "status_401"
-    assert dead.attributes["attempts"] == "1"
+    assert dead.attributes["attempts"] == "5"
+    assert "current secret" in dead.body["detail"]
+
+
+def test_a_receiver_that_refuses_while_it_switches_secrets_gets_the_event_on_a_retry(webhooks: WebhookTenant) -> None:
+    """A rotation reaches the worker's signatures within five minutes; a receiver that switched sooner refuses
+    once, and the retry after it has the new secret is delivered, not dead-lettered."""
+    webhooks.receiver.trust(webhooks.tenant, "whsec_the-one-the-receiver-switched-to-early")
+    event = payment_event(webhooks.tenant)
+    webhooks.enqueue(event)
+
+    webhooks.deliver_once()
+    webhooks.receiver.trust(webhooks.tenant, webhooks.secret)
+    webhooks.drain()
+
+    first, second = webhooks.receiver.for_tenant(webhooks.tenant)
+    assert (first.verified, second.verified) == (False, True)
+    assert second.event_id == event.event_id
+    assert webhooks.dead_letters() == []
+    assert webhooks.waiting() == 0
 
 
 def test_every_event_of_a_poll_arrives_once_in_batches_of_ten(webhooks: WebhookTenant) -> None:

@@ -80,7 +80,9 @@ def _payments(view: PaymentSyncView) -> PaymentsView | None:
         changed=counts.changed,
         removed=counts.removed,
         cursor=view.cursor,
-        next_due=view.next_due,
+        # Not connected, the schedule's time is no poll: the fan-out skips the tenant until it reconnects, and a
+        # "next poll" long past beside "nothing is fetched" would contradict it.
+        next_due=view.next_due if view.state is not PaymentSyncState.NOT_CONNECTED else None,
         resync_from=view.resync_from,
     )
 

@@ -145,7 +145,21 @@ class PaymentSchedule(StoreBase):
     def advance_entry(self, entry: DueTenant, now: datetime) -> bool:
         """``advance`` with the interval already read (one conditional write): moved to the first time on the
         tenant's grid after ``now`` (``DueTenant.next_after``), on condition that the due time and the interval are
-        still the ones read."""
+        still the ones read. A new interval saved meanwhile for the same due time is the one it moves on by: that
+        due time's job was sent, and leaving the tenant due would send a second job for it at the next tick."""
+        for _ in range(APPLY_ATTEMPTS):
+            if self._advance_once(entry, now):
+                return True
+            item = self._table.get_item(Key=payment_schedule_key(entry.tenant), ConsistentRead=True).get("Item")
+            if item is None or str(item.get("GSI1PK")) != PAYMENT_POLL_DUE:
+                return False
+            current = _due_tenant(item)
+            if current.due_at != entry.due_at:
+                return False
+            entry = current
+        return False
+
+    def _advance_once(self, entry: DueTenant, now: datetime) -> bool:
         following = iso(entry.next_after(now))
         try:
             self._table.update_item(

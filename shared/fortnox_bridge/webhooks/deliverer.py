@@ -1,10 +1,11 @@
 """One queued webhook delivery, from the queue message to its end: delivered, dropped, tried again later, or put on
 the webhook dead-letter queue with the reason.
 
-SQS's own receive count is the attempt number. A failure that may pass (5xx, 408, 429, timeout, no connection)
-hides the message for a growing delay and leaves it on the queue; on the last attempt, or for a failure that will
-not pass (any other 4xx, a redirect, a refused destination), the worker itself puts the delivery on the dead-letter
-queue with why, and lets the original go.
+SQS's own receive count is the attempt number. A failure that may pass (5xx, 408, 429, timeout, no connection, and
+401/403: a receiver switching to a rotated secret refuses until it holds the one we sign with) hides the message for
+a growing delay and leaves it on the queue; on the last attempt, or for a failure that will not pass (any other 4xx,
+a redirect, a refused destination), the worker itself puts the delivery on the dead-letter queue with why, and lets
+the original go.
 """
 
 from collections.abc import Callable, Mapping
@@ -31,6 +32,11 @@ RETRY_DELAYS = (timedelta(seconds=30), timedelta(minutes=5), timedelta(hours=1),
 receiver may be down for about seven and a half hours without losing an event. The last delay repeats if the count
 is raised; SQS's ceiling for a message's visibility is 12 hours."""
 USER_AGENT = "fortnox-bridge-webhooks/1"
+TIME_NEEDED_SECONDS = 30.0
+"""What one delivery may take at worst: a name lookup (the resolver's own retries), the secret, and a POST of at most
+``posting.TIMEOUT_SECONDS``, with room left. A record reached with less time left in the invocation is put back on the
+queue instead of attempted, so a slow receiver early in a batch never runs the function into Lambda's timeout, which
+would fail every other tenant's delivery in the batch and count an attempt against each."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,11 @@ class WebhookDeliverer:
         self._post = post
         self._clock = clock
 
-    def deliver(self, message: QueuedMessage) -> None:
+    def deliver(self, message: QueuedMessage, remaining_seconds: float | None = None) -> None:
+        """``remaining_seconds``: what is left of the invocation, when it runs in one."""
+        if remaining_seconds is not None and remaining_seconds < TIME_NEEDED_SECONDS:
+            self._put_back(message)
+            return
         delivery = _parse(message.body)
         if delivery is None:
             self._dead_letter_unreadable(message)
@@ -161,6 +171,16 @@ class WebhookDeliverer:
                 },
             )
         return failure
+
+    def _put_back(self, message: QueuedMessage) -> None:
+        """Not attempted: a fresh copy goes on the queue (at once, and with no attempt counted against it) and this
+        one is let go. Letting it fail instead would count a receive, and on the last one SQS's own redrive would
+        dead-letter it without a reason."""
+        self._queues.sqs.send_message(QueueUrl=self._queues.work_url, MessageBody=message.body)
+        metrics.add_metric(name="WebhookPutBack", unit="Count", value=1)
+        logger.info(
+            "webhook delivery put back: the invocation is short of time", extra={"message_id": message.message_id}
+        )
 
     def _hide_for_a_while(self, message: QueuedMessage, delivery: WebhookDelivery, failure: Failure) -> None:
         delay = RETRY_DELAYS[min(message.receive_count, len(RETRY_DELAYS)) - 1]
@@ -244,6 +264,10 @@ def _judge(status: int) -> Failure | None:
         return None
     if status in (408, 429) or status >= 500:
         return Failure(f"status_{status}", f"the webhook answered {status}", retry=True, status_code=status)
+    if status in (401, 403):
+        # During a rotation the worker's five-minute secret cache and the receiver's switch need not line up.
+        detail = f"the webhook refused the signature ({status}): give the receiver the tenant's current secret"
+        return Failure(f"status_{status}", detail, retry=True, status_code=status)
     if 300 <= status < 400:
         detail = f"the webhook answered {status}, a redirect: redirects are not followed, set the final URL"
         return Failure(f"status_{status}", detail, retry=False, status_code=status)

@@ -61,6 +61,9 @@ def resolve(host: str, port: int) -> list[str]:
         answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     except socket.gaierror:
         raise HostNotFound("the webhook's host name does not resolve") from None
+    except UnicodeError:
+        # A label over 63 characters, or an empty one ("a..b"): no DNS can ever answer for it.
+        raise DestinationRefused("the webhook's host name is not a name DNS can hold") from None
     return [str(answer[4][0]) for answer in answers]
 
 
@@ -153,6 +156,8 @@ def _non_public_kind(address: IpAddress) -> str | None:
     checks = (
         ("unspecified", address.is_unspecified),
         ("link-local", address.is_link_local),
+        # fec0::/10, deprecated but still routed inside some networks; Python counts it neither private nor reserved.
+        ("site-local", isinstance(address, ipaddress.IPv6Address) and address.is_site_local),
         ("multicast", address.is_multicast),
         ("private", address.is_private),
         ("reserved", address.is_reserved),

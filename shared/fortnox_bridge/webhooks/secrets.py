@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, SecretStr
 
-from fortnox_bridge.errors import BadInputError, RetryableError
+from fortnox_bridge.errors import BadInputError, NeedsTenantActionError, RetryableError
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.tokens.secret_store import successor_token
 
@@ -66,6 +66,11 @@ class IssuedSecret(BaseModel):
 
 class RotationRaced(RetryableError):
     """Another rotation of the same tenant's secret was written at the same time."""
+
+
+class WebhookSecretDeleted(NeedsTenantActionError):
+    """The tenant's secret is scheduled for deletion: Secrets Manager takes no new value for it, and signs nothing
+    with the old one, until someone restores it or the deletion completes."""
 
 
 class NoWebhookSecret(BadInputError):
@@ -122,6 +127,11 @@ class WebhookSecretIssuer:
             if _code(error) == "ResourceNotFoundException":
                 return None
             raise
+        if described.get("DeletedDate") is not None:
+            raise WebhookSecretDeleted(
+                f"the webhook secret of tenant {tenant} is scheduled for deletion: restore it in Secrets Manager "
+                "(RestoreSecret) and ask again, or ask again once the deletion is complete"
+            )
         stages = described.get("VersionIdsToStages", {})
         return next((version for version, names in stages.items() if "AWSCURRENT" in names), None)
 
@@ -147,6 +157,11 @@ class SecretReader:
                 raise NoWebhookSecret(
                     f"tenant {tenant} has a webhook but no secret: POST /tenants/{tenant}/webhook-secret"
                 ) from None
+            if _deleted(error):
+                raise NoWebhookSecret(
+                    f"tenant {tenant} has a webhook but its secret is scheduled for deletion: restore it in Secrets "
+                    f"Manager, or POST /tenants/{tenant}/webhook-secret once the deletion is complete"
+                ) from None
             raise
         signing = [current.secret.get_secret_value()]
         if current.previous_signs(now):
@@ -156,9 +171,19 @@ class SecretReader:
 
 def _not_found(error: BaseException) -> bool:
     """Powertools wraps the client's error; the cause says whether the secret is missing or the read failed."""
+    return _caused_by(error, "ResourceNotFoundException")
+
+
+def _deleted(error: BaseException) -> bool:
+    # GetSecretValue answers InvalidRequestException for a secret marked for deletion (and for nothing else a
+    # webhook secret, without rotation Lambdas or a KMS key of its own, can be in).
+    return _caused_by(error, "InvalidRequestException")
+
+
+def _caused_by(error: BaseException, code: str) -> bool:
     cause: BaseException | None = error
     while cause is not None:
-        if isinstance(cause, ClientError) and _code(cause) == "ResourceNotFoundException":
+        if isinstance(cause, ClientError) and _code(cause) == code:
             return True
         cause = cause.__cause__ or cause.__context__
     return False
