@@ -88,14 +88,14 @@ def test_a_crash_before_the_snapshots_are_written_finds_the_same_changes_again(
     fault = _DynamoDbFault(monkeypatch, "PutItem", "PAYMENT#")
 
     crashed = payment_sync.deliver_once()
-    [sent] = payment_sync.events()
+    # The snapshots are written before anything is published (attack11b): the crashed poll sent nothing.
+    assert payment_sync.events() == []
     fault.heal()
     payment_sync.drain()
     [again] = payment_sync.events()
 
     assert crashed is not None and crashed.failed == 1
-    assert sent["type"] == again["type"] == "payment.changed"
-    assert again == sent
+    assert again["type"] == "payment.changed"
     assert payment_sync.poll() == []
 
 

@@ -25,11 +25,15 @@ def _settle(state: SandboxState, invoice: Record, delta: Decimal, day: str | Non
     touch(state, invoice)
 
 
-def create_payment(state: SandboxState, company: Company, payload: Record, *, source: str, host: str) -> Record:
+def _invoice_number(payload: Record) -> str:
     try:
-        invoice_number = str(int(payload.get("InvoiceNumber")))  # type: ignore[arg-type]
+        return str(int(payload.get("InvoiceNumber")))  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise ApiError(codes.FIELD_REQUIRED, field="InvoiceNumber") from None
+
+
+def create_payment(state: SandboxState, company: Company, payload: Record, *, source: str, host: str) -> Record:
+    invoice_number = _invoice_number(payload)
     invoice = find_invoice_on_write(company, invoice_number)
     if not invoice["Booked"]:
         raise ApiError(codes.INVOICE_NOT_BOOKED, number=invoice_number)
@@ -84,12 +88,42 @@ def find_payment(company: Company, number: str) -> Record:
     return lookup(company.payments, number, codes.PAYMENT_NOT_FOUND)
 
 
+def _moved_to(company: Company, payment: Record, payload: Record) -> Record | None:
+    """The invoice a PUT moves the payment to: ``InvoiceNumber`` is writable in the spec's InvoicePayment, so a
+    payment registered on the wrong invoice is moved rather than deleted and registered again. The target must be
+    booked and in the payment's currency."""
+    if payload.get("InvoiceNumber") in (None, "") or _invoice_number(payload) == str(payment["InvoiceNumber"]):
+        return None
+    target = find_invoice_on_write(company, _invoice_number(payload))
+    if not target["Booked"]:
+        raise ApiError(codes.INVOICE_NOT_BOOKED, number=target["DocumentNumber"])
+    if target["Currency"] != payment["Currency"]:
+        raise ApiError(codes.INVALID_PARAMETER, field="InvoiceNumber")
+    return target
+
+
+def _move(payment: Record, target: Record) -> None:
+    payment["InvoiceNumber"] = int(target["DocumentNumber"])
+    payment["ExternalInvoiceReference1"] = target["ExternalInvoiceReference1"]
+    payment["ExternalInvoiceReference2"] = target["ExternalInvoiceReference2"]
+    payment["InvoiceCustomerName"] = target["CustomerName"]
+    payment["InvoiceCustomerNumber"] = target["CustomerNumber"]
+    payment["InvoiceDueDate"] = target["DueDate"]
+    payment["InvoiceOCR"] = target["OCR"]
+    payment["InvoiceTotal"] = str(target["Total"])
+
+
 def update_payment(state: SandboxState, company: Company, number: str, payload: Record) -> Record:
     payment = find_payment(company, number)
     if payment["Booked"]:
         raise ApiError(codes.PAYMENT_BOOKED)
     invoice = company.invoices[str(payment["InvoiceNumber"])]
+    target = _moved_to(company, payment, payload)
     before = _payment_effect(payment)
+    if target is not None:
+        _settle(state, invoice, -before, None)
+        _move(payment, target)
+        invoice, before = target, Decimal(0)
     if payload.get("Amount") not in (None, ""):
         payment["Amount"] = cents(amount(payload["Amount"]))
         payment["AmountCurrency"] = cents(

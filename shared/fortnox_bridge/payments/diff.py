@@ -100,6 +100,7 @@ def payment_event(
         "tenant_id": tenant,
         "fortnox_tenant_id": company,
         "payment_number": payment_number,
+        "sequence": version,
         "fortnox_invoice_number": invoice.fortnox_number,
         "ocr": invoice.ocr,
         "upstream_invoice_number": invoice.upstream_number,

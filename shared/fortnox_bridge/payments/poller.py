@@ -1,9 +1,9 @@
 """One payment poll of one tenant: read what changed in Fortnox since the cursor, tell upstream, then move on.
 
-The order is what makes it safe: publish, then write the snapshots, then advance the cursor. A crash before the
-snapshots are written finds the same changes again and gives them the same ids; a crash after them re-sends the
-events the sync item names as unconfirmed. Nothing is skipped: the cursor is the time the poll started, written
-last.
+The order is what makes it safe: claim the events under the lease, write the snapshots, publish, then advance the
+cursor. A crash before the snapshots are written finds the same changes again and gives them the same ids; a crash
+after them re-sends the events the sync item names as unconfirmed. Nothing is skipped: the cursor is the time the
+poll started, written last.
 
 An idle tenant costs two Fortnox calls: the payments and the invoices modified since the cursor. A deleted payment
 vanishes from every list, so removals are found through its invoice, whose balance moved: only an invoice whose
@@ -11,21 +11,22 @@ balance the known payments do not explain costs a third call, the list of its pa
 """
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
 
 from fortnox_bridge.errors import BadInputError, NeedsTenantActionError, RetryableError
 from fortnox_bridge.events import PaymentEvent, PaymentFigures
 from fortnox_bridge.fortnox.client import FortnoxClient
-from fortnox_bridge.fortnox.errors import FortnoxError, FortnoxForbidden
+from fortnox_bridge.fortnox.errors import FortnoxError, FortnoxForbidden, FortnoxUnexpectedResponse
 from fortnox_bridge.fortnox.http import FortnoxHttp
 from fortnox_bridge.fortnox.models.invoices import InvoiceListItem
 from fortnox_bridge.fortnox.models.payments import InvoicePaymentListItem
+from fortnox_bridge.fortnox.oauth import ConnectionLost
 from fortnox_bridge.fortnox.resources import InvoicePayments, Invoices
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import logger
@@ -186,11 +187,16 @@ class PaymentPoller:
     def _deliver(
         self, scope: ExportScope, owner: str, profile: Tenant, state: SyncState, found: "_Round", started: datetime
     ) -> None:
-        """Publish, then the snapshots, then the cursor: the order that re-sends after a crash and never skips."""
-        self._publisher_for(profile).publish(found.events)
+        """Claim, then the snapshots, then publish, then the cursor: a crash anywhere re-sends and never skips."""
         if found.events:
-            self._stores.sync.hold_unconfirmed(scope, owner, sorted(found.unconfirmed))
+            # Checked (and the lease renewed) before anything goes out: a poll whose lease expired and was taken
+            # over must not publish what it read, which the newer poll may already have told upstream otherwise.
+            self._stores.sync.hold_unconfirmed(scope, owner, sorted(found.unconfirmed), self._clock() + LEASE)
+        # The snapshots before the events: once a snapshot holds an event, the next poll compares Fortnox with what
+        # upstream was last told, and re-sends it while unconfirmed. Written after, a payment changed back between
+        # a crash and the next poll would match the old snapshot and upstream would keep the change it was sent.
         self._stores.sync.write(scope, list(found.snapshots.values()), list(found.invoices.values()))
+        self._publisher_for(profile).publish(found.events)
         self._stores.sync.advance(
             scope, owner, cursor=started, at=self._clock(), counts=found.counts, resync_done=state.resync_from
         )
@@ -237,14 +243,17 @@ class _Poll:
 
     def read(self) -> _Round:
         since = fortnox_time(self.window_start())
-        listed = list(self._payments.list(lastmodified=since))
-        self._changed_invoices = {str(item.DocumentNumber): item for item in self._invoices.list(lastmodified=since)}
+        listed = _read_once(self._payments.list(lastmodified=since), _number)
+        self._changed_invoices = {
+            str(item.DocumentNumber): item
+            for item in _read_once(self._invoices.list(lastmodified=since), lambda item: str(item.DocumentNumber))
+        }
         numbers = [str(item.Number) for item in listed]
         snapshots = self._stores.sync.snapshots(self._scope, [*numbers, *self._state.unconfirmed])
         invoice_numbers = {str(item.InvoiceNumber) for item in listed}
         known = self._stores.sync.invoices(self._scope, invoice_numbers | set(self._changed_invoices))
         for item in listed:
-            self._payment(item, snapshots.get(str(item.Number)), self._facts(str(item.InvoiceNumber)), known)
+            self._payment(item, snapshots.get(str(item.Number)), known)
         for number, invoice in self._changed_invoices.items():
             self._check_removals(number, invoice, known.get(number))
         self._resend_unconfirmed(snapshots)
@@ -269,21 +278,30 @@ class _Poll:
         self._round.resend_first(again)
 
     def _payment(
-        self,
-        item: InvoicePaymentListItem,
-        snapshot: PaymentSnapshot | None,
-        invoice: InvoiceFacts,
-        known: dict[str, KnownPayments],
+        self, item: InvoicePaymentListItem, snapshot: PaymentSnapshot | None, known: dict[str, KnownPayments]
     ) -> None:
         number = str(item.Number)
+        on = str(item.InvoiceNumber)
         listed = _listed_figures(item)
-        if snapshot is not None and same_listing(snapshot, listed, invoice.fortnox_number):
-            self._remember(invoice.fortnox_number, number, snapshot.figures, known)
-            if self._state.resync_from is not None and snapshot.last_event is not None:
+        if snapshot is not None and same_listing(snapshot, listed, on):
+            # Unchanged, as most of a window read again is: no Fortnox call, not even for its invoice.
+            self._remember(on, number, snapshot.figures, known)
+            if self._state.resync_from is None:
+                return
+            if snapshot.last_event is not None:
                 self._round.add(restored(snapshot.last_event), number, None)
-            return
-        figures = listed if listed.currency == "SEK" else self._in_currency(number, listed)
-        self._remember(invoice.fortnox_number, number, figures, known)
+                return
+            # Held back by a filter when first seen: a re-sync after the tenant loosened its filters sends it.
+            invoice = self._facts(on)
+            if not self._followed(snapshot.figures, invoice):
+                return
+            figures = snapshot.figures
+        else:
+            figures = listed if listed.currency == "SEK" else self._in_currency(number, listed)
+            if snapshot is not None and snapshot.invoice_number != on:
+                self._forget(snapshot.invoice_number, number, known)
+            self._remember(on, number, figures, known)
+            invoice = self._facts(on)
         published_before = snapshot is not None and snapshot.last_event is not None
         if not published_before and not self._followed(figures, invoice):
             self._round.snapshots[number] = PaymentSnapshot(
@@ -333,17 +351,31 @@ class _Poll:
     def _remember(
         self, invoice_number: str, payment_number: str, figures: PaymentFigures, known: dict[str, KnownPayments]
     ) -> None:
-        held = self._round.invoices.get(invoice_number)
-        if held is None:
-            stored_known = known.get(invoice_number)
-            held = (
-                stored_known.model_copy(deep=True)
-                if stored_known is not None
-                else KnownPayments(invoice_number=invoice_number)
-            )
+        held = self._held(invoice_number, known) or KnownPayments(invoice_number=invoice_number)
         if held.payments.get(payment_number) != figures.amount_in_currency:
             held.payments[payment_number] = figures.amount_in_currency
+            # A balance an earlier check left unexplained says nothing once the known payments change: a payment
+            # deleted while another of the same amount was registered leaves the balance exactly where it was.
+            held.checked = None
             self._round.invoices[invoice_number] = held
+
+    def _forget(self, invoice_number: str, payment_number: str, known: dict[str, KnownPayments]) -> None:
+        """A payment moved to another invoice is no longer on this one; it was not deleted."""
+        held = self._held(invoice_number, known)
+        if held is not None and held.payments.pop(payment_number, None) is not None:
+            held.checked = None
+            self._round.invoices[invoice_number] = held
+
+    def _held(self, invoice_number: str, known: dict[str, KnownPayments]) -> KnownPayments | None:
+        """The payments known on an invoice, as this poll has them so far (a copy to change)."""
+        held = self._round.invoices.get(invoice_number)
+        if held is not None:
+            return held
+        stored_known = known.get(invoice_number)
+        if stored_known is None and invoice_number not in known:
+            # An invoice neither listed nor named by a listed payment: the one a payment was moved away from.
+            stored_known = self._stores.sync.invoices(self._scope, [invoice_number]).get(invoice_number)
+        return stored_known.model_copy(deep=True) if stored_known is not None else None
 
     def _check_removals(self, number: str, invoice: InvoiceListItem, stored_known: KnownPayments | None) -> None:
         """A deleted payment is in no list; its invoice's balance moved. Only a balance the known payments do not
@@ -355,7 +387,7 @@ class _Poll:
         balance = invoice.Balance if invoice.Balance is not None else total
         if total - sum(held.payments.values(), Decimal(0)) == balance or held.checked == (total, balance):
             return
-        present = {str(item.Number) for item in self._payments.list(invoicenumber=number)}
+        present = {str(item.Number) for item in _read_once(self._payments.list(invoicenumber=number), _number)}
         gone = sorted(set(held.payments) - present)
         remaining = held.model_copy(deep=True, update={"checked": (total, balance)})
         self._round.invoices[number] = remaining
@@ -382,6 +414,23 @@ class _Poll:
             self._round.snapshots[number] = snapshot.model_copy(
                 update={"removed": True, "version": version, "last_event": stored(event)}
             )
+
+
+ItemT = TypeVar("ItemT")
+
+
+def _read_once(items: Iterable[ItemT], key: Callable[[ItemT], str]) -> list[ItemT]:
+    """Every page of a list, each item once. An item edited between two page reads moves to another page: the
+    list then names it twice and skips another, with the count it announced. That read is thrown away (the poll
+    is retried), since a skipped item may be older than the next poll's window."""
+    read = list(items)
+    if len({key(item) for item in read}) != len(read):
+        raise FortnoxUnexpectedResponse("a Fortnox list changed while it was read: an item came twice", status=200)
+    return read
+
+
+def _number(item: InvoicePaymentListItem) -> str:
+    return str(item.Number)
 
 
 def _listed_figures(item: InvoicePaymentListItem) -> PaymentFigures:
@@ -413,6 +462,14 @@ def _whole(number: str) -> int:
 
 
 def _tenant_fix(error: Exception) -> tuple[str, str]:
+    if isinstance(error, ConnectionLost):
+        # Its message is English and names the tenant: the bookkeeper is told the fix in their own words instead.
+        return (
+            "Fortnox godtar inte längre anslutningen: behörigheten har tagits bort eller gått ut. Anslut Fortnox "
+            "igen, så hämtas betalningarna vid nästa körning.",
+            "Fortnox no longer accepts the connection: its permission was removed or has run out. Reconnect Fortnox, "
+            "and payments are fetched on the next poll.",
+        )
     if isinstance(error, FortnoxForbidden):
         return (
             "Fortnox nekade läsning av betalningar: anslutningen saknar behörigheten Betalningar. Anslut Fortnox "

@@ -146,10 +146,15 @@ class PaymentSyncStore(StoreBase):
             raise
         return SyncState.model_validate(plain(answer["Attributes"]))
 
-    def hold_unconfirmed(self, scope: ExportScope, owner: str, payments: Sequence[str]) -> None:
-        """Name the payments whose events are out before their snapshots are written: until the cursor is written,
-        the next poll sends their events again."""
-        self._under_lease(scope, owner, "SET unconfirmed = :payments", {":payments": sorted(set(payments))})
+    def hold_unconfirmed(self, scope: ExportScope, owner: str, payments: Sequence[str], until: datetime) -> None:
+        """Name the payments whose events are about to go out, and renew the lease to ``until``: until the cursor is
+        written, the next poll sends their events again. ``LeaseLost`` when another poll took the lease over."""
+        self._under_lease(
+            scope,
+            owner,
+            "SET unconfirmed = :payments, lease_until = :until",
+            {":payments": sorted(set(payments)), ":until": until.isoformat()},
+        )
 
     def advance(
         self,
