@@ -244,10 +244,12 @@ def gateway(runner: Any, template: dict[str, Any], gateway_port: int) -> Iterato
 
 
 @pytest.fixture
-def events_tap(deployed: Any) -> Any:
+def events_tap(deployed: Any) -> Iterator[Any]:
     from local_stack.event_tap import EventTap
 
-    return EventTap(deployed.endpoint_url, _physical(deployed, "Events"))
+    tap = EventTap(deployed.endpoint_url, _physical(deployed, "Events"))
+    yield tap
+    tap.close()
 
 
 from tests.paying import payment_sync  # noqa: E402, F401  -- payment sync's fixture (issue 11), found by every test
