@@ -171,6 +171,7 @@ def payment_event(tenant: str, payment: str = "1", invoice: str = "1001") -> Pay
         tenant_id=TenantId(tenant),
         fortnox_tenant_id=FortnoxTenantId(1000001),
         payment_number=payment,
+        sequence=1,
         fortnox_invoice_number=invoice,
         ocr=f"{invoice}05",
         upstream_invoice_number="100353",

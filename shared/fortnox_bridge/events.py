@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
 
@@ -187,6 +187,9 @@ class PaymentEvent(PublishedEvent):
     fortnox_tenant_id: FortnoxTenantId
     payment_number: str
     """Fortnox's number of the payment (``/3/invoicepayments/{Number}``)."""
+    sequence: int = Field(ge=1)
+    """1 for the first event of a payment, one more for each later one: neither the bus nor a webhook keeps order,
+    so a receiver keeps the highest it has seen of a payment and ignores an event with a lower one."""
     fortnox_invoice_number: str
     ocr: str | None
     upstream_invoice_number: str | None

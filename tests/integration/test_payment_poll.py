@@ -83,6 +83,7 @@ def test_an_edited_payment_is_a_change_with_what_it_was(payment_sync: PaymentSyn
     assert Decimal(changed["previous"]["amount_sek"]) == Decimal("500.00")
     assert changed["previous"] == received["payment"]
     assert changed["event_id"] != received["event_id"]
+    assert (received["sequence"], changed["sequence"]) == (1, 2)
     assert payment_sync.poll() == []
 
 
@@ -113,6 +114,7 @@ def test_a_deleted_payment_is_removed_upstream(payment_sync: PaymentSync) -> Non
     total = Decimal(str(payment_sync.invoice(invoice)["Total"]))
     assert Decimal(removed["invoice_balance"]) == total - Decimal("300.00")
     assert removed["invoice_status"] == "partly_paid"
+    assert removed["sequence"] == 2
     assert payment_sync.poll() == []
     assert kept != gone
 
