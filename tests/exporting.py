@@ -160,10 +160,12 @@ def freight_mapping() -> TenantMapping:
 def connect_as_a_person(gateway: Any, scene: Scene, tenant: str, company_name: str) -> Connection:
     """Connect through the hosted flow with a person's consent: the secret holds a single-use refresh token."""
     company = scene.new_company(company_name)
-    management = httpx.Client(base_url=gateway.url, headers={"x-api-key": LOCAL_API_KEY})
-    management.put(f"/tenants/{tenant}", json={"display_name": company_name})
+    management = httpx.Client(base_url=gateway.url, headers={"x-api-key": LOCAL_API_KEY}, timeout=60)
+    created = management.put(f"/tenants/{tenant}", json={"display_name": company_name})
+    assert created.status_code in (200, 201), created.text
     link = management.post(f"/tenants/{tenant}/connect-links", json={}).json()["url"]
-    assert walk(link, company).status == 200
+    walked = walk(link, company)
+    assert walked.status == 200, (walked.status, walked.page[:1000])
     connection = ConnectionStore(wiring.table()).get(TenantId(tenant))
     assert connection is not None and not connection.service_account
     return connection
