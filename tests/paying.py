@@ -7,7 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 import boto3
+import botocore.client
 import pytest
+from botocore.exceptions import ClientError
 
 from fortnox_bridge.fortnox.client import FortnoxClient
 from fortnox_bridge.fortnox.models.customers import CustomerWrite
@@ -33,6 +35,27 @@ from tests.conftest import Scene
 from tests.exporting import Export, freight_mapping
 
 PAYMENT_EVENTS = ("payment.received", "payment.changed", "payment.removed")
+
+
+class DynamoDbFault:
+    """DynamoDB failing one kind of write (``operation`` whose parameters hold ``marker``), at the boto3 boundary of
+    the real handler; moto answers the rest."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, operation: str, marker: str) -> None:
+        self.hits = 0
+        real = botocore.client.BaseClient._make_api_call
+
+        def failing(client: Any, name: str, params: dict[str, Any]) -> Any:
+            if name == operation and marker in str(params):
+                self.hits += 1
+                raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, name)
+            return real(client, name, params)
+
+        self._undo = lambda: monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", real)
+        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", failing)
+
+    def heal(self) -> None:
+        self._undo()
 
 
 class PaymentSync:

@@ -337,3 +337,18 @@ def self_signed(directory: Path, host: str) -> tuple[Path, Path]:
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return certificate_path, key_path
+
+
+def sqs_record(message: Any) -> dict[str, Any]:
+    """A message taken off the webhook queue as Lambda's event source hands it to the function."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message["Attributes"],
+        "messageAttributes": {},
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:eu-north-1:123456789012:webhooks",
+        "awsRegion": "eu-north-1",
+    }

@@ -5,11 +5,9 @@ handler, DynamoDB failing at the real boto3 boundary, the sandbox and moto."""
 from collections.abc import Sequence
 from typing import Any
 
-import botocore.client
 import pytest
-from botocore.exceptions import ClientError
 
-from tests.paying import PaymentSync
+from tests.paying import DynamoDbFault, PaymentSync
 
 pytestmark = pytest.mark.integration
 
@@ -27,24 +25,6 @@ def _upstream_view(events: Sequence[dict[str, Any]]) -> dict[str, str | None]:
     return held
 
 
-class _SnapshotWritesFail:
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.hits = 0
-        real = botocore.client.BaseClient._make_api_call
-
-        def failing(client: Any, name: str, params: dict[str, Any]) -> Any:
-            if name == "PutItem" and "PAYMENT#" in str(params):
-                self.hits += 1
-                raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, name)
-            return real(client, name, params)
-
-        self._undo = lambda: monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", real)
-        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", failing)
-
-    def heal(self) -> None:
-        self._undo()
-
-
 def test_a_payment_changed_back_after_a_crashed_poll_ends_upstream_as_fortnox_has_it(
     payment_sync: PaymentSync, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -52,7 +32,7 @@ def test_a_payment_changed_back_after_a_crashed_poll_ends_upstream_as_fortnox_ha
     number = payment_sync.pay(invoice, "100.00")
     payment_sync.poll()
     payment_sync.change(number, Amount="150.00")
-    fault = _SnapshotWritesFail(monkeypatch)
+    fault = DynamoDbFault(monkeypatch, "PutItem", "PAYMENT#")
 
     crashed = payment_sync.deliver_once()
     assert crashed is not None and crashed.failed == 1 and fault.hits >= 1
@@ -72,7 +52,7 @@ def test_a_payment_changed_again_after_a_crashed_poll_ends_upstream_as_fortnox_h
     number = payment_sync.pay(invoice, "100.00")
     payment_sync.poll()
     payment_sync.change(number, Amount="150.00")
-    fault = _SnapshotWritesFail(monkeypatch)
+    fault = DynamoDbFault(monkeypatch, "PutItem", "PAYMENT#")
 
     payment_sync.deliver_once()
     fault.heal()

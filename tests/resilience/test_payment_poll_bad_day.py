@@ -2,11 +2,8 @@
 connection without the payment permission. Nothing is skipped, nothing is sent under a new id."""
 
 from collections.abc import Iterator
-from typing import Any
 
-import botocore.client
 import pytest
-from botocore.exceptions import ClientError
 
 from fortnox_bridge.fortnox.oauth import TokenEndpoint
 from fortnox_bridge.fortnox.retry import RetryPolicy
@@ -15,7 +12,7 @@ from fortnox_bridge.store.connections import Connection, ConnectionStore
 from fortnox_bridge.store.payment_sync import PollOutcome
 from fortnox_bridge.store.tenants import Tenant, TenantStore
 from fortnox_sandbox.control_client import ALL_SCOPES
-from tests.paying import PaymentSync
+from tests.paying import DynamoDbFault, PaymentSync
 
 pytestmark = pytest.mark.integration
 
@@ -31,33 +28,13 @@ def no_faults(payment_sync: PaymentSync) -> Iterator[None]:
     payment_sync.scene.control._call("DELETE", "/faults")
 
 
-class _DynamoDbFault:
-    """DynamoDB failing one kind of write, at the boto3 boundary of the real handler (moto answers the rest)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, operation: str, marker: str) -> None:
-        self.hits = 0
-        real = botocore.client.BaseClient._make_api_call
-
-        def failing(client: Any, name: str, params: dict[str, Any]) -> Any:
-            if name == operation and marker in str(params):
-                self.hits += 1
-                raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"}}, name)
-            return real(client, name, params)
-
-        self._undo = lambda: monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", real)
-        monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", failing)
-
-    def heal(self) -> None:
-        self._undo()
-
-
 def test_a_crash_before_the_cursor_write_resends_with_the_same_ids(
     payment_sync: PaymentSync, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     invoice = payment_sync.exported_invoice("100500")
     payment_sync.pay(invoice, "100.00")
     payment_sync.pay(invoice, "250.00")
-    fault = _DynamoDbFault(monkeypatch, "UpdateItem", "SET #cursor = :cursor")
+    fault = DynamoDbFault(monkeypatch, "UpdateItem", "SET #cursor = :cursor")
 
     crashed = payment_sync.deliver_once()
     sent = payment_sync.events()
@@ -85,7 +62,7 @@ def test_a_crash_before_the_snapshots_are_written_finds_the_same_changes_again(
     number = payment_sync.pay(invoice, "100.00")
     payment_sync.poll()
     payment_sync.change(number, Amount="150.00")
-    fault = _DynamoDbFault(monkeypatch, "PutItem", "PAYMENT#")
+    fault = DynamoDbFault(monkeypatch, "PutItem", "PAYMENT#")
 
     crashed = payment_sync.deliver_once()
     # The snapshots are written before anything is published (attack11b): the crashed poll sent nothing.

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from fortnox_bridge.webhooks import posting
 from fortnox_bridge.webhooks.deliverer import RETRY_DELAYS
 from local_stack.runner import BatchOutcome
-from tests.webhook_receiver import WebhookTenant, payment_event
+from tests.webhook_receiver import WebhookTenant, payment_event, sqs_record
 
 ATTEMPTS = 5
 """The webhook queue's deliveries (``MAX_RECEIVE_COUNT``): the worker dead-letters on the last one itself."""
@@ -80,7 +80,7 @@ def test_a_failed_attempt_hides_the_delivery_for_its_retry_delay(webhooks: Webho
 
     # A batch whose every record failed fails the invocation (Powertools), and Lambda returns it to the queue.
     with pytest.raises(BatchProcessingError):
-        runner.invoke(webhooks.function, {"Records": [_record(message)]})
+        runner.invoke(webhooks.function, {"Records": [sqs_record(message)]})
 
     assert RETRY_DELAYS[0].total_seconds() == 30
     hidden = webhooks.sqs.receive_message(QueueUrl=webhooks.queue, MaxNumberOfMessages=10, WaitTimeSeconds=0)
@@ -178,17 +178,3 @@ def test_no_secret_signature_or_query_string_reaches_a_log_line(webhooks: Webhoo
     assert webhooks.secret is not None
     for secret in [webhooks.secret, "query-secret-1234", *(part.removeprefix("v1=") for part in signatures)]:
         assert not any(secret in line for line in lines), "a secret reached a log line"
-
-
-def _record(message: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message["Attributes"],
-        "messageAttributes": {},
-        "md5OfBody": message["MD5OfBody"],
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:eu-north-1:123456789012:webhooks",
-        "awsRegion": "eu-north-1",
-    }

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from fortnox_bridge.webhooks import deliverer, posting
-from tests.webhook_receiver import WebhookTenant, payment_event
+from tests.webhook_receiver import WebhookTenant, payment_event, sqs_record
 
 ATTEMPTS = 5
 DRIP_BYTES = 60
@@ -97,7 +97,7 @@ def test_a_delivery_reached_with_too_little_time_left_is_put_back_not_attempted(
     with monkeypatch.context() as short_of_time:
         # More than the function's whole timeout: every record is reached too late.
         short_of_time.setattr(deliverer, "TIME_NEEDED_SECONDS", 10_000.0)
-        answer = runner.invoke(webhooks.function, {"Records": [_record(message)]})
+        answer = runner.invoke(webhooks.function, {"Records": [sqs_record(message)]})
 
     assert answer == {"batchItemFailures": []}
     # Not reported failed, so Lambda deletes the original (invoked by hand here, the test does).
@@ -109,17 +109,3 @@ def test_a_delivery_reached_with_too_little_time_left_is_put_back_not_attempted(
     [received] = webhooks.receiver.for_tenant(webhooks.tenant)
     assert received.verified
     assert webhooks.dead_letters() == []
-
-
-def _record(message: Any) -> dict[str, Any]:
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message["Attributes"],
-        "messageAttributes": {},
-        "md5OfBody": message["MD5OfBody"],
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:eu-north-1:123456789012:webhooks",
-        "awsRegion": "eu-north-1",
-    }
