@@ -4,6 +4,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -55,10 +56,44 @@ def _serialize_dynamodb_writes() -> None:
         setattr(DynamoDBBackend, name, serialized)
 
 
+TOKEN_WINDOW_SECONDS = 600.0
+
+
+def _idempotent_transactions() -> None:
+    """DynamoDB answers a ``TransactWriteItems`` sent again with the same ``ClientRequestToken`` (botocore puts one on
+    every call and keeps it across its own retries) without applying it twice, for ten minutes. moto applies it again,
+    and its conditions then refuse what the first attempt did: a connect callback whose transaction outlived the
+    client's read timeout (moto copies the table for each item of a transaction, slow late in a test session) was
+    retried and told the link "was already used" by its own first attempt."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.transact_write_items
+    if getattr(original, "_idempotent", False):
+        return
+    answered: dict[str, tuple[float, Any]] = {}
+
+    def idempotent(self: Any) -> Any:
+        token = self.body.get("ClientRequestToken")
+        with _dynamodb_lock:
+            now = time.monotonic()
+            for old in [key for key, (at, _) in answered.items() if now - at > TOKEN_WINDOW_SECONDS]:
+                del answered[old]
+            if token in answered:
+                return answered[token][1]
+            answer = original(self)
+            if token:
+                answered[token] = (time.monotonic(), answer)
+            return answer
+
+    idempotent._idempotent = True  # type: ignore[attr-defined]
+    DynamoHandler.transact_write_items = idempotent  # type: ignore[method-assign]
+
+
 @contextmanager
 def running_moto(port: int | None = None) -> Iterator[str]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     _serialize_dynamodb_writes()
+    _idempotent_transactions()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port or free_port(), verbose=False)
     server.start()
     host, bound_port = server.get_host_and_port()

@@ -98,3 +98,22 @@ def test_tenant_probe_results_are_recorded(table: Any, unique: str) -> None:
     tenants.record_probe(TenantId(unique), probe)
     stored = tenants.get(TenantId(unique))
     assert stored is not None and stored.last_probe == probe
+
+
+def test_a_transaction_sent_again_with_its_token_is_applied_once_as_dynamodb_does(table: Any, unique: str) -> None:
+    """botocore retries a transaction that outlived its read timeout with the same ClientRequestToken; DynamoDB then
+    answers as it did the first time. The local moto must too, or the retry fails the first attempt's conditions."""
+    client = table.meta.client
+    once = {
+        "Put": {
+            "TableName": table.name,
+            "Item": {"PK": f"ONCE#{unique}", "SK": "ONCE"},
+            "ConditionExpression": "attribute_not_exists(PK)",
+        }
+    }
+    client.transact_write_items(TransactItems=[once], ClientRequestToken=f"token-{unique}")
+
+    client.transact_write_items(TransactItems=[once], ClientRequestToken=f"token-{unique}")
+
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(TransactItems=[once], ClientRequestToken=f"other-{unique}")
