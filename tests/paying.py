@@ -97,17 +97,9 @@ class PaymentSync:
         """The tenant connects another Fortnox company; connecting starts from default settings, so they are put
         back."""
         profile = TenantStore(self.table).require(TenantId(self.tenant))
-        connect_service_account(
-            self.table,
-            self.scene.control,
-            self.scene.app,
-            tenant_id=TenantId(self.tenant),
-            fortnox_tenant_id=company,
-            display_name="Åkeri",
-        )
+        self.export.reconnect(company)
         TenantStore(self.table).put_settings(TenantId(self.tenant), profile.settings)
         self.company = company
-        self.export.company = company
 
     def neighbour(self, tenant: str) -> "PaymentSync":
         """Another tenant with payment sync on, in a company of its own."""
