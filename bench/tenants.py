@@ -10,6 +10,7 @@ from bench.processes import BenchStack
 from fortnox_bridge.fortnox.oauth import TokenEndpoint
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
 from fortnox_bridge.mapping.rules import TenantMapping
+from fortnox_bridge.settings import tenant_secret_prefix
 from fortnox_bridge.store.connections import Connection, ConnectionStore
 from fortnox_bridge.store.mappings import MappingStore
 from fortnox_bridge.store.tenants import Tenant, TenantStore
@@ -55,7 +56,10 @@ def connected_person(stack: BenchStack, tenant_id: str) -> BenchTenant:
     )
     granted = endpoint.exchange_code(stack.control.consent(stack.app, company), redirect_uri=None)
     tenant = TenantId(tenant_id)
-    secrets = SecretTokenStore(boto3.client("secretsmanager", endpoint_url=stack.moto_url, region_name=REGION))
+    # Under the stack's own root (issue 12), where its functions look for a tenant's tokens.
+    prefix = tenant_secret_prefix(stack.environment()["SECRET_NAME_ROOT"])
+    client = boto3.client("secretsmanager", endpoint_url=stack.moto_url, region_name=REGION)
+    secrets = SecretTokenStore(client, prefix)
     secrets.write(tenant, StoredTokens.from_token_set(granted))
     table = _table(stack)
     TenantStore(table).put(Tenant(tenant_id=tenant, display_name="Bänk"))

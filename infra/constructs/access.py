@@ -1,4 +1,10 @@
-"""The exact permissions each kind of work needs; granted by name so every role stays least-privilege."""
+"""The exact permissions each kind of work needs; granted by name so every role stays least-privilege.
+
+Secrets are granted by name, and the KMS key that encrypts them only through Secrets Manager (``kms:ViaService``)
+and only the key of the secrets the role reads or writes. A multi-tenant worker handles any tenant, so its grant on
+tenant tokens is the stack's whole tenant prefix: which tenant a request may touch is the code's to decide (the
+tenant claim checked on every token), not IAM's.
+"""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -6,13 +12,24 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sqs as sqs
 
-from fortnox_bridge.tokens.secret_store import SECRET_PREFIX
-from fortnox_bridge.webhooks.secrets import WEBHOOK_SECRET_PREFIX
+from fortnox_bridge.settings import tenant_secret_prefix, webhook_secret_prefix
 from infra.constructs.bridge_function import BridgeFunction
+
+READ_THROUGH_SECRETS_MANAGER = ["kms:Decrypt"]
+WRITE_THROUGH_SECRETS_MANAGER = ["kms:GenerateDataKey", "kms:Decrypt"]
+"""A new secret value is encrypted under a fresh data key (GenerateDataKey); Secrets Manager decrypts with the same key
+when it checks the version it writes over."""
+
+
+def secret_name_root(stack: cdk.Stack) -> str:
+    """The stack's own root for secret names (``SECRET_NAME_ROOT``): two stages in one account never share a name."""
+    return f"fortnox-bridge/{stack.stack_name}"
 
 
 @dataclass(frozen=True)
@@ -21,12 +38,16 @@ class Resources:
     client_secret: secretsmanager.ISecret
     signing_key: secretsmanager.ISecret
     bus: events.IEventBus
+    tenant_secrets_key: kms.IKey
+    """Tenant tokens and webhook secrets, created at run time with this key (``TENANT_SECRETS_KEY_ID``)."""
+    client_secret_key: kms.IKey
+    signing_key_key: kms.IKey
 
     def tenant_secrets_arn(self, stack: cdk.Stack) -> str:
-        return _secrets_arn(stack, SECRET_PREFIX)
+        return _secrets_arn(stack, tenant_secret_prefix(secret_name_root(stack)))
 
     def webhook_secrets_arn(self, stack: cdk.Stack) -> str:
-        return _secrets_arn(stack, WEBHOOK_SECRET_PREFIX)
+        return _secrets_arn(stack, webhook_secret_prefix(secret_name_root(stack)))
 
 
 def _secrets_arn(stack: cdk.Stack, prefix: str) -> str:
@@ -38,6 +59,36 @@ def _secrets_arn(stack: cdk.Stack, prefix: str) -> str:
     )
 
 
+def through_secrets_manager(function: BridgeFunction, actions: list[str], key: kms.IKey) -> None:
+    """``actions`` on ``key`` only when Secrets Manager asks on the function's behalf: never a direct KMS call."""
+    region = cdk.Stack.of(function).region
+    function.role.add_to_policy(
+        iam.PolicyStatement(
+            actions=actions,
+            resources=[key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+        )
+    )
+
+
+def _create_secrets(function: BridgeFunction, resources: Resources, arn: str) -> None:
+    """Creating a secret under ``arn``, only with the tenant-secrets key: never one encrypted with another key."""
+    function.role.add_to_policy(
+        iam.PolicyStatement(
+            actions=["secretsmanager:CreateSecret"],
+            resources=[arn],
+            conditions={"StringEquals": {"secretsmanager:KmsKeyId": resources.tenant_secrets_key.key_arn}},
+        )
+    )
+    function.function.add_environment("TENANT_SECRETS_KEY_ID", resources.tenant_secrets_key.key_arn)
+
+
+def _read_client_secret(function: BridgeFunction, resources: Resources) -> None:
+    """Token refresh, service-account token requests and revocation authenticate with the app's client secret."""
+    function.allow(["secretsmanager:GetSecretValue"], [resources.client_secret.secret_arn])
+    through_secrets_manager(function, READ_THROUGH_SECRETS_MANAGER, resources.client_secret_key)
+
+
 def call_fortnox(function: BridgeFunction, resources: Resources, stack: cdk.Stack) -> None:
     """Fortnox calls: the shared rate limit, the app's client secret, tenant tokens and their refresh lease,
     and what a lost connection needs (its mark and an event)."""
@@ -45,10 +96,12 @@ def call_fortnox(function: BridgeFunction, resources: Resources, stack: cdk.Stac
         ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
         [resources.table.table_arn],
     )
-    function.allow(["secretsmanager:GetSecretValue"], [resources.client_secret.secret_arn])
+    _read_client_secret(function, resources)
+    # Every caller refreshes an expired access token in line and writes the new pair over the old one.
     function.allow(
         ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"], [resources.tenant_secrets_arn(stack)]
     )
+    through_secrets_manager(function, WRITE_THROUGH_SECRETS_MANAGER, resources.tenant_secrets_key)
     function.allow(["events:PutEvents"], [resources.bus.event_bus_arn])
 
 
@@ -59,17 +112,20 @@ def manage_tenants(function: BridgeFunction, resources: Resources, stack: cdk.St
         ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
         [resources.table.table_arn],
     )
-    function.allow(["secretsmanager:GetSecretValue"], [resources.client_secret.secret_arn])
+    _read_client_secret(function, resources)
     function.allow(
         ["secretsmanager:GetSecretValue", "secretsmanager:DeleteSecret"], [resources.tenant_secrets_arn(stack)]
     )
+    through_secrets_manager(function, READ_THROUGH_SECRETS_MANAGER, resources.tenant_secrets_key)
     function.allow(["events:PutEvents"], [resources.bus.event_bus_arn])
 
 
 def manage_tenant_secrets(function: BridgeFunction, resources: Resources, stack: cdk.Stack) -> None:
-    function.allow(
-        ["secretsmanager:CreateSecret", "secretsmanager:DeleteSecret"], [resources.tenant_secrets_arn(stack)]
-    )
+    """The OAuth callback: a tenant's first connection creates its token secret; a service-account connection
+    replacing an OAuth one deletes the tokens it replaces, and a connection that fails to bind deletes the secret it
+    had just created (``ConnectService._write``)."""
+    _create_secrets(function, resources, resources.tenant_secrets_arn(stack))
+    function.allow(["secretsmanager:DeleteSecret"], [resources.tenant_secrets_arn(stack)])
 
 
 def query_connections(function: BridgeFunction, resources: Resources) -> None:
@@ -77,7 +133,9 @@ def query_connections(function: BridgeFunction, resources: Resources) -> None:
 
 
 def sign_states(function: BridgeFunction, resources: Resources) -> None:
+    """The connect signing key's current and previous versions: states and status links sign and verify with them."""
     function.allow(["secretsmanager:GetSecretValue"], [resources.signing_key.secret_arn])
+    through_secrets_manager(function, READ_THROUGH_SECRETS_MANAGER, resources.signing_key_key)
 
 
 def query_company(function: BridgeFunction, resources: Resources) -> None:
@@ -130,14 +188,35 @@ def deliver_webhooks(function: BridgeFunction, resources: Resources, stack: cdk.
     that prefix only, never a tenant's Fortnox tokens."""
     function.allow(["dynamodb:GetItem"], [resources.table.table_arn])
     function.allow(["secretsmanager:GetSecretValue"], [resources.webhook_secrets_arn(stack)])
+    through_secrets_manager(function, READ_THROUGH_SECRETS_MANAGER, resources.tenant_secrets_key)
 
 
 def manage_webhook_secrets(function: BridgeFunction, resources: Resources, stack: cdk.Stack) -> None:
     """``POST /tenants/<tenant_id>/webhook-secret``: create a tenant's webhook secret or rotate it."""
+    _create_secrets(function, resources, resources.webhook_secrets_arn(stack))
     function.allow(
-        ["secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:DescribeSecret"],
-        [resources.webhook_secrets_arn(stack)],
+        ["secretsmanager:PutSecretValue", "secretsmanager:DescribeSecret"], [resources.webhook_secrets_arn(stack)]
     )
+    through_secrets_manager(function, WRITE_THROUGH_SECRETS_MANAGER, resources.tenant_secrets_key)
 
 
 # -- end of payment sync ------------------------------------------------------------------------------------------
+
+
+# -- signing key rotation (issue 12) ----------------------------------------------------------------------------------
+def rotate_signing_key(function: BridgeFunction, resources: Resources) -> None:
+    """The four rotation steps on the connect signing key and no other secret: read its versions, stage a new one,
+    move the labels."""
+    function.allow(
+        [
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:UpdateSecretVersionStage",
+        ],
+        [resources.signing_key.secret_arn],
+    )
+    through_secrets_manager(function, WRITE_THROUGH_SECRETS_MANAGER, resources.signing_key_key)
+
+
+# -- end of signing key rotation --------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import boto3
 
 from infra.names import ROOT, STACK_NAME
 from local_stack.moto_server import ACCOUNT_ID, REGION
-from local_stack.template import FunctionSpec, email_identities, functions, local_template, secrets
+from local_stack.template import FunctionSpec, email_identities, functions, kms_keys, local_template, secrets
 
 TEMPLATE_PATH = ROOT / "cdk.out" / f"{STACK_NAME}.template.json"
 
@@ -70,9 +70,20 @@ def deploy(template: dict[str, Any], endpoint_url: str, *, stack_name: str = STA
         or template["Resources"][row["LogicalResourceId"]]["Properties"]["Name"]
         for row in resources
     }
+    kms = boto3.client("kms", endpoint_url=endpoint_url, region_name=REGION)
+    for logical_id, description in kms_keys(template).items():
+        physical_ids[logical_id] = kms.create_key(Description=description)["KeyMetadata"]["Arn"]
     secrets_manager = boto3.client("secretsmanager", endpoint_url=endpoint_url, region_name=REGION)
     for logical_id in secrets(template):
-        created = secrets_manager.create_secret(Name=f"{stack_name}-{logical_id}", SecretString="unset")
+        # Encrypted with the key the template names, as CloudFormation would: the functions' roles are not deployed,
+        # but what a secret is encrypted with is seen (describe_secret) and must be the stack's.
+        name = f"{stack_name}-{logical_id}"
+        key = template["Resources"][logical_id]["Properties"].get("KmsKeyId")
+        created = (
+            secrets_manager.create_secret(Name=name, SecretString="unset", KmsKeyId=physical_ids[key["Fn::GetAtt"][0]])
+            if key
+            else secrets_manager.create_secret(Name=name, SecretString="unset")
+        )
         physical_ids[logical_id] = created["ARN"]
     ses = boto3.client("ses", endpoint_url=endpoint_url, region_name=REGION)
     for logical_id, identity in email_identities(template).items():

@@ -16,8 +16,21 @@ EMAIL_IDENTITY_TYPE = "AWS::SES::EmailIdentity"
 """Nor SES identities: the local stack verifies them through the API, as a person does with DNS or a mailbox."""
 
 
+KMS_KEY_TYPE = "AWS::KMS::Key"
+"""Nor KMS keys (their key policies name the account's root): the local stack creates them through the API too."""
+
+
 def secrets(template: dict[str, Any]) -> list[str]:
     return [logical_id for logical_id, resource in template["Resources"].items() if resource["Type"] == SECRET_TYPE]
+
+
+def kms_keys(template: dict[str, Any]) -> dict[str, str]:
+    """Each KMS key's logical id and its description."""
+    return {
+        logical_id: str(resource["Properties"].get("Description", logical_id))
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == KMS_KEY_TYPE
+    }
 
 
 def email_identities(template: dict[str, Any]) -> dict[str, str]:

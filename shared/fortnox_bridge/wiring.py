@@ -16,11 +16,10 @@ from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import ClientError
 
 from fortnox_bridge import aws, settings
+from fortnox_bridge.connect.signing_keys import SigningKeys, read_key_ring
 from fortnox_bridge.errors import BadInputError
 from fortnox_bridge.events import EventBridgePublisher
-from fortnox_bridge.fortnox.client import FortnoxClient
 from fortnox_bridge.fortnox.http import shared_client
-from fortnox_bridge.fortnox.models.registers import CompanyInformation
 from fortnox_bridge.fortnox.oauth import ServiceAccountTokens, TokenEndpoint, fortnox_tenant_claim
 from fortnox_bridge.fortnox.ports import StaticToken, TokenProvider
 from fortnox_bridge.ids import TenantId
@@ -36,11 +35,14 @@ from fortnox_bridge.tokens.tenant_tokens import TenantTokens
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
+    from fortnox_bridge.connect.key_rotation import SigningKeyRotation
     from fortnox_bridge.connect.service import ConnectService
     from fortnox_bridge.contracts.invoices import S3ObjectRef
     from fortnox_bridge.export.digest import FailureDigest
     from fortnox_bridge.export.exporter import InvoiceExporter
     from fortnox_bridge.export.review import ExportReview
+    from fortnox_bridge.fortnox.client import FortnoxClient
+    from fortnox_bridge.fortnox.models.registers import CompanyInformation
     from fortnox_bridge.payments.poller import PaymentPoller
     from fortnox_bridge.schedule.fan_out import PaymentFanOut
     from fortnox_bridge.status.links import StatusLinks
@@ -134,7 +136,8 @@ def limiter(fortnox_tenant: int | str) -> DynamoDbSlidingWindow:
 
 
 def secrets_store() -> SecretTokenStore:
-    return SecretTokenStore(aws.secrets())
+    names = settings.secret_names()
+    return SecretTokenStore(aws.secrets(), names.tenant_prefix, kms_key_id=names.tenant_secrets_key_id)
 
 
 def publisher() -> EventBridgePublisher:
@@ -188,8 +191,12 @@ def _connection_lost(tenant: TenantId, reason: str, generation: int) -> None:
     connect_service().mark_needs_reconnect(tenant, reason, generation=generation)
 
 
-def fortnox_client(connection: Connection, remaining_seconds: Callable[[], float] | None = None) -> FortnoxClient:
+def fortnox_client(connection: Connection, remaining_seconds: Callable[[], float] | None = None) -> "FortnoxClient":
     """A client for one tenant, throttled by the limiter every worker of that tenant shares."""
+    # Imported here: the client brings every resource's models (a sixth of a cold start), which the functions that
+    # only refresh tokens or read the table never use.
+    from fortnox_bridge.fortnox.client import FortnoxClient
+
     config = fortnox_settings()
     return FortnoxClient(
         base_url=str(config.api_url),
@@ -200,8 +207,10 @@ def fortnox_client(connection: Connection, remaining_seconds: Callable[[], float
     )
 
 
-def read_company(access_token: str) -> CompanyInformation:
+def read_company(access_token: str) -> "CompanyInformation":
     """The first call with a fresh token, before any connection exists; limited under the token's tenant claim."""
+    from fortnox_bridge.fortnox.client import FortnoxClient
+
     config = fortnox_settings()
     claim = fortnox_tenant_claim(access_token)
     with FortnoxClient(
@@ -214,8 +223,13 @@ def read_company(access_token: str) -> CompanyInformation:
         return client.company_information.get()
 
 
-def signing_key() -> bytes:
-    return str(secrets_provider().get(settings.load(settings.SigningSettings).signing_key_id, max_age=300)).encode()
+@cache
+def signing_keys() -> SigningKeys:
+    """The connect signing key's current and previous versions, one cache per process (``SigningKeys``).
+
+    The setting is read at the first use of a key, not here: an exporter builds the connect service only to mark a
+    lost connection, never signs, and has no signing key in its environment."""
+    return SigningKeys(lambda: read_key_ring(aws.secrets(), settings.load(settings.SigningSettings).signing_key_id))
 
 
 @cache
@@ -240,7 +254,7 @@ def connect_service() -> "ConnectService":
         secrets_store=secrets_store(),
         endpoint=token_endpoint(),
         read_company=read_company,
-        signing_key=signing_key,
+        signing_keys=signing_keys(),
         publisher=publisher(),
     )
 
@@ -253,7 +267,7 @@ def status_links() -> "StatusLinks":
     return StatusLinks(
         tenants=TenantStore(table()),
         generations=StatusLinkGenerations(table()),
-        signing_key=signing_key,
+        signing_keys=signing_keys(),
         public_base_url=str(settings.load(settings.ConnectSettings).public_base_url),
     )
 
@@ -285,6 +299,7 @@ def reset() -> None:
     for factory in factories:
         factory.cache_clear()
     previous_secrets_provider.cache_clear()
+    signing_keys.cache_clear()
     with _pools_guard:
         for pool in _pools.values():
             pool.close()
@@ -470,7 +485,9 @@ def webhook_deliverer() -> "WebhookDeliverer":
             dead_letter_url=webhooks.webhook_dead_letter_url,
             max_attempts=settings.load(settings.QueueSettings).max_receive_count,
         ),
-        check=partial(check_destination, allow_loopback=webhooks.allow_loopback),
+        check=partial(
+            check_destination, allow_loopback=settings.load(settings.WebhookDestinationSettings).allow_loopback
+        ),
         post=post,
         clock=today,
     )
@@ -486,7 +503,7 @@ def previous_secrets_provider() -> parameters.SecretsProvider:
 def webhook_secret_issuer() -> "WebhookSecretIssuer":
     from fortnox_bridge.webhooks.secrets import WebhookSecretIssuer
 
-    return WebhookSecretIssuer(aws.secrets())
+    return WebhookSecretIssuer(aws.secrets(), kms_key_id=settings.secret_names().tenant_secrets_key_id)
 
 
 # -- end of webhooks --------------------------------------------------------------------------------------------------
@@ -508,3 +525,13 @@ def payment_fan_out() -> "PaymentFanOut":
 
 
 # -- end of payment schedule ----------------------------------------------------------------------------------------
+
+
+# -- signing key rotation (issue 12) --------------------------------------------------------------------------------
+def signing_key_rotation() -> "SigningKeyRotation":
+    from fortnox_bridge.connect.key_rotation import SigningKeyRotation
+
+    return SigningKeyRotation(aws.secrets(), settings.load(settings.SigningSettings).signing_key_id)
+
+
+# -- end of signing key rotation ------------------------------------------------------------------------------------

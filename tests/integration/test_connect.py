@@ -12,6 +12,7 @@ from fortnox_bridge import wiring
 from fortnox_bridge.connect import consent_state
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.store.links import token_hash
+from infra.names import STACK_NAME
 from local_stack.connect_walk import approve, consent_url, walk
 from local_stack.moto_server import REGION
 from tests.conftest import LOCAL_API_KEY, Scene
@@ -227,7 +228,7 @@ def test_the_landing_page_speaks_english_when_asked(api: Management, unique: str
     assert "Connect Fortnox" in httpx.get(link, headers={"Accept-Language": "en-GB"}).text
 
 
-def test_tokens_never_reach_dynamodb(api: Management, scene: Scene, unique: str, table: Any) -> None:
+def test_tokens_never_reach_dynamodb(api: Management, scene: Scene, unique: str, table: Any, runner: Any) -> None:
     company = scene.new_company("Hemlig AB")
     api.tenant(unique)
     walk(api.link(unique), company)
@@ -236,10 +237,11 @@ def test_tokens_never_reach_dynamodb(api: Management, scene: Scene, unique: str,
     items = json.dumps(table.scan()["Items"], default=str)
     assert stored.refresh_token.get_secret_value() not in items
     assert stored.access_token.get_secret_value() not in items
-    secret = boto3.client("secretsmanager", region_name=REGION).describe_secret(
-        SecretId=f"fortnox-bridge/tenants/{unique}"
-    )
-    assert secret["Name"] == f"fortnox-bridge/tenants/{unique}"
+    # Under the stack's own root, encrypted with its tenant-secrets key (issue 12).
+    name = f"fortnox-bridge/{STACK_NAME}/tenants/{unique}"
+    secret = boto3.client("secretsmanager", region_name=REGION).describe_secret(SecretId=name)
+    assert secret["Name"] == name
+    assert secret["KmsKeyId"] == runner.environment(runner.function("ConnectHosted"))["TENANT_SECRETS_KEY_ID"]
 
 
 def test_a_mapping_is_validated_stored_and_read_back(api: Management, unique: str) -> None:

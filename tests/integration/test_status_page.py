@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from fortnox_bridge.connect.signing_keys import SigningKeys
 from fortnox_bridge.export.explanations import FIXES, Explanation
 from fortnox_bridge.export.review import export_id
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
@@ -280,7 +281,7 @@ def test_expired_revoked_and_foreign_key_links_show_the_error_page_and_act_on_no
         return StatusLinks(
             tenants=TenantStore(export.table),
             generations=StatusLinkGenerations(export.table),
-            signing_key=lambda: key,
+            signing_keys=SigningKeys.fixed(key),
             public_base_url=site.url,
             clock=lambda: clock or datetime.now(UTC),
         )

@@ -1,6 +1,8 @@
 """The OAuth ``state``: signed, bound to a tenant and a link, valid for Fortnox's 10-minute code window.
 
-Single use is enforced separately (``ConsentStates``), after the signature and expiry are checked.
+Single use is enforced separately (``ConsentStates``), after the signature and expiry are checked. The state names
+its signing key by key id (``signing_keys``): a person who opened a landing before the key rotated completes at the
+callback after it.
 """
 
 import base64
@@ -9,7 +11,9 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
+from fortnox_bridge.connect.signing_keys import SigningKeys, key_id
 from fortnox_bridge.errors import BadInputError
 
 STATE_LIFETIME_SECONDS = 600
@@ -48,21 +52,42 @@ def issue(
         tenant_id, link_hash, secrets.token_urlsafe(16), int(now) + STATE_LIFETIME_SECONDS, replaces=replaces
     )
     fields = {name: value for name, value in state.__dict__.items() if value is not None}
-    payload = _b64(json.dumps(fields, separators=(",", ":")).encode())
+    payload = _b64(json.dumps({**fields, _KEY_ID: key_id(key)}, separators=(",", ":")).encode())
     return f"{payload}.{_b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())}", state
 
 
-def verify(token: str, key: bytes, now: float) -> ConsentState:
+_KEY_ID = "k"
+
+
+def verify(token: str, keys: SigningKeys, now: float) -> ConsentState:
     payload, _, signature = token.partition(".")
+    fields = _fields(payload)
+    kid = fields.get(_KEY_ID) if fields is not None else None
+    # A state without a key id was issued before states carried one (minutes before the upgrade): the current key.
+    key = keys.current() if kid is None else keys.find(kid) if isinstance(kid, str) else None
+    if key is None:
+        raise StateRefused("the state was signed with a key the bridge no longer holds", "forged")
     expected = hmac.new(key, payload.encode("utf-8", "replace"), hashlib.sha256).digest()
     # Compared as bytes: hmac.compare_digest refuses str with non-ASCII characters by raising, not by answering no.
     if not payload or not hmac.compare_digest(_b64(expected).encode(), signature.encode("utf-8", "replace")):
         raise StateRefused("the state's signature does not match", "forged")
+    if fields is None:
+        raise StateRefused("the state cannot be read", "forged")
+    fields.pop(_KEY_ID, None)
     try:
-        fields = json.loads(_unb64(payload))
         state = ConsentState(**fields)
-    except (ValueError, TypeError):
+    except TypeError:
         raise StateRefused("the state cannot be read", "forged") from None
     if state.expires_at < now:
         raise StateRefused("the state is older than Fortnox's 10-minute window", "expired")
     return state
+
+
+def _fields(payload: str) -> dict[str, Any] | None:
+    """What a payload says, or None when it is not a JSON object; trusted only once its signature matched (before,
+    only its key id is read, to pick the key to check it with)."""
+    try:
+        fields = json.loads(_unb64(payload))
+    except ValueError:
+        return None
+    return fields if isinstance(fields, dict) else None

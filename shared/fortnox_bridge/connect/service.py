@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from fortnox_bridge.connect import consent_state
 from fortnox_bridge.connect.consent_state import ConsentState, StateRefused
 from fortnox_bridge.connect.scopes import scopes_for
+from fortnox_bridge.connect.signing_keys import SigningKeys
 from fortnox_bridge.errors import BadInputError, NeedsTenantActionError, RetryableError
 from fortnox_bridge.events import ConnectionConnected, ConnectionNeedsReconnect, ConnectionRevoked, EventPublisher
 from fortnox_bridge.fortnox.errors import FortnoxError, FortnoxInvalidGrant
@@ -168,7 +169,7 @@ class ConnectService:
         secrets_store: SecretTokenStore,
         endpoint: TokenEndpoint,
         read_company: CompanyReader,
-        signing_key: Callable[[], bytes],
+        signing_keys: SigningKeys,
         publisher: EventPublisher,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
@@ -182,7 +183,7 @@ class ConnectService:
         self._secrets = secrets_store
         self._endpoint = endpoint
         self._read_company = read_company
-        self._signing_key = signing_key
+        self._signing_keys = signing_keys
         self._publisher = publisher
         self._clock = clock
         self._sleep = sleep
@@ -250,7 +251,9 @@ class ConnectService:
         )
 
     def _authorize_url(self, link: ConnectLink, hashed: str, replaces: FortnoxTenantId | None) -> str:
-        state, _ = consent_state.issue(link.tenant_id, hashed, self._signing_key(), self._clock(), replaces=replaces)
+        state, _ = consent_state.issue(
+            link.tenant_id, hashed, self._signing_keys.current(), self._clock(), replaces=replaces
+        )
         extra = {"access_type": "offline"}
         if link.service_account:
             extra["account_type"] = "service"
@@ -285,7 +288,7 @@ class ConnectService:
     def complete(self, *, state: str | None, code: str | None, error: str | None) -> Connected:
         if not state:
             raise StateRefused("the callback carries no state", "forged")
-        verified = consent_state.verify(state, self._signing_key(), self._clock())
+        verified = consent_state.verify(state, self._signing_keys, self._clock())
         if not self._states.use(verified.nonce, expires_epoch=verified.expires_at):
             raise StateRefused("this consent was already completed once", "replayed")
         link = self._links.get_by_hash(verified.link_hash)

@@ -2,8 +2,9 @@
 
 A link is its own proof: the tenant, the expiry and the tenant's status-link generation, signed with a key derived
 from the connect signing key. Nothing is stored per link; ``revoke_all`` moves the generation on and every link made
-before stops working. The key id names the signing key, so a link signed by a key the bridge no longer holds is told
-apart from a forged one. The link is a bearer credential: it never goes into a log line, a trace or an event.
+before stops working. The key id names the signing key: a link verifies under the current key or the one before it
+(one rotation later), and a link signed by a key the bridge no longer holds is told apart from a forged one. The link
+is a bearer credential: it never goes into a log line, a trace or an event.
 """
 
 import base64
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from fortnox_bridge.connect.signing_keys import SigningKeys
 from fortnox_bridge.errors import BadInputError
 from fortnox_bridge.ids import TenantId, is_tenant_id
 from fortnox_bridge.store.table import StoreBase, status_link_generation_key
@@ -81,13 +83,13 @@ class StatusLinks:
         *,
         tenants: TenantStore,
         generations: StatusLinkGenerations,
-        signing_key: Callable[[], bytes],
+        signing_keys: SigningKeys,
         public_base_url: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._tenants = tenants
         self._generations = generations
-        self._signing_key = signing_key
+        self._signing_keys = signing_keys
         self._base = public_base_url.rstrip("/")
         self._clock = clock
 
@@ -100,7 +102,7 @@ class StatusLinks:
             raise BadInputError("a status link is valid for at least one hour and at most 90 days")
         self._tenants.require(tenant)
         expires_at = (self._clock() + valid).replace(microsecond=0)
-        key = self._signing_key()
+        key = self._signing_keys.current()
         fields = {
             "k": key_id(key),
             "t": tenant,
@@ -114,15 +116,16 @@ class StatusLinks:
 
     def verify(self, token: str) -> StatusLink:
         """The link's tenant, if the link is genuine, unexpired and not revoked; ``StatusLinkRefused`` otherwise."""
-        key = self._signing_key()
         payload, _, signature = token.partition(".")
+        fields = _fields(payload)
+        key = self._key_of(payload)
+        if key is None:
+            if fields is not None and isinstance(fields.get("k"), str):
+                raise StatusLinkRefused("the status link was signed with a key the bridge no longer holds", "rotated")
+            raise StatusLinkRefused("the status link's signature does not match", "unknown")
         expected = _b64(hmac.new(_derive(key), payload.encode("utf-8", "replace"), hashlib.sha256).digest())
         # Compared as bytes: hmac.compare_digest raises on str with non-ASCII characters instead of answering no.
-        fields = _fields(payload)
         if not payload or not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
-            kid = fields.get("k") if fields is not None else None
-            if isinstance(kid, str) and kid != key_id(key):
-                raise StatusLinkRefused("the status link was signed with a key the bridge no longer holds", "rotated")
             raise StatusLinkRefused("the status link's signature does not match", "unknown")
         if fields is None:
             raise StatusLinkRefused("the status link cannot be read", "unknown")
@@ -142,8 +145,18 @@ class StatusLinks:
         self._generations.advance(tenant)
 
     def csrf_token(self, link: StatusLink) -> str:
-        """Bound to the link: a form posted without it, or with another link's, is refused."""
-        return _b64(hmac.new(_derive(self._signing_key()), _CSRF + link.token.encode(), hashlib.sha256).digest())
+        """Bound to the link, and made with the link's own key: a form posted without it, or with another link's, is
+        refused, and a page shown before a rotation still posts after it."""
+        key = self._key_of(link.token.partition(".")[0])
+        if key is None:
+            raise StatusLinkRefused("the status link was signed with a key the bridge no longer holds", "rotated")
+        return _b64(hmac.new(_derive(key), _CSRF + link.token.encode(), hashlib.sha256).digest())
+
+    def _key_of(self, payload: str) -> bytes | None:
+        """The key the payload's key id names, among those the bridge holds; None when it names none of them."""
+        fields = _fields(payload)
+        kid = fields.get("k") if fields is not None else None
+        return self._signing_keys.find(kid, key_id) if isinstance(kid, str) else None
 
     def accepts(self, link: StatusLink, csrf: str | None) -> bool:
         return csrf is not None and hmac.compare_digest(self.csrf_token(link).encode(), csrf.encode("utf-8", "replace"))

@@ -11,11 +11,13 @@ from pydantic import BaseModel, Field, SecretStr
 
 from fortnox_bridge.fortnox.oauth import TokenSet
 from fortnox_bridge.ids import TenantId
+from fortnox_bridge.settings import DEFAULT_SECRET_NAME_ROOT, tenant_secret_prefix
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
 
-SECRET_PREFIX = "fortnox-bridge/tenants/"  # noqa: S105 - a name prefix, not a secret
+SECRET_PREFIX = tenant_secret_prefix(DEFAULT_SECRET_NAME_ROOT)
+"""Where no stack names a root (``settings.SecretSettings``): a deployed function's prefix has its stack in it."""
 REFRESH_TOKEN_SECONDS = 45 * 24 * 3600
 
 
@@ -71,9 +73,12 @@ def successor_token(version: str) -> str:
 
 
 class SecretTokenStore:
-    def __init__(self, client: "SecretsManagerClient", prefix: str = SECRET_PREFIX) -> None:
+    def __init__(
+        self, client: "SecretsManagerClient", prefix: str = SECRET_PREFIX, *, kms_key_id: str | None = None
+    ) -> None:
         self._client = client
         self._prefix = prefix
+        self._kms_key_id = kms_key_id
 
     def secret_id(self, tenant: TenantId) -> str:
         return f"{self._prefix}{tenant}"
@@ -122,10 +127,12 @@ class SecretTokenStore:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
                 raise
-            self._client.create_secret(
-                Name=self.secret_id(tenant),
-                SecretString=value,
-                Description=f"Fortnox tokens of tenant {tenant}",
+            create_secret(
+                self._client,
+                name=self.secret_id(tenant),
+                value=value,
+                description=f"Fortnox tokens of tenant {tenant}",
+                kms_key_id=self._kms_key_id,
             )
 
     def delete(self, tenant: TenantId) -> None:
@@ -134,3 +141,14 @@ class SecretTokenStore:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
                 raise
+
+
+def create_secret(
+    client: "SecretsManagerClient", *, name: str, value: str, description: str, kms_key_id: str | None
+) -> None:
+    """A runtime-created secret, encrypted with the stack's tenant-secrets key (Secrets Manager's own key when none is
+    named: domain tests). Only a create names the key: later versions keep the key the secret was created with."""
+    if kms_key_id:
+        client.create_secret(Name=name, SecretString=value, Description=description, KmsKeyId=kms_key_id)
+    else:
+        client.create_secret(Name=name, SecretString=value, Description=description)

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, SecretStr
 
+from fortnox_bridge import settings
 from fortnox_bridge.errors import BadInputError, NeedsTenantActionError, RetryableError
 from fortnox_bridge.ids import TenantId
-from fortnox_bridge.tokens.secret_store import successor_token
+from fortnox_bridge.tokens.secret_store import create_secret, successor_token
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
 
-WEBHOOK_SECRET_PREFIX = "fortnox-bridge/webhooks/"  # noqa: S105 - a name prefix, not a secret
 ROTATION_GRACE = timedelta(hours=24)
 """How long the previous secret keeps signing beside the new one: a working day for a person to deploy it upstream,
 with room for a receiver's own release train."""
@@ -30,7 +30,8 @@ PREVIOUS_STAGE = "AWSPREVIOUS"
 
 
 def webhook_secret_id(tenant: TenantId) -> str:
-    return f"{WEBHOOK_SECRET_PREFIX}{tenant}"
+    """Under the root of the stack the function runs in (``SECRET_NAME_ROOT``)."""
+    return f"{settings.secret_names().webhook_prefix}{tenant}"
 
 
 class StoredWebhookSecret(BaseModel):
@@ -84,9 +85,16 @@ def new_secret() -> str:
 class WebhookSecretIssuer:
     """Creates or rotates a tenant's secret (the management API), reading nothing but the version ids."""
 
-    def __init__(self, client: "SecretsManagerClient", make_secret: Callable[[], str] = new_secret) -> None:
+    def __init__(
+        self,
+        client: "SecretsManagerClient",
+        make_secret: Callable[[], str] = new_secret,
+        *,
+        kms_key_id: str | None = None,
+    ) -> None:
         self._client = client
         self._make_secret = make_secret
+        self._kms_key_id = kms_key_id
 
     def issue(self, tenant: TenantId, now: datetime) -> IssuedSecret:
         fresh = SecretStr(self._make_secret())
@@ -110,10 +118,12 @@ class WebhookSecretIssuer:
 
     def _create(self, tenant: TenantId, fresh: SecretStr) -> None:
         try:
-            self._client.create_secret(
-                Name=webhook_secret_id(tenant),
-                SecretString=StoredWebhookSecret(secret=fresh).serialized(),
-                Description=f"Webhook signing secret of tenant {tenant}",
+            create_secret(
+                self._client,
+                name=webhook_secret_id(tenant),
+                value=StoredWebhookSecret(secret=fresh).serialized(),
+                description=f"Webhook signing secret of tenant {tenant}",
+                kms_key_id=self._kms_key_id,
             )
         except ClientError as error:
             if _code(error) == "ResourceExistsException":
@@ -176,7 +186,7 @@ def _not_found(error: BaseException) -> bool:
 
 def _deleted(error: BaseException) -> bool:
     # GetSecretValue answers InvalidRequestException for a secret marked for deletion (and for nothing else a
-    # webhook secret, without rotation Lambdas or a KMS key of its own, can be in).
+    # webhook secret, without rotation Lambdas, can be in).
     return _caused_by(error, "InvalidRequestException")
 
 
