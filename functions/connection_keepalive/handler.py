@@ -33,6 +33,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     report = keep_alive(connections=connections, tokens_for=tokens_for, now=datetime.now(UTC), threshold=threshold)
     metrics.add_metric(name="ConnectionsRefreshed", unit="Count", value=len(report.refreshed))
     metrics.add_metric(name="ConnectionsLost", unit="Count", value=len(report.lost))
+    metrics.add_metric(name="ConnectionsPostponed", unit="Count", value=len(report.postponed))
     logger.info(
         "keep-alive done",
         extra={"refreshed": len(report.refreshed), "lost": len(report.lost), "postponed": len(report.postponed)},

@@ -1,7 +1,7 @@
 """The public hosted pages: a connect link's landing page, Fortnox's OAuth callback and the status page."""
 
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -18,7 +18,7 @@ from fortnox_bridge.connect.service import (
 )
 from fortnox_bridge.errors import BadInputError
 from fortnox_bridge.export.review import UnknownExport
-from fortnox_bridge.observability import logger, tracer
+from fortnox_bridge.observability import logger, metrics, tracer
 from fortnox_bridge.status import page as status_page
 from fortnox_bridge.status.links import FormRefused, StatusLink, StatusLinkRefused
 from fortnox_bridge.status.service import NoSieFile, SieUnbuildable
@@ -231,7 +231,16 @@ def broken(error: Exception) -> Response[str]:
 app.exception_handler(Exception)(broken)
 
 
+def _without_base_path(event: dict[str, Any]) -> dict[str, Any]:
+    """Behind a custom domain with a path (``PUBLIC_BASE_URL=https://host/bridge``), API Gateway matches the route
+    without the mapping key but leaves it in ``rawPath``, which the resolver routes on: every page would be a 404."""
+    base = urlsplit(str(settings.load(settings.ConnectSettings).public_base_url)).path.rstrip("/")
+    path = str(event.get("rawPath", ""))
+    return {**event, "rawPath": path.removeprefix(base)} if base and path.startswith(f"{base}/") else event
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics  # token refreshes counted while it answered
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return app.resolve(_without_base_path(event), context)

@@ -23,7 +23,7 @@ from fortnox_bridge import aws, settings, wiring
 from fortnox_bridge.contracts.intake import RefusedBody
 from fortnox_bridge.events import PublishedEvent
 from fortnox_bridge.ids import TenantId
-from fortnox_bridge.observability import logger, metrics
+from fortnox_bridge.observability import count, logger
 from fortnox_bridge.store.connections import Connection, ConnectionStore
 from fortnox_bridge.store.idempotency import EventRecords
 from fortnox_bridge.store.rejections import RejectionStore
@@ -59,6 +59,11 @@ class Rejection:
     @property
     def en(self) -> str:
         return f"The event was refused: {self.reason}"
+
+
+ACTION_METRICS = {"created": "Exported", "updated": "Updated", "unchanged": "Unchanged", "superseded": "Superseded"}
+"""What an export that went through is counted as (``InvoiceExported``): what the exporter says it did. Only the
+first delivery of an event counts; a redelivery is answered from its idempotency record."""
 
 
 class Refused(Exception):
@@ -131,6 +136,7 @@ class QueueWork(ABC, Generic[EventT]):
         except IdempotencyAlreadyInProgressError:
             raise  # another worker holds it; its outcome is the one that counts
         except Exception as error:
+            count(f"{self._metric}Failed")
             if self._last_delivery(record):
                 self._give_up(record, event, error)
             raise
@@ -139,12 +145,15 @@ class QueueWork(ABC, Generic[EventT]):
         def export(**_: Any) -> dict[str, Any]:
             remembered = self.export(record, event, connection)
             if remembered is None:
+                count(f"{self._metric}Refused")
                 raise Refused
+            count(f"{self._metric}{ACTION_METRICS.get(str(remembered.get('action')), 'Exported')}")
             return remembered
 
         if connection is None:
             # Never connected: the exporter refuses it, and there is no company whose records could hold it.
             self.export(record, event, None)
+            count(f"{self._metric}Refused")
             return
         remembered = {**event.model_dump(mode="json"), "id": f"{self.id_namespace}{event.id}"}
         self._records.once(TenantId(event.tenant_id), connection.fortnox_tenant_id, remembered, export)
@@ -194,10 +203,14 @@ class QueueWork(ABC, Generic[EventT]):
         )
         if rejection.tenant_id is not None:
             wiring.publisher().publish(self.failed(rejection, rejection.event_id or record.message_id))
-        metrics.add_metric(name=f"{self.noun.capitalize()}EventRejected", unit="Count", value=1)
+        count(f"{self._metric}EventRejected")
         logger.warning(
             f"{self.noun} event rejected", extra={"message_id": record.message_id, "reason": rejection.reason}
         )
+
+    @property
+    def _metric(self) -> str:
+        return self.noun.capitalize()
 
     def _last_delivery(self, record: SQSRecord) -> bool:
         return int(record.attributes.get("ApproximateReceiveCount") or 1) >= self._max_receive_count
@@ -205,7 +218,7 @@ class QueueWork(ABC, Generic[EventT]):
     def _give_up(self, record: SQSRecord, event: EventT, cause: Exception) -> None:
         """The last delivery failed: say so upstream before SQS moves the message to the dead-letter queue."""
         event_id = event.id
-        metrics.add_metric(name=f"{self.noun.capitalize()}EventGivenUp", unit="Count", value=1)
+        count(f"{self._metric}EventGivenUp")
         logger.error(
             f"{self.noun} event failed on its last delivery",
             extra={"message_id": record.message_id, "event_id": event_id, "cause": type(cause).__name__},

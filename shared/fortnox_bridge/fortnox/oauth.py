@@ -22,7 +22,7 @@ from fortnox_bridge.fortnox.errors import (
 )
 from fortnox_bridge.fortnox.http import shared_client
 from fortnox_bridge.ids import TenantId
-from fortnox_bridge.observability import logger
+from fortnox_bridge.observability import count, logger
 from fortnox_bridge.tokens.cache import HeldToken, TokenCache
 
 TOKEN_TIMEOUT = httpx.Timeout(connect=2.0, write=2.0, read=8.0, pool=1.0)
@@ -207,6 +207,7 @@ class ServiceAccountTokens:
         try:
             fresh = self._endpoint.client_credentials(self._tenant)
         except TRANSIENT as failure:
+            count("TokenRefreshFailed")
             held = self._held_for_a_request()
             if held is None:
                 raise
@@ -219,6 +220,7 @@ class ServiceAccountTokens:
             self._consent_lost(refused)
         token = fresh.access_token.get_secret_value()
         require_company(token, self._tenant)
+        count("TokenRefreshed")
         self._cache.keep(
             self._key,
             HeldToken(token, expires_at=asked_at + fresh.expires_in, scope=(self._connected_at,)),
@@ -229,6 +231,7 @@ class ServiceAccountTokens:
         """The company removed the integration (or its service-account consent) in Fortnox: like a person's refused
         refresh token, the connection is lost until someone connects it again."""
         reason = f"Fortnox no longer accepts the service-account consent of company {self._tenant} ({refused.message})"
+        count("TokenConnectionLost")
         self._cache.drop(self._key)
         if self._connected_tenant is not None and self._notify_lost is not None:
             self._notify_lost(self._connected_tenant, reason)

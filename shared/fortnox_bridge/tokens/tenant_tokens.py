@@ -35,7 +35,7 @@ from fortnox_bridge.fortnox.oauth import (
 )
 from fortnox_bridge.fortnox.oauth import ConnectionLost as ConnectionLost  # re-exported: importers know it here
 from fortnox_bridge.ids import TenantId
-from fortnox_bridge.observability import logger
+from fortnox_bridge.observability import count, logger
 from fortnox_bridge.store.connections import ConnectionState, ConnectionStore
 from fortnox_bridge.store.locks import LockStore
 from fortnox_bridge.tokens.cache import HeldToken, TokenCache
@@ -122,6 +122,8 @@ class TenantTokens:
             self._cache.drop(self._key)
             raise
         except (*TRANSIENT, RefreshPending) as failure:
+            if isinstance(failure, TRANSIENT):  # the token endpoint failed; a pending refresh is another worker's
+                count("TokenRefreshFailed")
             held = self._held_for_a_request()
             if held is None:
                 raise
@@ -279,6 +281,7 @@ class TenantTokens:
         except Exception:  # bookkeeping only: the tokens are safe, the next keep-alive fixes the date
             logger.exception("could not record the refresh time", extra={"tenant_id": self._tenant})
         logger.info("refreshed Fortnox tokens", extra={"tenant_id": self._tenant})
+        count("TokenRefreshed")
         access = rotated.access_token.get_secret_value()
         require_company(access, self._company)
         self._hold(rotated, version)
@@ -297,5 +300,6 @@ class TenantTokens:
             )
 
     def _lost(self, reason: str) -> NoReturn:
+        count("TokenConnectionLost")
         self._notify_lost(self._tenant, reason)
         raise ConnectionLost(f"tenant {self._tenant} must reconnect: {reason}")
