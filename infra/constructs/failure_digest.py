@@ -9,7 +9,7 @@ from constructs import Construct
 
 from infra.constructs import access
 from infra.constructs.bridge_function import BridgeFunction
-from infra.names import FAILURE_DIGEST_EVERY_MINUTES, FAILURE_DIGEST_TIMEOUT_SECONDS
+from infra.names import FAILURE_DIGEST_EVERY_MINUTES, FAILURE_DIGEST_TIMEOUT_SECONDS, SCHEDULED_RESERVED_CONCURRENCY
 
 
 def sender_address(identity: str) -> str:
@@ -44,6 +44,7 @@ class FailureDigest(Construct):
             environment={**environment, "NOTIFICATION_SENDER": sender_address(notification_sender)},
             service_name="failure-digest",
             timeout_seconds=FAILURE_DIGEST_TIMEOUT_SECONDS,
+            reserved_concurrency=SCHEDULED_RESERVED_CONCURRENCY,
         )
         access.send_digests(self.digest, resources, self.identity)
         events.Rule(

@@ -7,7 +7,7 @@ from constructs import Construct
 
 from infra.constructs import access
 from infra.constructs.work_queue import queue_worker
-from infra.names import INVOICE_EXPORT_BATCH_SIZE, INVOICE_EXPORT_TIMEOUT_SECONDS
+from infra.names import INVOICE_EXPORT_BATCH_SIZE, INVOICE_EXPORT_MAX_CONCURRENCY, INVOICE_EXPORT_TIMEOUT_SECONDS
 
 
 class InvoiceExport(Construct):
@@ -37,6 +37,7 @@ class InvoiceExport(Construct):
             service_name="invoice-export",
             timeout_seconds=INVOICE_EXPORT_TIMEOUT_SECONDS,
             batch_size=INVOICE_EXPORT_BATCH_SIZE,
+            max_concurrency=INVOICE_EXPORT_MAX_CONCURRENCY,
             layer=layer,
             environment={**environment, "PDF_BUCKET": self.pdfs.bucket_name},
             tells_last_delivery=True,

@@ -14,9 +14,12 @@ from infra.constructs.work_queue import queue_worker
 from infra.names import (
     PAYMENT_FAN_OUT_TIMEOUT_SECONDS,
     PAYMENT_POLL_BATCH_SIZE,
+    PAYMENT_POLL_MAX_CONCURRENCY,
     PAYMENT_POLL_TIMEOUT_SECONDS,
     PAYMENT_SCHEDULE_EVERY_MINUTES,
+    SCHEDULED_RESERVED_CONCURRENCY,
     WEBHOOK_DELIVERY_BATCH_SIZE,
+    WEBHOOK_DELIVERY_MAX_CONCURRENCY,
     WEBHOOK_DELIVERY_TIMEOUT_SECONDS,
 )
 
@@ -42,6 +45,7 @@ class PaymentSync(Construct):
             service_name="webhook-delivery",
             timeout_seconds=WEBHOOK_DELIVERY_TIMEOUT_SECONDS,
             batch_size=WEBHOOK_DELIVERY_BATCH_SIZE,
+            max_concurrency=WEBHOOK_DELIVERY_MAX_CONCURRENCY,
             layer=layer,
             environment=environment,
             tells_last_delivery=True,
@@ -68,6 +72,7 @@ class PaymentSync(Construct):
             service_name="payment-poll",
             timeout_seconds=PAYMENT_POLL_TIMEOUT_SECONDS,
             batch_size=PAYMENT_POLL_BATCH_SIZE,
+            max_concurrency=PAYMENT_POLL_MAX_CONCURRENCY,
             layer=layer,
             environment={**environment, **webhook_queues},
             tells_last_delivery=True,
@@ -85,6 +90,9 @@ class PaymentSync(Construct):
             environment=environment,
             service_name="payment-schedule",
             timeout_seconds=PAYMENT_FAN_OUT_TIMEOUT_SECONDS,
+            # One tick at a time (its lease says so too); a tick that finds the one reserved instance busy is
+            # retried by Lambda's own queue of asynchronous events, within the target's max_event_age.
+            reserved_concurrency=SCHEDULED_RESERVED_CONCURRENCY,
         )
         access.fan_out_polls(self.fan_out, resources, self.poll_work.queue)
         # A tick EventBridge could not hand to the function (throttled, failed twice) is kept for a person to see; the

@@ -6,7 +6,7 @@ from constructs import Construct
 
 from infra.constructs import access
 from infra.constructs.work_queue import queue_worker
-from infra.names import TENANT_PROBE_BATCH_SIZE, TENANT_PROBE_TIMEOUT_SECONDS
+from infra.names import TENANT_PROBE_BATCH_SIZE, TENANT_PROBE_MAX_CONCURRENCY, TENANT_PROBE_TIMEOUT_SECONDS
 
 
 class TenantProbe(Construct):
@@ -27,6 +27,7 @@ class TenantProbe(Construct):
             service_name="tenant-probe",
             timeout_seconds=TENANT_PROBE_TIMEOUT_SECONDS,
             batch_size=TENANT_PROBE_BATCH_SIZE,
+            max_concurrency=TENANT_PROBE_MAX_CONCURRENCY,
             layer=layer,
             environment=environment,
             tells_last_delivery=False,

@@ -6,7 +6,7 @@ from constructs import Construct
 
 from infra.constructs import access
 from infra.constructs.work_queue import queue_worker
-from infra.names import VOUCHER_EXPORT_BATCH_SIZE, VOUCHER_EXPORT_TIMEOUT_SECONDS
+from infra.names import VOUCHER_EXPORT_BATCH_SIZE, VOUCHER_EXPORT_MAX_CONCURRENCY, VOUCHER_EXPORT_TIMEOUT_SECONDS
 
 
 class VoucherExport(Construct):
@@ -27,6 +27,7 @@ class VoucherExport(Construct):
             service_name="voucher-export",
             timeout_seconds=VOUCHER_EXPORT_TIMEOUT_SECONDS,
             batch_size=VOUCHER_EXPORT_BATCH_SIZE,
+            max_concurrency=VOUCHER_EXPORT_MAX_CONCURRENCY,
             layer=layer,
             environment=environment,
             tells_last_delivery=True,

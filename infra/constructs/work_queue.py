@@ -39,6 +39,7 @@ def queue_worker(
     service_name: str,
     timeout_seconds: int,
     batch_size: int,
+    max_concurrency: int,
     layer: lambda_.ILayerVersion,
     environment: dict[str, str],
     tells_last_delivery: bool,
@@ -46,7 +47,12 @@ def queue_worker(
 ) -> tuple[WorkQueue, BridgeFunction]:
     """A work queue (``queue_id``, ``Work`` unless a construct holds several) and the function that drains it, with
     partial batch failures. Every queue worker is made here, so what they must share (the visibility timeout, the
-    batch failure report, and later their concurrency) is decided once."""
+    batch failure report, their concurrency) is decided once.
+
+    ``max_concurrency`` bounds how many batches of the queue run at once (the flow's number in ``infra.names``), and
+    the function reserves exactly as many: Lambda never throttles what the event source hands it (a throttled batch
+    would go back to the queue, count as a receive and end in the dead-letter queue), and no other function can take
+    the workers the flow needs."""
     # Six times the function timeout, as AWS advises for SQS event sources, so a retry never overlaps a run.
     work = WorkQueue(scope, queue_id, visibility_timeout=cdk.Duration.seconds(timeout_seconds * 6))
     if tells_last_delivery:
@@ -60,9 +66,12 @@ def queue_worker(
         environment=environment,
         service_name=service_name,
         timeout_seconds=timeout_seconds,
+        reserved_concurrency=max_concurrency,
     )
     # Without report_batch_item_failures Lambda ignores batchItemFailures and retries the whole batch.
     worker.function.add_event_source(
-        sources.SqsEventSource(work.queue, batch_size=batch_size, report_batch_item_failures=True)
+        sources.SqsEventSource(
+            work.queue, batch_size=batch_size, max_concurrency=max_concurrency, report_batch_item_failures=True
+        )
     )
     return work, worker

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from local_stack.runner import LocalRunner
@@ -53,13 +53,32 @@ def routes(template: dict[str, Any]) -> list[Route]:
     return found
 
 
+ROUTE_KEY = "local_stack.route_key"
+"""Where the gateway leaves the matched route's key in the WSGI environ, for the request log."""
+
+
+class RouteKeyRequestLog(WSGIRequestHandler):
+    """Logs the route a request matched, never its path or query, as the deployed API's access log does: the paths
+    /connect/{link_token} and /status/{token} are bearer links, and the OAuth callback's query has code and state."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        environ = getattr(self, "environ", None) or {}
+        self.log("info", '"%s" %s %s', environ.get(ROUTE_KEY, "-"), code, size)
+
+    def log_error(self, format: str, *args: Any) -> None:
+        # The standard messages quote the raw request line; its status code is all a reader needs.
+        self.log("error", "a malformed request was refused (%s)", args[0] if args else "-")
+
+
 class LocalApiGateway:
     def __init__(self, template: dict[str, Any], runner: LocalRunner, *, api_key: str, port: int = 0) -> None:
         self._routes = routes(template)
         self._runner = runner
         self._api_key = api_key
         self._functions: dict[str, FunctionSpec] = {}
-        self._server: BaseWSGIServer = make_server("127.0.0.1", port, self._app, threaded=True)
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", port, self._app, threaded=True, request_handler=RouteKeyRequestLog
+        )
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-api-gateway", daemon=True)
 
     @property
@@ -83,6 +102,7 @@ class LocalApiGateway:
             match = route.pattern.match(request.path)
             if match is None or route.method != request.method:
                 continue
+            request.environ[ROUTE_KEY] = route.route_key
             if route.iam and request.headers.get("x-api-key") != self._api_key:
                 return Response('{"message":"Forbidden"}', status=403, content_type="application/json")
             spec = self._runner.function_by_id(route.function_id)
