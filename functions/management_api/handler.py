@@ -19,12 +19,11 @@ from fortnox_bridge.errors import BadInputError, BridgeError, NeedsTenantActionE
 from fortnox_bridge.export.review import ExportConflict, ExportPage, ExportView, UnknownExport
 from fortnox_bridge.ids import TENANT_ID_PATTERN, TenantId, is_tenant_id
 from fortnox_bridge.mapping.rules import TenantMapping
-from fortnox_bridge.observability import logger, tracer
+from fortnox_bridge.observability import logger, metrics, tracer
 from fortnox_bridge.status.payments import (
     PaymentSyncOverview,
     PaymentSyncView,
     ResyncRefused,
-    WebhookCheckSettings,
     check_webhook,
 )
 from fortnox_bridge.store.connections import ConnectionStore
@@ -33,7 +32,7 @@ from fortnox_bridge.store.payment_schedule import PaymentSchedule
 from fortnox_bridge.store.tenants import Tenant, TenantSettings, TenantStore, UnknownTenant
 from fortnox_bridge.vouchers.mapping_check import MappingCheck, check_tenant_mapping
 
-settings.require(*settings.FORTNOX_CALLER)
+settings.require(*settings.FORTNOX_CALLER, settings.WebhookDestinationSettings)
 app = APIGatewayHttpResolver(enable_validation=True)
 # Routes are traced without their answers: a tenant's status names its organisation number, which for a sole
 # trader is a personal identity number, and links and settings have no place in a trace either.
@@ -105,7 +104,7 @@ def get_tenant(tenant_id: TenantPath) -> TenantStatus:
 def put_settings(tenant_id: TenantPath, tenant_settings: TenantSettings) -> TenantSettings:
     store = TenantStore(wiring.table())
     previous = store.require(TenantId(tenant_id)).settings
-    check_webhook(previous, tenant_settings, settings.load(WebhookCheckSettings).allow_loopback)
+    check_webhook(previous, tenant_settings, settings.load(settings.WebhookDestinationSettings).allow_loopback)
     store.put_settings(TenantId(tenant_id), tenant_settings)
     # After the settings are saved: a failure in between leaves the schedule as it was, and the same PUT again
     # brings it in step.
@@ -386,5 +385,6 @@ app.exception_handler(RequestValidationError)(invalid_request)
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics  # token refreshes counted while it answered
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

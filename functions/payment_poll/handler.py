@@ -4,30 +4,34 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import Json
 
 from fortnox_bridge import settings, wiring
 from fortnox_bridge.errors import BadInputError
 from fortnox_bridge.observability import logger, metrics, tracer
 from fortnox_bridge.payments.poll_request import PollRequested
+from fortnox_bridge.store.payment_sync import PollOutcome
 
 settings.require(*settings.FORTNOX_CALLER)
 
+POLL_METRICS = {
+    PollOutcome.OK: "PaymentPollSucceeded",
+    PollOutcome.FAILED: "PaymentPollFailed",
+    PollOutcome.NOT_CONNECTED: "PaymentPollNotConnected",
+    "skipped": "PaymentPollSkipped",
+}
+"""How a poll ended; a skipped one (not due, or another worker's lease) polled nothing."""
 
-class PollRecord(SqsRecordModel):
-    body: Json[PollRequested]
-
-
-# A record whose body is not a valid PollRequested fails alone, with pydantic's reason in the log, before the
-# domain sees it.
-processor = BatchProcessor(event_type=EventType.SQS, model=PollRecord)
+processor = BatchProcessor(event_type=EventType.SQS)
 
 
 @tracer.capture_method
-def record_handler(record: PollRecord) -> None:
-    request = record.body
+def record_handler(record: SQSRecord) -> None:
+    # A body that is not a valid PollRequested fails its record alone, with pydantic's reason in the log, before the
+    # domain sees it. Parsed here, not by a Powertools parser model: importing one builds every event model Powertools
+    # has (API Gateway, Kafka, S3...) at each cold start.
+    request = PollRequested.model_validate_json(record.body)
     try:
         report = wiring.payment_poller().poll(request.tenant_id)
     except BadInputError as error:
@@ -45,6 +49,7 @@ def record_handler(record: PollRecord) -> None:
             "skipped": report.skipped,
         },
     )
+    metrics.add_metric(name=POLL_METRICS["skipped" if report.skipped else report.outcome], unit="Count", value=1)
     for kind, count in report.counts.items():
         if count:
             metrics.add_metric(name=f"Payments{kind.capitalize()}", unit="Count", value=count)

@@ -15,7 +15,13 @@ from fortnox_bridge import settings, wiring
 from fortnox_bridge.observability import logger, metrics, tracer
 from fortnox_bridge.webhooks.deliverer import QueuedMessage
 
-settings.require(settings.AwsSettings, settings.TableSettings, settings.WebhookSettings, settings.QueueSettings)
+settings.require(
+    settings.AwsSettings,
+    settings.TableSettings,
+    settings.WebhookSettings,
+    settings.WebhookDestinationSettings,
+    settings.QueueSettings,
+)
 processor = BatchProcessor(event_type=EventType.SQS)
 
 

@@ -8,8 +8,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel
 
 from fortnox_bridge.connect.scopes import BY_FEATURE
 from fortnox_bridge.contracts.invoices import YEARS_KEPT
@@ -229,14 +228,6 @@ class PaymentSyncOverview:
             next_due=self.schedule.next_due(tenant.tenant_id) if state is not PaymentSyncState.OFF else None,
             resync_from=status.resync_from if status is not None else None,
         )
-
-
-class WebhookCheckSettings(BaseSettings):
-    """The one webhook setting the management API needs, apart from the delivery worker's queues
-    (``settings.WebhookSettings``), which the API has no use for."""
-
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
-    allow_loopback: bool = Field(default=False, alias="WEBHOOK_ALLOW_LOOPBACK")
 
 
 class WebhookRefused(BadInputError):

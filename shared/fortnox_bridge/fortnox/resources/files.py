@@ -1,0 +1,35 @@
+"""The Fortnox resources whose models are in ``fortnox/models/files.py``."""
+
+from fortnox_bridge.fortnox.models.files import Attachment, AttachmentWrite, InboxFile
+from fortnox_bridge.fortnox.resources.base import Resource, unwrap
+
+
+class Inbox(Resource):
+    def upload(self, name: str, content: bytes, *, folder: str = "inbox_kf") -> InboxFile:
+        """Upload a file to an inbox folder; invoices take ``inbox_kf``."""
+        body = self._http.request(
+            "POST",
+            "/3/inbox",
+            params={"path": folder},
+            files={"file": (name, content, "application/pdf")},
+            idempotent=False,
+        )
+        return unwrap(body, "File", InboxFile, "POST /3/inbox")
+
+
+class FileAttachments(Resource):
+    _PATH = "/api/fileattachments/attachments-v1"
+
+    def attach(self, attachments: list[AttachmentWrite]) -> list[Attachment]:
+        body = self._http.request(
+            "POST", self._PATH, body=[item.to_fortnox() for item in attachments], idempotent=False
+        )
+        rows = body if isinstance(body, list) else [body]
+        return [Attachment.model_validate(row) for row in rows]
+
+    def for_entity(self, entity_id: int, entity_type: str) -> list[Attachment]:
+        body = self._http.request(
+            "GET", self._PATH, params={"entityid": entity_id, "entitytype": entity_type}, idempotent=True
+        )
+        rows = body if isinstance(body, list) else []
+        return [Attachment.model_validate(row) for row in rows]
