@@ -262,9 +262,10 @@ def _wait_for_termination() -> None:
 def _synthesize(outdir: str) -> None:
     from infra.app import build_app
     from infra.layer import build
+    from local_stack.stack import LOCAL_CLIENT_ID
 
     layer = build(Path(os.environ["LAYER_DIR"])) if os.environ.get("LAYER_DIR") else build()
-    build_app(layer_dir=layer, outdir=Path(outdir)).synth()
+    build_app(layer_dir=layer, outdir=Path(outdir), context={"fortnox_client_id": LOCAL_CLIENT_ID}).synth()
 
 
 if __name__ == "__main__":

@@ -153,8 +153,13 @@ def layer_dir() -> Path:
 def synthesized(layer_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
     from infra.app import build_app
     from infra.names import STACK_NAME
+    from local_stack.stack import LOCAL_CLIENT_ID
 
-    app = build_app(layer_dir=layer_dir, outdir=tmp_path_factory.mktemp("cdk.out"))
+    app = build_app(
+        layer_dir=layer_dir,
+        outdir=tmp_path_factory.mktemp("cdk.out"),
+        context={"fortnox_client_id": LOCAL_CLIENT_ID},
+    )
     assembly = app.synth()
     return assembly.get_stack_by_name(STACK_NAME)
 

@@ -58,7 +58,9 @@ def synthesize(outdir: Path | None = None) -> dict[str, Any]:
     from infra.layer import build
     from infra.names import ROOT, STACK_NAME
 
-    app = build_app(layer_dir=build(), outdir=outdir or ROOT / "cdk.out")
+    app = build_app(
+        layer_dir=build(), outdir=outdir or ROOT / "cdk.out", context={"fortnox_client_id": LOCAL_CLIENT_ID}
+    )
     template: dict[str, Any] = app.synth().get_stack_by_name(STACK_NAME).template
     return template
 
