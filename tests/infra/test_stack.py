@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from fortnox_bridge.settings import tenant_secret_prefix, webhook_secret_prefix
 from infra.names import (
     DEFAULT_NOTIFICATION_SENDER,
     FAILURE_DIGEST_EVERY_MINUTES,
@@ -16,11 +17,17 @@ from infra.names import (
     PAYMENT_FAN_OUT_TIMEOUT_SECONDS,
     PAYMENT_POLL_BATCH_SIZE,
     PAYMENT_SCHEDULE_EVERY_MINUTES,
+    STACK_NAME,
     TENANT_PROBE_BATCH_SIZE,
     VOUCHER_EXPORT_BATCH_SIZE,
     WEBHOOK_DELIVERY_BATCH_SIZE,
 )
 from tests.conftest import LOCAL_API_KEY
+
+# -- secret names scoped to the stack (issue 12) ---------------------------------------------------------------------
+TENANT_SECRETS = tenant_secret_prefix(f"fortnox-bridge/{STACK_NAME}")
+WEBHOOK_SECRETS = webhook_secret_prefix(f"fortnox-bridge/{STACK_NAME}")
+# -- end of secret names ---------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +88,8 @@ def test_every_work_queue_redrives_to_a_dead_letter_queue_and_outlasts_its_funct
         # Visibility timeout is six times the function timeout, so a retry never overlaps a run.
         assert work["VisibilityTimeout"] == 6 * function["Timeout"]
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    # Five work queues and their dead letters, and the payment schedule's dead letters (not a work queue).
-    assert len(queues) == 11
+    # Five work queues and their dead letters, and the payment schedule's and the keep-alive's dead letters.
+    assert len(queues) == 12
 
 
 def test_pdf_bucket_is_private_encrypted_and_tls_only(assertions: Template) -> None:
@@ -106,14 +113,14 @@ def test_pdf_bucket_is_private_encrypted_and_tls_only(assertions: Template) -> N
 def test_shared_layer_targets_the_lambda_runtime(assertions: Template) -> None:
     assertions.has_resource_properties(
         "AWS::Lambda::LayerVersion",
-        {"CompatibleRuntimes": ["python3.12"], "CompatibleArchitectures": ["x86_64"]},
+        {"CompatibleRuntimes": ["python3.12"], "CompatibleArchitectures": ["arm64"]},
     )
 
 
 def test_layer_holds_manylinux_wheels_for_python_312_and_our_package(layer_dir: Path) -> None:
     site = layer_dir / "python"
     assert (site / "fortnox_bridge" / "fortnox" / "client.py").exists()
-    assert list(site.glob("pydantic_core/_pydantic_core.cpython-312-x86_64-linux-gnu.so"))
+    assert list(site.glob("pydantic_core/_pydantic_core.cpython-312-aarch64-linux-gnu.so"))
     assert (site / "aws_lambda_powertools").is_dir()
 
 
@@ -196,7 +203,7 @@ def test_tenant_secrets_are_reachable_only_under_their_prefix(template: dict[str
     for statement in creating:
         resource = json.dumps(statement["Resource"])
         # The connect flow creates token secrets; the management API creates webhook signing secrets.
-        assert "secret:fortnox-bridge/tenants/*" in resource or "secret:fortnox-bridge/webhooks/*" in resource
+        assert f"secret:{TENANT_SECRETS}*" in resource or f"secret:{WEBHOOK_SECRETS}*" in resource
 
 
 def test_management_routes_need_iam_and_hosted_routes_are_public(template: dict[str, Any]) -> None:
@@ -316,9 +323,7 @@ def test_the_management_api_creates_no_token_secret(template: dict[str, Any]) ->
     actions = _role_actions(template, "management_api")
     assert "secretsmanager:DeleteSecret" in actions
     assert "secretsmanager:PutSecretValue" in actions
-    assert [_secret_prefix(resource) for resource in actions["secretsmanager:CreateSecret"]] == [
-        "fortnox-bridge/webhooks/*"
-    ]
+    assert [_secret_prefix(resource) for resource in actions["secretsmanager:CreateSecret"]] == [f"{WEBHOOK_SECRETS}*"]
 
 
 def test_voucher_exporter_reports_batch_item_failures_and_knows_its_last_delivery(template: dict[str, Any]) -> None:
@@ -344,6 +349,8 @@ def test_voucher_exporter_role_calls_fortnox_and_nothing_more(template: dict[str
     assert set(actions) == {
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
@@ -351,6 +358,8 @@ def test_voucher_exporter_role_calls_fortnox_and_nothing_more(template: dict[str
         "dynamodb:Query",
         "secretsmanager:GetSecretValue",
         "secretsmanager:PutSecretValue",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
         "events:PutEvents",
         "sqs:ReceiveMessage",
         "sqs:ChangeMessageVisibility",
@@ -432,7 +441,11 @@ def test_notification_sender_context_may_name_one_address(layer_dir: Path, tmp_p
     from infra.app import build_app
     from infra.names import STACK_NAME
 
-    app = build_app(layer_dir=layer_dir, outdir=tmp_path, context={"notification_sender": "bokforing@akeri.example.se"})
+    app = build_app(
+        layer_dir=layer_dir,
+        outdir=tmp_path,
+        context={"notification_sender": "bokforing@akeri.example.se", "fortnox_client_id": "fortnox-bridge-local"},
+    )
     template = app.synth().get_stack_by_name(STACK_NAME).template
     identity_id = _logical_id(template, "FailureDigestSender", "AWS::SES::EmailIdentity")
     assert template["Resources"][identity_id]["Properties"]["EmailIdentity"] == "bokforing@akeri.example.se"
@@ -582,6 +595,8 @@ def test_the_fan_out_reads_the_schedule_and_connections_and_sends_only_to_the_po
     assert set(actions) == {
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
         "dynamodb:BatchGetItem",
         "dynamodb:UpdateItem",
         "dynamodb:PutItem",
@@ -623,7 +638,7 @@ def test_the_poller_calls_fortnox_publishes_and_hands_webhooks_to_their_queue_on
     assert actions["sqs:DeleteMessage"] == [_queue(template, "PaymentSyncPollWorkQueue")]
     # Tenant tokens, never webhook secrets: a poll signs nothing.
     prefixes = {_secret_prefix(resource) for resource in actions["secretsmanager:GetSecretValue"]}
-    assert prefixes == {None, "fortnox-bridge/tenants/*"}
+    assert prefixes == {None, f"{TENANT_SECRETS}*"}
     assert "dynamodb:BatchGetItem" not in actions
 
 
@@ -634,9 +649,9 @@ def test_the_webhook_worker_reads_webhook_secrets_only_and_dead_letters_with_its
     secret nor the signing key; it puts a delivery out of retries on its own dead-letter queue, which it is told."""
     actions = _role_actions(template, "webhook_delivery")
     assert [_secret_prefix(resource) for resource in actions["secretsmanager:GetSecretValue"]] == [
-        "fortnox-bridge/webhooks/*"
+        f"{WEBHOOK_SECRETS}*"
     ]
-    assert "fortnox-bridge/tenants" not in json.dumps(actions)
+    assert TENANT_SECRETS not in json.dumps(actions)
     # The tenant's item (is this still its webhook?), nothing else of the table; no events, no e-mail.
     table = {"Fn::GetAtt": [_logical_id(template, "StateTable", "AWS::DynamoDB::Table"), "Arn"]}
     assert {action: actions[action] for action in actions if action.startswith("dynamodb:")} == {
@@ -664,12 +679,12 @@ def test_the_management_api_creates_and_rotates_webhook_secrets_but_never_reads_
     """A new webhook secret is shown once, when it is made; afterwards only the webhook worker can read it."""
     actions = _role_actions(template, "management_api")
     for action in ("secretsmanager:CreateSecret", "secretsmanager:PutSecretValue", "secretsmanager:DescribeSecret"):
-        assert "fortnox-bridge/webhooks/*" in {_secret_prefix(resource) for resource in actions[action]}, action
-    assert "fortnox-bridge/webhooks/*" not in {
+        assert f"{WEBHOOK_SECRETS}*" in {_secret_prefix(resource) for resource in actions[action]}, action
+    assert f"{WEBHOOK_SECRETS}*" not in {
         _secret_prefix(resource) for resource in actions["secretsmanager:GetSecretValue"]
     }
     for source in ("payment_poll", "payment_schedule", "hosted_connect", "invoice_export", "tenant_probe"):
-        assert "fortnox-bridge/webhooks" not in json.dumps(_role_actions(template, source)), source
+        assert WEBHOOK_SECRETS not in json.dumps(_role_actions(template, source)), source
 
 
 def test_no_deployed_function_may_send_webhooks_to_loopback(template: dict[str, Any]) -> None:
