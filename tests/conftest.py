@@ -171,6 +171,21 @@ def template(synthesized: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
+def prod_template(layer_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A second stage, as an operator deploys it into the same account as the session's dev stage."""
+    from infra.app import build_app
+    from infra.names import stack_name
+
+    app = build_app(
+        layer_dir=layer_dir,
+        outdir=tmp_path_factory.mktemp("prod.out"),
+        context={"stage": "prod", "fortnox_client_id": "prod-client"},
+    )
+    loaded: dict[str, Any] = app.synth().get_stack_by_name(stack_name("prod")).template
+    return loaded
+
+
+@pytest.fixture(scope="session")
 def deployed(template: dict[str, Any], aws_env: dict[str, str], moto_url: str) -> Any:
     from local_stack.deploy import deploy
 

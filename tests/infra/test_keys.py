@@ -5,7 +5,6 @@ reads its tokens back under two roots.
 """
 
 import json
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -105,31 +104,18 @@ def _actions(statement: dict[str, Any]) -> list[str]:
 
 
 # -- secret names scoped to the stack ---------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def other_stage(layer_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from infra.app import build_app
-
-    app = build_app(
-        layer_dir=layer_dir,
-        outdir=tmp_path_factory.mktemp("prod.out"),
-        context={"stage": "prod", "fortnox_client_id": "prod-client"},
-    )
-    loaded: dict[str, Any] = app.synth().get_stack_by_name(stack_name("prod")).template
-    return loaded
-
-
 def test_every_function_names_secrets_under_its_own_stack(template: dict[str, Any]) -> None:
     for source in _sources(template):
         assert _variables(template, source)["SECRET_NAME_ROOT"] == ROOT, source
 
 
 def test_two_stages_in_one_account_share_no_secret_name_and_no_grant(
-    template: dict[str, Any], other_stage: dict[str, Any]
+    template: dict[str, Any], prod_template: dict[str, Any]
 ) -> None:
     prod_root = f"fortnox-bridge/{stack_name('prod')}"
-    assert {_variables(other_stage, source)["SECRET_NAME_ROOT"] for source in _sources(other_stage)} == {prod_root}
+    assert {_variables(prod_template, source)["SECRET_NAME_ROOT"] for source in _sources(prod_template)} == {prod_root}
     dev_patterns = _secret_patterns(template)
-    prod_patterns = _secret_patterns(other_stage)
+    prod_patterns = _secret_patterns(prod_template)
     assert dev_patterns == {TENANTS, WEBHOOKS}
     assert prod_patterns == {f"{tenant_secret_prefix(prod_root)}*", f"{webhook_secret_prefix(prod_root)}*"}
     # Neither pattern matches a name under the other root: "fortnox-bridge/FortnoxBridge-dev/..." is never a
@@ -137,8 +123,8 @@ def test_two_stages_in_one_account_share_no_secret_name_and_no_grant(
     for dev, prod in ((dev, prod) for dev in dev_patterns for prod in prod_patterns):
         assert not dev.removesuffix("*").startswith(prod.removesuffix("*"))
         assert not prod.removesuffix("*").startswith(dev.removesuffix("*"))
-    assert "fortnox-bridge/tenants/" not in json.dumps(template) + json.dumps(other_stage)
-    assert "fortnox-bridge/webhooks/" not in json.dumps(template) + json.dumps(other_stage)
+    assert "fortnox-bridge/tenants/" not in json.dumps(template) + json.dumps(prod_template)
+    assert "fortnox-bridge/webhooks/" not in json.dumps(template) + json.dumps(prod_template)
 
 
 def _secret_patterns(template: dict[str, Any]) -> set[str]:

@@ -5,15 +5,13 @@ its signing key by key id (``signing_keys``): a person who opened a landing befo
 callback after it.
 """
 
-import base64
 import hashlib
 import hmac
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
-from fortnox_bridge.connect.signing_keys import SigningKeys, key_id
+from fortnox_bridge.connect.signing_keys import SigningKeys, b64, key_id, payload_fields
 from fortnox_bridge.errors import BadInputError
 
 STATE_LIFETIME_SECONDS = 600
@@ -37,14 +35,6 @@ class ConsentState:
     """The Fortnox company the person confirmed replacing, when the link was made to replace a connection."""
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def issue(
     tenant_id: str, link_hash: str, key: bytes, now: float, *, replaces: int | None = None
 ) -> tuple[str, ConsentState]:
@@ -52,8 +42,8 @@ def issue(
         tenant_id, link_hash, secrets.token_urlsafe(16), int(now) + STATE_LIFETIME_SECONDS, replaces=replaces
     )
     fields = {name: value for name, value in state.__dict__.items() if value is not None}
-    payload = _b64(json.dumps({**fields, _KEY_ID: key_id(key)}, separators=(",", ":")).encode())
-    return f"{payload}.{_b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())}", state
+    payload = b64(json.dumps({**fields, _KEY_ID: key_id(key)}, separators=(",", ":")).encode())
+    return f"{payload}.{b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())}", state
 
 
 _KEY_ID = "k"
@@ -61,7 +51,7 @@ _KEY_ID = "k"
 
 def verify(token: str, keys: SigningKeys, now: float) -> ConsentState:
     payload, _, signature = token.partition(".")
-    fields = _fields(payload)
+    fields = payload_fields(payload)
     kid = fields.get(_KEY_ID) if fields is not None else None
     # A state without a key id was issued before states carried one (minutes before the upgrade): the current key.
     key = keys.current() if kid is None else keys.find(kid) if isinstance(kid, str) else None
@@ -69,7 +59,7 @@ def verify(token: str, keys: SigningKeys, now: float) -> ConsentState:
         raise StateRefused("the state was signed with a key the bridge no longer holds", "forged")
     expected = hmac.new(key, payload.encode("utf-8", "replace"), hashlib.sha256).digest()
     # Compared as bytes: hmac.compare_digest refuses str with non-ASCII characters by raising, not by answering no.
-    if not payload or not hmac.compare_digest(_b64(expected).encode(), signature.encode("utf-8", "replace")):
+    if not payload or not hmac.compare_digest(b64(expected).encode(), signature.encode("utf-8", "replace")):
         raise StateRefused("the state's signature does not match", "forged")
     if fields is None:
         raise StateRefused("the state cannot be read", "forged")
@@ -81,13 +71,3 @@ def verify(token: str, keys: SigningKeys, now: float) -> ConsentState:
     if state.expires_at < now:
         raise StateRefused("the state is older than Fortnox's 10-minute window", "expired")
     return state
-
-
-def _fields(payload: str) -> dict[str, Any] | None:
-    """What a payload says, or None when it is not a JSON object; trusted only once its signature matched (before,
-    only its key id is read, to pick the key to check it with)."""
-    try:
-        fields = json.loads(_unb64(payload))
-    except ValueError:
-        return None
-    return fields if isinstance(fields, dict) else None

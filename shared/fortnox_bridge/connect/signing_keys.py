@@ -6,13 +6,15 @@ value stays the plain key it has always been, so a stack deployed before keys ro
 signed by a key two rotations old (or a key id nobody holds) finds no key and is refused.
 """
 
+import base64
 import hashlib
 import hmac
+import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -104,3 +106,22 @@ def read_key_ring(client: "SecretsManagerClient", secret_id: str) -> KeyRing:
             raise
         previous = None
     return KeyRing(current.encode(), previous.encode() if previous is not None else None)
+
+
+# -- the token encoding both signers use (OAuth states, status links) --------------------------------------------
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def payload_fields(payload: str) -> dict[str, Any] | None:
+    """What a token's payload says, or None when it is not a JSON object; trusted only once its signature matched
+    (before, only its key id is read, to pick the key to check it with)."""
+    try:
+        fields = json.loads(unb64(payload))
+    except ValueError:
+        return None
+    return fields if isinstance(fields, dict) else None

@@ -7,7 +7,6 @@ before stops working. The key id names the signing key: a link verifies under th
 is a bearer credential: it never goes into a log line, a trace or an event.
 """
 
-import base64
 import hashlib
 import hmac
 import json
@@ -16,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from fortnox_bridge.connect.signing_keys import SigningKeys
+from fortnox_bridge.connect.signing_keys import SigningKeys, b64, payload_fields
 from fortnox_bridge.errors import BadInputError
 from fortnox_bridge.ids import TenantId, is_tenant_id
 from fortnox_bridge.store.table import StoreBase, status_link_generation_key
@@ -43,14 +42,6 @@ class StatusLink:
     tenant_id: TenantId
     expires_at: datetime
     token: str
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _derive(key: bytes) -> bytes:
@@ -110,20 +101,20 @@ class StatusLinks:
             "g": self._generations.current(tenant),
             "n": secrets.token_urlsafe(9),
         }
-        payload = _b64(json.dumps(fields, separators=(",", ":")).encode())
-        token = f"{payload}.{_b64(hmac.new(_derive(key), payload.encode(), hashlib.sha256).digest())}"
+        payload = b64(json.dumps(fields, separators=(",", ":")).encode())
+        token = f"{payload}.{b64(hmac.new(_derive(key), payload.encode(), hashlib.sha256).digest())}"
         return self.url(token), expires_at
 
     def verify(self, token: str) -> StatusLink:
         """The link's tenant, if the link is genuine, unexpired and not revoked; ``StatusLinkRefused`` otherwise."""
         payload, _, signature = token.partition(".")
-        fields = _fields(payload)
+        fields = payload_fields(payload)
         key = self._key_of(payload)
         if key is None:
             if fields is not None and isinstance(fields.get("k"), str):
                 raise StatusLinkRefused("the status link was signed with a key the bridge no longer holds", "rotated")
             raise StatusLinkRefused("the status link's signature does not match", "unknown")
-        expected = _b64(hmac.new(_derive(key), payload.encode("utf-8", "replace"), hashlib.sha256).digest())
+        expected = b64(hmac.new(_derive(key), payload.encode("utf-8", "replace"), hashlib.sha256).digest())
         # Compared as bytes: hmac.compare_digest raises on str with non-ASCII characters instead of answering no.
         if not payload or not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
             raise StatusLinkRefused("the status link's signature does not match", "unknown")
@@ -150,26 +141,16 @@ class StatusLinks:
         key = self._key_of(link.token.partition(".")[0])
         if key is None:
             raise StatusLinkRefused("the status link was signed with a key the bridge no longer holds", "rotated")
-        return _b64(hmac.new(_derive(key), _CSRF + link.token.encode(), hashlib.sha256).digest())
+        return b64(hmac.new(_derive(key), _CSRF + link.token.encode(), hashlib.sha256).digest())
 
     def _key_of(self, payload: str) -> bytes | None:
         """The key the payload's key id names, among those the bridge holds; None when it names none of them."""
-        fields = _fields(payload)
+        fields = payload_fields(payload)
         kid = fields.get("k") if fields is not None else None
         return self._signing_keys.find(kid, key_id) if isinstance(kid, str) else None
 
     def accepts(self, link: StatusLink, csrf: str | None) -> bool:
         return csrf is not None and hmac.compare_digest(self.csrf_token(link).encode(), csrf.encode("utf-8", "replace"))
-
-
-def _fields(payload: str) -> dict[str, object] | None:
-    """What a payload says, or None when it is not a JSON object; trusted only once its signature matched (before,
-    only its key id is read, to tell a rotated key from a forgery)."""
-    try:
-        fields = json.loads(_unb64(payload))
-    except ValueError:
-        return None
-    return fields if isinstance(fields, dict) else None
 
 
 class FormRefused(BadInputError):
