@@ -83,6 +83,66 @@ def test_workers_that_wake_late_keep_or_move_their_slots_without_a_refusal(
     assert result.max_in_any_window <= LIMIT
 
 
+def test_a_worker_with_room_in_the_window_sends_as_soon_as_its_slot_is_written(
+    scene: Scene, table: Any, unique: str
+) -> None:
+    # Given a worker whose limiter reserves slots ahead by its slowest recent write (the lead) ...
+    scene.control.set_rate_limit(LIMIT, WINDOW)
+    rule = WindowRule(limit=LIMIT, window_seconds=WINDOW, margin_seconds=0.1)
+    sleeps: list[float] = []
+
+    def recorded_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        time.sleep(seconds)
+
+    # ... when it sends fewer requests than the window holds, one after another ...
+    result = run_burst(
+        table=table,
+        control=scene.control,
+        api_url=scene.url,
+        token=scene.token(),
+        tenant_id=scene.tenant_id,
+        client_id=scene.app.client_id,
+        workers=1,
+        per_worker=LIMIT - 5,
+        rule=rule,
+        limiter_key=f"{scene.tenant_id}-{unique}",
+        sleep=recorded_sleep,
+    )
+
+    # ... then it never waited: not for the lead, not for the gap between slots, since the window had room.
+    assert result.requests == LIMIT - 5
+    assert result.refused == 0
+    assert sleeps == []
+
+
+def test_eight_workers_starting_together_on_an_empty_window_draw_no_refusal(
+    scene: Scene, table: Any, unique: str
+) -> None:
+    # Given an empty window, which lets every worker send as soon as its slot is written ...
+    scene.control.set_rate_limit(LIMIT, WINDOW)
+    rule = WindowRule(limit=LIMIT, window_seconds=WINDOW, margin_seconds=0.1)
+
+    # ... when eight workers start together and send three windows' worth ...
+    result = run_burst(
+        table=table,
+        control=scene.control,
+        api_url=scene.url,
+        token=scene.token(),
+        tenant_id=scene.tenant_id,
+        client_id=scene.app.client_id,
+        workers=8,
+        per_worker=10,
+        rule=rule,
+        limiter_key=f"{scene.tenant_id}-{unique}",
+    )
+
+    # ... then the sandbox, which counts arrivals, refused none and never saw more than the limit in a window.
+    assert result.requests == 80
+    assert result.refused == 0
+    assert result.max_in_any_window <= LIMIT
+
+
 def test_max_in_any_window_counts_a_sliding_window() -> None:
     assert max_in_any_window([0.0, 0.5, 1.9, 2.0, 2.1], 2.0) == 4  # 0.5 .. 2.1
     assert max_in_any_window([], 2.0) == 0

@@ -2,10 +2,30 @@
 
 Fortnox allows 25 requests in any 5 seconds per client id and tenant. A token bucket refilled at 5/s can let 50
 through in one window, so this keeps Fortnox's own rule: the last 25 send times live in one DynamoDB item, and a
-request may go when the 25th newest is more than 5 s (plus a margin) old. A worker reserves its slot, possibly in
-the near future, with a conditional write on the item's version, then sleeps until that moment. Nobody spins on a
-full window and nobody needs process memory that other Lambdas cannot see: what a process remembers of the log
-is only a guess for its next write, which the condition checks.
+request may go when the 25th newest is more than 5 s (plus a margin) old. A worker logs a slot, possibly in the
+near future, with a conditional write on the item's version, and sends as soon as the log it wrote over allows,
+which is often at once and never after its slot. Nobody spins on a full window and nobody needs process memory
+that other Lambdas cannot see: what a process remembers of the log is only a guess for its next write, which the
+condition checks.
+
+Why a request may go before its own slot. Number the slots in the order they were logged, ``r_1 <= r_2 <= ...``
+(each write appends at the end of a sorted log), and let ``a_k`` be the moment request ``k`` actually goes,
+``L`` the limit, ``W`` the window, ``m`` the margin. ``acquire`` keeps, for every ``k``:
+
+- (A) ``a_k >= r_{k-L} + W + m``: the window bound, over the log the write that logged ``r_k`` went over;
+- (B) ``a_k <= r_k + tolerated_lateness``: never later than its own slot allows (a worker that wakes later moves
+  its slot, see ``acquire``).
+
+Take any ``L + 1`` requests and let ``j`` and ``k`` be the lowest and highest of their slot numbers, so
+``k - j >= L`` and ``r_j <= r_{k-L}``. Then ``a_k - a_j >= (r_{k-L} + W + m) - (r_j + tolerated_lateness)
+>= W + m - tolerated_lateness = W + jitter``, so no ``W``-second window of sends holds more than ``L``, and with
+arrivals late by at most ``jitter_seconds`` more than one another, none of arrivals either. Sending earlier than
+one's own slot breaks neither bound; the slot is what later requests count from, and a slot logged later than its
+send only makes them more careful. So the gap between slots (``next_slot``) and the lead of a reservation
+(``_Memory.lead``) are pacing, not safety: they decide where slots are logged, never how long a worker waits when
+the window has room. A slot moved (``acquire``) leaves the log and is appended again: the slots after it then
+have an earlier slot ``L`` places back than the one their bound counted from, so (A) still holds for them, and
+the moved request's bounds are taken over the log as it is when it is moved.
 """
 
 import random
@@ -64,6 +84,12 @@ def next_slot(sent: list[float], now: float, rule: WindowRule) -> float:
     return _stored(slot)
 
 
+def window_bound(sent: list[float], rule: WindowRule) -> float:
+    """The earliest moment a request logged after ``sent`` may go: a window (plus margin) after the send
+    ``limit`` places back; any moment while the log holds fewer."""
+    return sent[-rule.limit] + rule.window_seconds + rule.margin_seconds if len(sent) >= rule.limit else 0.0
+
+
 def _stored(moment: float) -> float:
     """The value a time has after a round trip through the item (six decimals), so a slot can be found again."""
     return float(f"{moment:.6f}")
@@ -97,6 +123,15 @@ _memories_lock = threading.Lock()
 def _memory(key: str) -> _Memory:
     with _memories_lock:
         return _memories.setdefault(key, _Memory())
+
+
+@dataclass(frozen=True)
+class _Reservation:
+    slot: float
+    """Logged for this request; later requests count from it. The request must go by its tolerated lateness."""
+    earliest: float
+    """The window bound over the log the slot was written after: the request may go from then, even before its
+    slot."""
 
 
 class _Lost(Exception):
@@ -136,24 +171,25 @@ class DynamoDbSlidingWindow:
         self._memory = _memory(f"{getattr(table, 'name', '')}#{self._key['PK']}")
 
     def acquire(self) -> None:
-        """Wait for a reserved slot and keep it. A worker that wakes later than the rule tolerates moves its slot
-        to a time it can meet, in place: leaving the missed slot in the log would cost a send that never happens."""
-        slot = self.reserve()
+        """Wait until the window allows a send and keep the slot logged for it. A worker that wakes later than the
+        rule tolerates after its slot moves the slot to a time it can meet, in place: leaving the missed slot in the
+        log would cost a send that never happens."""
+        reservation = self._reserve()
         give_up_at: float | None = None
         while True:
-            delay = slot - self._clock()
+            delay = reservation.earliest - self._clock()
             if delay > 0:
                 self._sleep(delay)
-            if self._clock() - slot <= self._rule.tolerated_lateness:
+            if self._clock() - reservation.slot <= self._rule.tolerated_lateness:
                 return
             # Counted from the first miss: a slot far ahead (many workers on one tenant) is waited for, not missed.
             give_up_at = give_up_at or self._clock() + self.GIVE_UP_SECONDS
             if self._clock() > give_up_at:
                 raise RetryableError("could not send within a reserved rate-limit slot; try again later")
-            slot = self.reserve(replacing=slot)
+            reservation = self._reserve(replacing=reservation.slot)
 
-    def reserve(self, *, replacing: float | None = None) -> float:
-        """Claim the next free send time and return it (epoch seconds); ``replacing`` gives one of ours back.
+    def _reserve(self, *, replacing: float | None = None) -> _Reservation:
+        """Log a slot (epoch seconds) and say from when its request may go; ``replacing`` gives one of ours back.
 
         The first write goes over the version this process last saw, with no read. When another worker wrote
         since, the refused write returns the item as it is (``ALL_OLD``), and the next attempt starts from that.
@@ -182,7 +218,7 @@ class DynamoDbSlidingWindow:
                 continue
             self._memory.writes.append(self._timer() - started)
             self._memory.log = WindowLog(version, kept)
-            return slot
+            return _Reservation(slot, window_bound(sent, self._rule))
 
     def _back_off(self, sent: list[float], losses: int) -> None:
         """A first loss is expected (this process's copy was stale) and retried at once. More mean workers that
