@@ -20,6 +20,7 @@ from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import logger, metrics, tracer
 from fortnox_bridge.store.connections import Connection
 from fortnox_bridge.store.idempotency import IDEMPOTENCY
+from fortnox_bridge.store.tenant_reads import TenantReads
 
 settings.require(*settings.FORTNOX_CALLER, settings.PdfSettings, settings.QueueSettings)
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -35,8 +36,11 @@ class InvoiceWork(QueueWork[Invoice]):
         event: Invoice = parse_event(body)
         return event
 
-    def export(self, record: SQSRecord, event: Invoice, connection: Connection | None) -> dict[str, Any] | None:
-        outcome = wiring.invoice_exporter().export(event, connection)
+    def read(self, event: Invoice) -> TenantReads:
+        return wiring.invoice_exporter().read(event)
+
+    def export(self, record: SQSRecord, event: Invoice, reads: TenantReads) -> dict[str, Any] | None:
+        outcome = wiring.invoice_exporter().export(event, reads.connection, reads)
         if outcome.failure is not None:
             return None
         return {"fortnox_document_number": outcome.fortnox_document_number, "action": outcome.action}

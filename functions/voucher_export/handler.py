@@ -22,6 +22,7 @@ from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import logger, metrics, tracer
 from fortnox_bridge.store.connections import Connection
 from fortnox_bridge.store.idempotency import IDEMPOTENCY
+from fortnox_bridge.store.tenant_reads import TenantReads
 from fortnox_bridge.vouchers.exporter import business_key_of
 
 settings.require(*settings.FORTNOX_CALLER, settings.QueueSettings)
@@ -40,8 +41,8 @@ class VoucherWork(QueueWork[VoucherEvent]):
     def parse(self, body: str) -> VoucherEvent:
         return parse_voucher_event(body)
 
-    def export(self, record: SQSRecord, event: VoucherEvent, connection: Connection | None) -> dict[str, Any] | None:
-        outcome = wiring.voucher_exporter().export(event, connection, body=record.body)
+    def export(self, record: SQSRecord, event: VoucherEvent, reads: TenantReads) -> dict[str, Any] | None:
+        outcome = wiring.voucher_exporter().export(event, reads.connection, body=record.body)
         if outcome.failure is not None:
             return None
         voucher = outcome.voucher

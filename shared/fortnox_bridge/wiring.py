@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from fortnox_bridge.schedule.fan_out import PaymentFanOut
     from fortnox_bridge.status.links import StatusLinks
     from fortnox_bridge.status.service import StatusService
+    from fortnox_bridge.store.tenant_reads import TenantReader
     from fortnox_bridge.vouchers.exporter import VoucherExporter
     from fortnox_bridge.webhooks.deliverer import WebhookDeliverer
     from fortnox_bridge.webhooks.outbox import WebhookOutbox
@@ -295,7 +296,16 @@ def reset() -> None:
     """Forget cached settings, clients, secrets, tokens and the last invocation's clock (tests change the environment
     between cases, and a finished invocation's remaining time must not stop a later caller's refresh)."""
     token_cache().clear()
-    factories = (fortnox_settings, table, window_rule, token_endpoint, connect_service, secrets_provider, token_cache)
+    factories = (
+        fortnox_settings,
+        table,
+        window_rule,
+        token_endpoint,
+        connect_service,
+        secrets_provider,
+        token_cache,
+        tenant_reader,
+    )
     for factory in factories:
         factory.cache_clear()
     previous_secrets_provider.cache_clear()
@@ -322,6 +332,14 @@ def read_pdf(reference: "S3ObjectRef") -> bytes:
     return bytes(body)
 
 
+@cache
+def tenant_reader() -> "TenantReader":
+    """One per process: it remembers which company each tenant was last connected to (``store/tenant_reads.py``)."""
+    from fortnox_bridge.store.tenant_reads import TenantReader
+
+    return TenantReader(table())
+
+
 def invoice_exporter() -> "InvoiceExporter":
     from fortnox_bridge.export.customers import CustomerHashes
     from fortnox_bridge.export.exporter import InvoiceExporter
@@ -334,6 +352,7 @@ def invoice_exporter() -> "InvoiceExporter":
         ledger=ExportLedger(table()),
         hashes=CustomerHashes(table()),
         mappings=MappingStore(table()),
+        reader=tenant_reader(),
         publisher=publisher(),
         client_for=fortnox_client,
         read_pdf=read_pdf,

@@ -180,10 +180,17 @@ def test_an_event_in_flight_during_a_reconnect_goes_to_the_company_it_is_remembe
     def reconnect_while_the_event_is_in_flight() -> Any:
         # The handler has read the connection (company A) and filed the event's idempotency record there; the
         # tenant's reconnect to company B lands before the exporter runs.
-        if not moved:
-            moved.append(second)
-            export.reconnect(second)
-        return real()
+        exporter = real()
+        run = exporter.export
+
+        def export_after_a_reconnect(*args: Any, **kwargs: Any) -> Any:
+            if not moved:
+                moved.append(second)
+                export.reconnect(second)
+            return run(*args, **kwargs)
+
+        exporter.export = export_after_a_reconnect
+        return exporter
 
     monkeypatch.setattr(wiring, "invoice_exporter", reconnect_while_the_event_is_in_flight)
     export.send(export.event("100", event_id="in-flight"))

@@ -10,6 +10,7 @@ customer.upserted redelivered late, or an old invoice carrying the address the c
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -18,9 +19,14 @@ from fortnox_bridge.export.instants import instant, stamp
 from fortnox_bridge.fortnox.client import FortnoxClient
 from fortnox_bridge.fortnox.errors import FortnoxBadRequest, FortnoxNotFound
 from fortnox_bridge.fortnox.models.customers import CustomerWrite
+from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import logger
 from fortnox_bridge.store.ledger import ExportScope
 from fortnox_bridge.store.table import StoreBase, customer_hash_key, is_condition_failure
+from fortnox_bridge.store.tenant_reads import CustomerRead
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
 
 CUSTOMER_NUMBER_USED = 2000637
 
@@ -55,16 +61,26 @@ class KnownCustomer:
     """``occurred_at`` of the newest event whose customer data is in Fortnox."""
 
 
+def known_customer(item: dict[str, Any] | None) -> KnownCustomer | None:
+    if not item:
+        return None
+    applied = item.get("applied_at")
+    return KnownCustomer(
+        str(item["hash"]) if "hash" in item else None,
+        datetime.fromisoformat(str(applied)) if applied else None,
+    )
+
+
 class CustomerHashes(StoreBase):
     def get(self, scope: ExportScope, number: str) -> KnownCustomer | None:
-        item = self._table.get_item(Key=customer_hash_key(scope.tenant, scope.company, number)).get("Item")
-        if not item:
-            return None
-        applied = item.get("applied_at")
-        return KnownCustomer(
-            str(item["hash"]) if "hash" in item else None,
-            datetime.fromisoformat(str(applied)) if applied else None,
+        return known_customer(
+            self._table.get_item(Key=customer_hash_key(scope.tenant, scope.company, number)).get("Item")
         )
+
+    def read_ahead(self, tenant: TenantId, read: CustomerRead) -> "CustomerHashes":
+        """These hashes, answering the first question about ``read``'s customer with what the record's batch read
+        (``store/tenant_reads.py``)."""
+        return _ReadAheadHashes(self._table, tenant, read)
 
     def put(self, scope: ExportScope, number: str, value: str, applied_at: datetime) -> None:
         """Record what was sent, unless a newer event's data was recorded meanwhile. Then our write to Fortnox may
@@ -99,6 +115,24 @@ class CustomerHashes(StoreBase):
             )
         except ClientError:
             return
+
+
+class _ReadAheadHashes(CustomerHashes):
+    """The hash read at the start of the record, a moment before the claim: as good as the read it replaces, which
+    took no lock either (hashes are shared by every document of the customer and only ever a cache: the writes are
+    conditional on ``applied_at``), and stronger (a consistent read). Served once: anything asked after a write
+    reads the table."""
+
+    def __init__(self, table: "Table", tenant: TenantId, read: CustomerRead) -> None:
+        super().__init__(table)
+        self._tenant = tenant
+        self._read: CustomerRead | None = read
+
+    def get(self, scope: ExportScope, number: str) -> KnownCustomer | None:
+        read, self._read = self._read, None
+        if read is not None and (scope.tenant, scope.company, number) == (self._tenant, read.company, read.number):
+            return known_customer(read.item)
+        return super().get(scope, number)
 
 
 def upsert_customer(

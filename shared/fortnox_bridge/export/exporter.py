@@ -7,6 +7,7 @@ the right one and tells upstream what came of it.
 """
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from fortnox_bridge.contracts.invoices import (
     CreditNoteReady,
@@ -30,7 +31,8 @@ from fortnox_bridge.observability import logger
 from fortnox_bridge.store.connections import Connection, ConnectionState, ConnectionStore
 from fortnox_bridge.store.ledger import ExportLedger, ExportScope, ExportState, LedgerEntry
 from fortnox_bridge.store.mappings import MappingStore
-from fortnox_bridge.store.tenants import Tenant, TenantStore
+from fortnox_bridge.store.tenant_reads import TenantReader, TenantReads
+from fortnox_bridge.store.tenants import Tenant, TenantStore, UnknownTenant
 
 
 class InvoiceExporter:
@@ -42,29 +44,45 @@ class InvoiceExporter:
         ledger: ExportLedger,
         hashes: CustomerHashes,
         mappings: MappingStore,
+        reader: TenantReader,
         publisher: EventPublisher,
         client_for: Callable[[Connection], FortnoxClient],
         read_pdf: Callable[[S3ObjectRef], bytes],
     ) -> None:
         self._tenants = tenants
         self._connections = connections
+        self._reader = reader
         self._ledger = ledger
         self._stores = ExportStores(ledger, hashes, mappings, read_pdf)
         self._publisher = publisher
         self._client_for = client_for
 
-    def export(self, event: InvoiceEvent, connection: Connection | None = None) -> Outcome:
+    def read(self, event: InvoiceEvent) -> TenantReads:
+        """What the event's export needs of its tenant, in one read (``store/tenant_reads.py``)."""
+        return self._reader.read(TenantId(event.tenant_id), _customer_of(event))
+
+    def export(
+        self, event: InvoiceEvent, connection: Connection | None = None, reads: TenantReads | None = None
+    ) -> Outcome:
         """Export one event. Retryable failures raise; everything a person must fix is recorded, published and
         returned as a failed outcome, so the message is not retried in vain.
 
         ``connection`` is the one the caller filed the event under (its idempotency record): the export goes to
         that company or nowhere, so a reconnect landing in between cannot send it to one company while it is
-        remembered as done in the other."""
+        remembered as done in the other. ``reads``, when the caller has them, is the tenant as read at the start
+        of the record (``read``), with that same connection: nothing of it is read again."""
         number = _number_of(event)
         scope: ExportScope | None = None
+        stores = self._stores
         try:
-            tenant = self._tenants.require(TenantId(event.tenant_id))
-            connection = connection or self._connections.get(tenant.tenant_id)
+            if reads is not None and reads.mapping_read:
+                if reads.profile is None:
+                    raise UnknownTenant(f"no tenant {event.tenant_id}")
+                tenant, connection = reads.profile, reads.connection
+                stores = self._read_ahead(reads)
+            else:
+                tenant = self._tenants.require(TenantId(event.tenant_id))
+                connection = connection or self._connections.get(tenant.tenant_id)
             if connection is None or connection.state is not ConnectionState.CONNECTED:
                 raise refusal(
                     "Fortnox är inte anslutet för den här kunden. Anslut via länken från tjänsten.",
@@ -72,7 +90,7 @@ class InvoiceExporter:
                 )
             scope = ExportScope(tenant.tenant_id, connection.fortnox_tenant_id)
             with self._client_for(connection) as client:
-                outcome = self._dispatch(client, tenant, scope, event)
+                outcome = self._dispatch(client, stores, tenant, scope, event)
         except RetryableError:
             raise
         except (NeedsTenantActionError, BadInputError) as error:
@@ -81,6 +99,12 @@ class InvoiceExporter:
             self._keep_refusal(scope, event, outcome.failure)
         self._publish(event, outcome)
         return outcome
+
+    def _read_ahead(self, reads: TenantReads) -> ExportStores:
+        stores = self._stores
+        hashes = stores.hashes if reads.customer is None else stores.hashes.read_ahead(reads.tenant_id, reads.customer)
+        mappings = stores.mappings.read_ahead(reads.tenant_id, reads.mapping)
+        return replace(stores, hashes=hashes, mappings=mappings)
 
     def _keep_refusal(self, scope: ExportScope, event: InvoiceEvent, failure: Explanation) -> None:
         """A refused document not in Fortnox is kept failed with its explanation and the event, so the bookkeeper
@@ -178,19 +202,30 @@ class InvoiceExporter:
                 )
             )
 
-    def _dispatch(self, client: FortnoxClient, tenant: Tenant, scope: ExportScope, event: InvoiceEvent) -> Outcome:
+    def _dispatch(
+        self, client: FortnoxClient, stores: ExportStores, tenant: Tenant, scope: ExportScope, event: InvoiceEvent
+    ) -> Outcome:
         if isinstance(event, CustomerUpserted):
-            upsert_customer(client, self._stores.hashes, scope, event.data, event.occurred_at)
+            upsert_customer(client, stores.hashes, scope, event.data, event.occurred_at)
             return Outcome(None, None, None, None)
         if isinstance(event, InvoiceCredited):
-            return FullCredit(self._stores, client, tenant, scope, event).run()
-        return DocumentExport(self._stores, client, tenant, scope, event).run()
+            return FullCredit(stores, client, tenant, scope, event).run()
+        return DocumentExport(stores, client, tenant, scope, event).run()
 
 
 def _number_of(event: InvoiceEvent) -> str | None:
     if isinstance(event, CustomerUpserted):
         return None
     return event.data.invoice_number
+
+
+def _customer_of(event: InvoiceEvent) -> str | None:
+    """The customer whose hash the export compares, read with the tenant; a full credit names none."""
+    if isinstance(event, CustomerUpserted):
+        return event.data.customer_number
+    if isinstance(event, InvoiceReady | CreditNoteReady):
+        return event.data.customer.customer_number
+    return None
 
 
 def _ledger_kind(event: InvoiceEvent) -> str | None:

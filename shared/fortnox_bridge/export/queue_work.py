@@ -27,6 +27,7 @@ from fortnox_bridge.observability import count, logger
 from fortnox_bridge.store.connections import Connection, ConnectionStore
 from fortnox_bridge.store.idempotency import EventRecords
 from fortnox_bridge.store.rejections import RejectionStore
+from fortnox_bridge.store.tenant_reads import TenantReads
 from fortnox_bridge.store.tenants import TenantStore
 
 
@@ -87,9 +88,16 @@ class QueueWork(ABC, Generic[EventT]):
     def parse(self, body: str) -> EventT:
         """The event in ``body``, or ``RefusedBody``."""
 
+    def read(self, event: EventT) -> TenantReads:
+        """What the record needs of its tenant before its idempotency record, which lives in the company its
+        connection names. The connection alone unless a kind reads more in the same call."""
+        tenant = TenantId(event.tenant_id)
+        return TenantReads(tenant, ConnectionStore(wiring.table()).get(tenant))
+
     @abstractmethod
-    def export(self, record: SQSRecord, event: EventT, connection: Connection | None) -> dict[str, Any] | None:
-        """Export the event; what Powertools remembers of it, or None when it was refused for a fixable reason."""
+    def export(self, record: SQSRecord, event: EventT, reads: TenantReads) -> dict[str, Any] | None:
+        """Export the event under ``reads.connection``; what Powertools remembers of it, or None when it was
+        refused for a fixable reason."""
 
     @abstractmethod
     def give_up(self, record: SQSRecord, event: EventT, cause: Exception) -> None:
@@ -121,14 +129,14 @@ class QueueWork(ABC, Generic[EventT]):
         except RefusedBody as refused:
             self._reject(record, self._bad_body(refused))
             return
-        tenant = TenantId(event.tenant_id)
-        connection = ConnectionStore(wiring.table()).get(tenant)
+        reads = self.read(event)
+        connection = reads.connection
         # Only a tenant without a connection can be unknown: the check costs no read on the export path.
-        if connection is None and TenantStore(wiring.table()).get(tenant) is None:
+        if connection is None and reads.profile is None and TenantStore(wiring.table()).get(reads.tenant_id) is None:
             self._reject(record, self._unknown_tenant(event, connection))
             return
         try:
-            self._export_once(record, event, connection)
+            self._export_once(record, event, reads)
         except Refused:
             return
         except IdempotencyValidationError:
@@ -141,9 +149,11 @@ class QueueWork(ABC, Generic[EventT]):
                 self._give_up(record, event, error)
             raise
 
-    def _export_once(self, record: SQSRecord, event: EventT, connection: Connection | None) -> None:
+    def _export_once(self, record: SQSRecord, event: EventT, reads: TenantReads) -> None:
+        connection = reads.connection
+
         def export(**_: Any) -> dict[str, Any]:
-            remembered = self.export(record, event, connection)
+            remembered = self.export(record, event, reads)
             if remembered is None:
                 count(f"{self._metric}Refused")
                 raise Refused
@@ -152,7 +162,7 @@ class QueueWork(ABC, Generic[EventT]):
 
         if connection is None:
             # Never connected: the exporter refuses it, and there is no company whose records could hold it.
-            self.export(record, event, None)
+            self.export(record, event, reads)
             count(f"{self._metric}Refused")
             return
         remembered = {**event.model_dump(mode="json"), "id": f"{self.id_namespace}{event.id}"}

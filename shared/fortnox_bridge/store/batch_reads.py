@@ -15,18 +15,15 @@ BATCH_GET_ATTEMPTS = 8
 BATCH_GET_BACKOFF_SECONDS = 0.05
 
 
-def batch_get(table: "Table", keys: Sequence[Key], attributes: Sequence[str]) -> list[dict[str, Any]]:
-    """The items at ``keys`` that exist, with ``attributes`` only, in no particular order."""
-    names = {f"#a{number}": attribute for number, attribute in enumerate(attributes)}
+def batch_get(table: "Table", keys: Sequence[Key], attributes: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """The items at ``keys`` that exist, with ``attributes`` only (every attribute when None), in no particular
+    order."""
+    names = {f"#a{number}": attribute for number, attribute in enumerate(attributes or ())}
+    projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names} if names else {}
     found: list[dict[str, Any]] = []
     for start in range(0, len(keys), BATCH_GET_LIMIT):
         request: dict[str, Any] = {
-            table.name: {
-                "Keys": list(keys[start : start + BATCH_GET_LIMIT]),
-                "ConsistentRead": True,
-                "ProjectionExpression": ", ".join(names),
-                "ExpressionAttributeNames": names,
-            }
+            table.name: {"Keys": list(keys[start : start + BATCH_GET_LIMIT]), "ConsistentRead": True, **projection}
         }
         for attempt in range(BATCH_GET_ATTEMPTS):
             answer = table.meta.client.batch_get_item(RequestItems=request)

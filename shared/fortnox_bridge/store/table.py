@@ -20,6 +20,11 @@ def connection_key(tenant: TenantId) -> Key:
     return {"PK": f"TENANT#{tenant}", "SK": "CONNECTION"}
 
 
+def mapping_key(tenant: TenantId) -> Key:
+    """The tenant's invoice mapping (``store/mappings.py``)."""
+    return {"PK": f"TENANT#{tenant}", "SK": "MAPPING"}
+
+
 def company_binding_key(company: FortnoxTenantId) -> Key:
     return {"PK": f"FORTNOXCOMPANY#{company}", "SK": "BINDING"}
 
