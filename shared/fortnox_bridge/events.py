@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
 
@@ -15,6 +15,10 @@ SOURCE = "fortnox-bridge"
 
 
 class PublishedEvent(BaseModel):
+    # Every function imports the publisher, so every function would build all these models at its cold start; each
+    # publishes one or two kinds, if any, and builds those when it first publishes one.
+    model_config = ConfigDict(defer_build=True)
+
     detail_type: ClassVar[str]
 
 
@@ -135,6 +139,8 @@ class VoucherExported(PublishedEvent):
 class VoucherFinding(BaseModel):
     """One thing in the tenant's Fortnox setup or mapping that stops the voucher, and where to fix it."""
 
+    model_config = ConfigDict(defer_build=True)
+
     code: str
     """``account_missing``, ``account_inactive``, ``cost_center_inactive``, ``series_not_manual``, ..."""
     subject: str
@@ -166,6 +172,8 @@ InvoicePaymentStatus = Literal["unpaid", "partly_paid", "fully_paid", "overpaid"
 class PaymentFigures(BaseModel):
     """A payment as Fortnox holds it: the amount in SEK and in the invoice's currency, and the rate Fortnox used
     (SEK per ``currency_unit`` units of the currency; 1 for SEK)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     payment_date: date
     amount_sek: Decimal

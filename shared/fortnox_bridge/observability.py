@@ -9,8 +9,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "fortnox-bridge")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "FortnoxBridge")
 
+TRACED_MODULES = ("botocore", "httpx")
+"""What the bridge calls out with: AWS through boto3, Fortnox and webhooks through httpx. Left to patch everything
+it knows, the X-Ray SDK imports sqlite3, SQLAlchemy's and psycopg's hooks and a dozen others at every cold start,
+for libraries no function uses."""
+
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
+tracer = Tracer(service=SERVICE, patch_modules=TRACED_MODULES)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 

@@ -16,9 +16,11 @@ class SettingsGroup(BaseModel):
     """A few settings that belong together, each field read from the environment variable its alias names, exactly
     as spelled. Plain pydantic rather than pydantic-settings: that library's sources (dotenv, secrets folders, the
     command line, cloud vaults) are none of ours, and importing them cost every function about a third of a bare
-    ``import boto3`` at each cold start."""
+    ``import boto3`` at each cold start. A group's validator is built when the group is first loaded, not when this
+    module is imported: a function loads a handful of the groups below, and building the others cost every cold
+    start about 2 % of a bare ``import boto3``."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, validate_default=True, defer_build=True)
 
     @classmethod
     def from_environment(cls) -> Self:

@@ -77,3 +77,92 @@ def _client_resources() -> list[str]:
     from fortnox_bridge.fortnox.client import FortnoxClient
 
     return [name for name, value in vars(FortnoxClient).items() if isinstance(value, cached_property)]
+
+
+def _answer_after(script: str, handler: str, without: str = "POWERTOOLS_TRACE_DISABLED") -> object:
+    """What ``script`` prints (one JSON value) after importing ``handler`` in a fresh interpreter, with tracing on as
+    in Lambda, and ``without`` that variable too."""
+    values = {
+        name: value
+        for name, value in {**os.environ, **PLACEHOLDERS}.items()
+        if name not in {"POWERTOOLS_TRACE_DISABLED", without}
+    }
+    finished = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import sys, json; sys.path[:0] = [{str(FUNCTIONS_DIR / handler)!r}]\nimport handler\n{script}",
+        ],
+        env={**values, "LAMBDA_TASK_ROOT": str(FUNCTIONS_DIR / handler), "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(finished.stdout.strip().splitlines()[-1])
+
+
+def test_the_tracer_patches_the_libraries_the_bridge_calls_out_with_and_imports_no_other() -> None:
+    answer = _answer_after(
+        "from aws_xray_sdk.core.patcher import _PATCHED_MODULES\n"
+        "print(json.dumps({'patched': sorted(_PATCHED_MODULES), 'sqlite3': 'sqlite3' in sys.modules,"
+        " 'hooks': sorted(name for name in sys.modules if name.startswith('aws_xray_sdk.ext.')"
+        " and name.count('.') == 3)}))",
+        "invoice_export",
+    )
+    # AWS calls and Fortnox calls still show in a trace; the SDK's hooks for databases no function uses are not loaded.
+    assert answer == {
+        "patched": ["botocore", "httpx"],
+        "sqlite3": False,
+        "hooks": ["aws_xray_sdk.ext.botocore.patch", "aws_xray_sdk.ext.httpx.patch"],
+    }
+
+
+def test_the_invoice_worker_does_not_build_the_sales_day_contracts() -> None:
+    imported = _modules_after("import handler", [FUNCTIONS_DIR / "invoice_export"])
+    assert "fortnox_bridge.contracts.invoices" in imported
+    assert "fortnox_bridge.contracts.sales" not in imported
+
+
+@pytest.mark.parametrize("handler", HANDLERS)
+def test_a_handler_builds_the_settings_groups_it_requires_and_no_published_event_at_import(handler: str) -> None:
+    built = _answer_after(
+        "from pydantic import BaseModel\n"
+        "from fortnox_bridge import events, settings\n"
+        "def built(module):\n"
+        "    return sorted(name for name, value in vars(module).items() if isinstance(value, type)"
+        " and issubclass(value, BaseModel) and value.__module__ == module.__name__"
+        " and value.__pydantic_complete__)\n"
+        "print(json.dumps({'settings': built(settings), 'events': built(events)}))",
+        handler,
+    )
+    source = (FUNCTIONS_DIR / handler / "handler.py").read_text()
+    assert isinstance(built, dict)
+    assert built["events"] == []
+    # Checked at import (settings.require), so a missing variable still stops the function at its cold start.
+    assert built["settings"], "the handler checks no settings at import"
+    assert all(name in source or name in _FORTNOX_CALLER for name in built["settings"])
+    assert "SettingsGroup" not in built["settings"]
+
+
+_FORTNOX_CALLER = (
+    "AwsSettings",
+    "TableSettings",
+    "FortnoxSettings",
+    "RateLimitSettings",
+    "ConnectSettings",
+    "EventSettings",
+)
+
+
+def test_a_deferred_settings_group_still_names_what_is_wrong_when_it_is_first_loaded() -> None:
+    answer = _answer_after(
+        "from fortnox_bridge import settings\n"
+        "complete = settings.DigestSettings.__pydantic_complete__\n"
+        "try:\n"
+        "    settings.load(settings.DigestSettings)\n"
+        "except Exception as error:\n"
+        "    print(json.dumps([complete, str(error)]))",
+        "connection_keepalive",
+        without="NOTIFICATION_SENDER",
+    )
+    assert answer == [False, "DigestSettings cannot start: NOTIFICATION_SENDER: is not set"]

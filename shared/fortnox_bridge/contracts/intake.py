@@ -6,14 +6,17 @@ careless body is refused once, with a reason a person can act on, and never retr
 
 import json
 import re
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from fortnox_bridge.contracts.invoices import EventId, InvoiceEvent
-from fortnox_bridge.contracts.sales import SalesDayClosed, VoucherEvent, VoucherReady
 from fortnox_bridge.contracts.text import DocumentNumber, without_identity_numbers
 from fortnox_bridge.ids import TENANT_ID_PATTERN
+
+if TYPE_CHECKING:
+    from fortnox_bridge.contracts.sales import SalesDayClosed, VoucherReady
 
 MAX_BODY_BYTES = 256 * 1024
 """What one SQS message can carry; a larger body means something tried to inline a PDF or the like."""
@@ -28,7 +31,6 @@ MAX_ISSUE_CHARS = 300
 """One issue's share: its location and message can quote the body (an unknown field's name, a wrong type tag)."""
 
 EVENTS: TypeAdapter[Any] = TypeAdapter(InvoiceEvent)
-VOUCHER_EVENTS: TypeAdapter[SalesDayClosed | VoucherReady] = TypeAdapter(VoucherEvent)
 _TENANT_ID = re.compile(TENANT_ID_PATTERN)
 _DOCUMENT_NUMBER: TypeAdapter[str] = TypeAdapter(DocumentNumber)
 _EVENT_ID: TypeAdapter[str] = TypeAdapter(EventId)
@@ -63,13 +65,23 @@ def parse_event(body: str) -> Any:
         raise _refused(_reason(error), raw) from None
 
 
-def parse_voucher_event(body: str) -> SalesDayClosed | VoucherReady:
+def parse_voucher_event(body: str) -> "SalesDayClosed | VoucherReady":
     """The event in ``body`` for the voucher queue, or ``RefusedBody`` with the reason, under the same limits."""
     raw = _json_within_limits(body)
     try:
-        return VOUCHER_EVENTS.validate_python(raw)
+        return _voucher_events().validate_python(raw)
     except ValidationError as error:
         raise _refused(_reason(error), raw) from None
+
+
+@cache
+def _voucher_events() -> "TypeAdapter[SalesDayClosed | VoucherReady]":
+    # The sales-day contracts are imported by the voucher worker (and the export review) that parse them, not by the
+    # invoice worker, which imports this module for invoice events only: building their models cost it about 4 % of
+    # a bare ``import boto3`` at each cold start, for nothing.
+    from fortnox_bridge.contracts.sales import VoucherEvent
+
+    return TypeAdapter(VoucherEvent)
 
 
 def _json_within_limits(body: str) -> Any:
