@@ -9,9 +9,16 @@ AWS +5 ms, Fortnox 100-300 ms after arrival, plus a row with DynamoDB writes of 
   burst is left out; the mean over tenants, and the lowest tenant);
 - 429s, and the most requests the sandbox logged in any 5 s window of one tenant;
 - DynamoDB calls per Fortnox request (a botocore hook in each worker; only the limiter calls DynamoDB here), over
-  the run and after its first window (workers that start together race for the first versions);
+  the run and for the requests whose ``acquire`` began after its first window (workers that start together race
+  for the first versions);
 - arrival delay: the sandbox's log time minus the moment the worker's limiter let the request go (p50, p99, max),
-  the jitter the limiter's margin must cover.
+  the jitter the limiter's margin must cover;
+- the CPU one request costs across the workers (their own, from the start signal), moto and the sandbox (from
+  ``/proc``, over the row), and the machine's ceiling: the rate its cores could serve at that cost, as a fraction
+  of what the rule allows the row's tenants. A fraction of the limit at its ceiling is a small machine, not the
+  limiter (the 50-tenant rows, where 100 worker processes, moto and the sandbox share the cores).
+
+``python -m bench.rate_limit --mode simulated --row "1 worker"`` runs one row (``--mode`` and ``--row`` repeat).
 
 100 requests per tenant: the first window plus three at the limit, about 15 s per row and 50 gaps of 25 places to
 average; more windows move the fraction by less than the machine's noise and cost minutes. The 50-tenant rows
@@ -19,7 +26,10 @@ send 75 per tenant (``MANY_TENANTS_REQUESTS``). The whole run took 12 minutes on
 two 50-tenant rows (100 worker processes each).
 """
 
+import argparse
 import json
+import os
+import resource
 import statistics
 import sys
 import time
@@ -68,8 +78,10 @@ class WorkerResult:
     sends: dict[str, float] = field(default_factory=dict)
     """Request label -> the moment the limiter let it go (epoch seconds)."""
     calls_per_send: list[tuple[float, int]] = field(default_factory=list)
-    """(send moment, DynamoDB calls its acquire made)."""
+    """(moment its acquire began, DynamoDB calls that acquire made)."""
     dynamodb_calls: Counter[str] = field(default_factory=Counter)
+    cpu_seconds: float = 0.0
+    """The worker's CPU time (user + system) from the start signal to its last answer."""
 
 
 def rows(mode: str) -> list[Row]:
@@ -86,8 +98,6 @@ def rows(mode: str) -> list[Row]:
 
 def worker(spec: WorkerSpec) -> Callable[[], WorkerResult]:
     """Runs in the worker process: latencies first, then the limiter as the bridge builds it (wiring.limiter)."""
-    import os
-
     import boto3
 
     install(spec.latency)
@@ -112,18 +122,20 @@ def worker(spec: WorkerSpec) -> Callable[[], WorkerResult]:
 
     class Recorded:
         def acquire(self) -> None:
-            before = result.dynamodb_calls.total()
+            before, begun = result.dynamodb_calls.total(), time.time()
             limiter.acquire()
             result.sends[label[0]] = time.time()
-            result.calls_per_send.append((result.sends[label[0]], result.dynamodb_calls.total() - before))
+            result.calls_per_send.append((begun, result.dynamodb_calls.total() - before))
 
     http = FortnoxHttp(base_url=os.environ["FORTNOX_API_URL"], tokens=StaticToken(spec.token), rate_limiter=Recorded())
 
     def run() -> WorkerResult:
+        started = _own_cpu_seconds()
         for number in range(spec.requests):
             label[0] = f"{spec.name}-{number}"
             http.request("GET", PATH, params={"bench": label[0]}, idempotent=True)
         http.close()
+        result.cpu_seconds = _own_cpu_seconds() - started
         return result
 
     return run
@@ -144,7 +156,9 @@ def measure(stack: BenchStack, mode: str, row: Row) -> dict[str, Any]:
         for index, requests in enumerate(share):
             spec = WorkerSpec(f"{tenant}-{index}", tenant, token, requests, latency)
             jobs.append(Job("bench.rate_limit:worker", environment, spec))
+    servers_before = _descendants_cpu_seconds()
     results: list[WorkerResult] = run_workers(jobs)
+    servers = _cpu_spent(servers_before, _descendants_cpu_seconds())
 
     sends = {label: moment for result in results for label, moment in result.sends.items()}
     calls: Counter[str] = sum((result.dynamodb_calls for result in results), Counter())
@@ -162,7 +176,10 @@ def measure(stack: BenchStack, mode: str, row: Row) -> dict[str, Any]:
     requests = len(sends)
     delays.sort()
     started = min(sends.values())
-    steady = [calls for result in results for moment, calls in result.calls_per_send if moment >= started + 5]
+    # By when each acquire began, not when its request went: a request that raced for its slot in the first
+    # window belongs to the start-up, even when the window made it wait until after it.
+    steady = [calls for result in results for begun, calls in result.calls_per_send if begun >= started + 5]
+    cpu_per_request = (servers + sum(result.cpu_seconds for result in results)) / requests
     return {
         **asdict(row),
         "requests": requests,
@@ -173,6 +190,8 @@ def measure(stack: BenchStack, mode: str, row: Row) -> dict[str, Any]:
         "dynamodb_calls_per_request": sum(calls.values()) / requests,
         "dynamodb_calls_per_request_after_first_window": statistics.fmean(steady) if steady else 0.0,
         "dynamodb_calls": dict(calls),
+        "cpu_ms_per_request": 1000 * cpu_per_request,
+        "machine_ceiling_fraction": _machine_ceiling(cpu_per_request, row.tenants),
         "arrival_delay_ms": {
             "p50": 1000 * delays[len(delays) // 2],
             "p99": 1000 * delays[int(len(delays) * 0.99)],
@@ -182,19 +201,66 @@ def measure(stack: BenchStack, mode: str, row: Row) -> dict[str, Any]:
     }
 
 
+def _machine_ceiling(cpu_seconds_per_request: float, tenants: int) -> float:
+    """The rate this machine's cores could serve, as a fraction of what the rule allows ``tenants``: the CPU one
+    request costs across the workers, moto and the sandbox, spread over every core. A row whose fraction of the
+    limit sits at its ceiling is held back by the machine, not by the limiter."""
+    cores = len(os.sched_getaffinity(0))
+    return cores / cpu_seconds_per_request / (tenants * LIMIT / WINDOW_SECONDS) if cpu_seconds_per_request else 0.0
+
+
+def _own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _descendants_cpu_seconds() -> dict[tuple[int, int], float]:
+    """(pid, start time) -> CPU seconds so far, of every process below this one: moto, the sandbox and the fork
+    server, which outlive a row (workers report their own, since they are gone before this can read them)."""
+    stats: dict[int, tuple[int, int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        # After the command: state, ppid, ..., utime (12th), stime (13th), ..., starttime (20th).
+        stats[int(entry.name)] = (int(fields[1]), int(fields[19]), (int(fields[11]) + int(fields[12])) / _TICK)
+    below, frontier = {}, [os.getpid()]
+    while frontier:
+        parent = frontier.pop()
+        for pid, (ppid, start, cpu) in stats.items():
+            if ppid == parent:
+                below[(pid, start)] = cpu
+                frontier.append(pid)
+    return below
+
+
+def _cpu_spent(before: dict[tuple[int, int], float], after: dict[tuple[int, int], float]) -> float:
+    return sum(cpu - before[process] for process, cpu in after.items() if process in before)
+
+
 def _shares(total: int, workers: int) -> list[int]:
     return [total // workers + (1 if index < total % workers else 0) for index in range(workers)]
 
 
-def run(mode: str, stack: BenchStack | None = None) -> dict[str, Any]:
-    """Every row of ``mode`` ("local" or "simulated") on ``stack`` (a fresh one when not given)."""
+def run(mode: str, stack: BenchStack | None = None, *, only: str | None = None) -> dict[str, Any]:
+    """Every row of ``mode`` ("local" or "simulated") on ``stack`` (a fresh one when not given); ``only`` names
+    one row."""
     if mode not in MODES:
         raise ValueError(f"mode is one of {MODES}, not {mode!r}")
     if stack is None:
         with bench_stack(rate_limit=LIMIT, rate_window_seconds=WINDOW_SECONDS) as fresh:
-            return run(mode, fresh)
+            return run(mode, fresh, only=only)
+    chosen = [row for row in rows(mode) if only in (None, row.name)]
+    if not chosen:
+        raise ValueError(f"{mode} has no row {only!r}; its rows: {[row.name for row in rows(mode)]}")
     measured = []
-    for row in rows(mode):
+    for row in chosen:
         started = time.monotonic()
         result = measure(stack, mode, row)
         result["seconds"] = time.monotonic() - started
@@ -211,7 +277,7 @@ def table(results: list[dict[str, Any]]) -> str:
     lines = [
         f"{'mode':<10} {'row':<34} {'of limit':>8} {'lowest':>7} {'429s':>5} {'max/5s':>6} "
         f"{'ddb/req':>7} {'steady':>6} "
-        f"{'delay p50/p99/max ms':>21}"
+        f"{'delay p50/p99/max ms':>21} {'cpu ms/req':>10} {'ceiling':>7}"
     ]
     for result in results:
         for row in result["rows"]:
@@ -221,18 +287,31 @@ def table(results: list[dict[str, Any]]) -> str:
                 f"{row['lowest_tenant_fraction']:>7.1%} {row['refused_429']:>5} {row['max_in_any_window']:>6} "
                 f"{row['dynamodb_calls_per_request']:>7.2f} "
                 f"{row['dynamodb_calls_per_request_after_first_window']:>6.2f} "
-                f"{delay['p50']:>6.1f}/{delay['p99']:>6.1f}/{delay['max']:>6.1f}"
+                f"{delay['p50']:>6.1f}/{delay['p99']:>6.1f}/{delay['max']:>6.1f} "
+                f"{row['cpu_ms_per_request']:>10.1f} {row['machine_ceiling_fraction']:>7.1%}"
             )
     return "\n".join(lines)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.rate_limit [--mode local|simulated] [--row "1 worker"]...``: every row of both modes, or
+    only the rows and mode named (a single row takes seconds, the whole part about ten minutes)."""
+    parser = argparse.ArgumentParser(prog="python -m bench.rate_limit")
+    parser.add_argument("--mode", choices=MODES, action="append", help="a mode to run (default: both)")
+    parser.add_argument("--row", action="append", help="a row's name, as the table prints it (default: all)")
+    options = parser.parse_args(argv)
     with bench_stack(rate_limit=LIMIT, rate_window_seconds=WINDOW_SECONDS) as stack:
-        results = [run(mode, stack) for mode in MODES]
+        results = []
+        for mode in options.mode or MODES:
+            names = [name for name in options.row or [None] if name is None or name in {r.name for r in rows(mode)}]
+            parts = [run(mode, stack, only=name) for name in names]
+            if parts:
+                results.append({**parts[0], "rows": [row for part in parts for row in part["rows"]]})
     print(table(results))
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
-    (out / "rate_limit.json").write_text(json.dumps(results, indent=2))
+    whole = options.mode is None and options.row is None
+    (out / ("rate_limit.json" if whole else "rate_limit-partial.json")).write_text(json.dumps(results, indent=2))
     rows_ = [row for result in results for row in result["rows"]]
     return 0 if all(row["refused_429"] == 0 and row["max_in_any_window"] <= LIMIT for row in rows_) else 1
 
