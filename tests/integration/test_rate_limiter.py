@@ -15,28 +15,35 @@ pytestmark = pytest.mark.integration
 
 WINDOW = 2.0
 LIMIT = 25
+RULE = WindowRule(limit=LIMIT, window_seconds=WINDOW, margin_seconds=0.1)
+"""Fortnox's rule on a shorter window, as the sandbox is set to enforce it (``_burst``)."""
 
 
-def test_four_workers_share_one_tenant_limit_without_a_refusal_or_starving(
-    scene: Scene, table: Any, unique: str
-) -> None:
-    # Given the sandbox enforcing 25 requests per 2 s (Fortnox's rule on a shorter window) ...
+def _burst(scene: Scene, table: Any, unique: str, *, workers: int, per_worker: int, **limiter: Any) -> Any:
+    """``workers`` threads, each with a limiter of its own on one fresh window item, calling the sandbox, which
+    enforces 25 requests per 2 s, as fast as their limiters let them."""
     scene.control.set_rate_limit(LIMIT, WINDOW)
-    rule = WindowRule(limit=LIMIT, window_seconds=WINDOW, margin_seconds=0.1)
-
-    # ... when four workers, each with its own limiter object, call Fortnox as fast as they may ...
-    result = run_burst(
+    limiter.setdefault("rule", RULE)
+    return run_burst(
         table=table,
         control=scene.control,
         api_url=scene.url,
         token=scene.token(),
         tenant_id=scene.tenant_id,
         client_id=scene.app.client_id,
-        workers=4,
-        per_worker=40,
-        rule=rule,
+        workers=workers,
+        per_worker=per_worker,
         limiter_key=f"{scene.tenant_id}-{unique}",
+        **limiter,
     )
+
+
+def test_four_workers_share_one_tenant_limit_without_a_refusal_or_starving(
+    scene: Scene, table: Any, unique: str
+) -> None:
+    # Given the sandbox enforcing 25 requests per 2 s (Fortnox's rule on a shorter window) ...
+    # ... when four workers, each with its own limiter object, call Fortnox as fast as they may ...
+    result = _burst(scene, table, unique, workers=4, per_worker=40)
 
     # ... then the sandbox refused none, never saw more than 25 in any window, and the limit was used.
     assert result.requests == 160
@@ -51,7 +58,6 @@ def test_workers_that_wake_late_keep_or_move_their_slots_without_a_refusal(
     scene: Scene, table: Any, unique: str
 ) -> None:
     # Given workers whose every wake-up may come up to three margins late (a paused thread, a loaded host) ...
-    scene.control.set_rate_limit(LIMIT, WINDOW)
     rule = WindowRule(limit=LIMIT, window_seconds=WINDOW, margin_seconds=0.1, jitter_seconds=0.03)
     lateness = random.Random(13)
     lock = threading.Lock()
@@ -62,19 +68,7 @@ def test_workers_that_wake_late_keep_or_move_their_slots_without_a_refusal(
         time.sleep(seconds + extra)
 
     # ... when four of them call Fortnox as fast as their limiters let them ...
-    result = run_burst(
-        table=table,
-        control=scene.control,
-        api_url=scene.url,
-        token=scene.token(),
-        tenant_id=scene.tenant_id,
-        client_id=scene.app.client_id,
-        workers=4,
-        per_worker=25,
-        rule=rule,
-        limiter_key=f"{scene.tenant_id}-{unique}",
-        sleep=late_sleep,
-    )
+    result = _burst(scene, table, unique, workers=4, per_worker=25, rule=rule, sleep=late_sleep)
 
     # ... then every request went, the sandbox refused none and no window held more than the limit: a late send
     # kept its slot only within the tolerance, and moved it otherwise.
@@ -87,8 +81,6 @@ def test_a_worker_with_room_in_the_window_sends_as_soon_as_its_slot_is_written(
     scene: Scene, table: Any, unique: str
 ) -> None:
     # Given a worker whose limiter reserves slots ahead by its slowest recent write (the lead) ...
-    scene.control.set_rate_limit(LIMIT, WINDOW)
-    rule = WindowRule(limit=LIMIT, window_seconds=WINDOW, margin_seconds=0.1)
     sleeps: list[float] = []
 
     def recorded_sleep(seconds: float) -> None:
@@ -96,19 +88,7 @@ def test_a_worker_with_room_in_the_window_sends_as_soon_as_its_slot_is_written(
         time.sleep(seconds)
 
     # ... when it sends fewer requests than the window holds, one after another ...
-    result = run_burst(
-        table=table,
-        control=scene.control,
-        api_url=scene.url,
-        token=scene.token(),
-        tenant_id=scene.tenant_id,
-        client_id=scene.app.client_id,
-        workers=1,
-        per_worker=LIMIT - 5,
-        rule=rule,
-        limiter_key=f"{scene.tenant_id}-{unique}",
-        sleep=recorded_sleep,
-    )
+    result = _burst(scene, table, unique, workers=1, per_worker=LIMIT - 5, sleep=recorded_sleep)
 
     # ... then it never waited: not for the lead, not for the gap between slots, since the window had room.
     assert result.requests == LIMIT - 5
@@ -120,22 +100,8 @@ def test_eight_workers_starting_together_on_an_empty_window_draw_no_refusal(
     scene: Scene, table: Any, unique: str
 ) -> None:
     # Given an empty window, which lets every worker send as soon as its slot is written ...
-    scene.control.set_rate_limit(LIMIT, WINDOW)
-    rule = WindowRule(limit=LIMIT, window_seconds=WINDOW, margin_seconds=0.1)
-
     # ... when eight workers start together and send three windows' worth ...
-    result = run_burst(
-        table=table,
-        control=scene.control,
-        api_url=scene.url,
-        token=scene.token(),
-        tenant_id=scene.tenant_id,
-        client_id=scene.app.client_id,
-        workers=8,
-        per_worker=10,
-        rule=rule,
-        limiter_key=f"{scene.tenant_id}-{unique}",
-    )
+    result = _burst(scene, table, unique, workers=8, per_worker=10)
 
     # ... then the sandbox, which counts arrivals, refused none and never saw more than the limit in a window.
     assert result.requests == 80
