@@ -138,9 +138,11 @@ def test_a_refresh_token_lives_45_days(scene: Scene) -> None:
 def test_an_access_token_lives_one_hour(scene: Scene) -> None:
     token = scene.token()
     headers = {"Authorization": f"Bearer {token}"}
-    scene.control.advance_clock(3599)
+    # A JWT's times are whole seconds: a token issued at x.95 s has 50 ms of its 3,600th second left, so a check a
+    # full 3,599 s later failed whenever the request took longer than what remained of the issuing second.
+    scene.control.advance_clock(3598)
     assert httpx.get(f"{scene.url}/3/companyinformation", headers=headers).status_code == 200
-    scene.control.advance_clock(2)
+    scene.control.advance_clock(2)  # an hour after the issuing second began: expired whatever its fraction
     assert httpx.get(f"{scene.url}/3/companyinformation", headers=headers).status_code == 401
 
 
