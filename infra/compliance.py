@@ -77,15 +77,21 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
     ),
     Acknowledgment(
         rule="AwsSolutions-SQS3",
-        paths=("PaymentSync/ScheduleDeadLetters", "Connect/KeepAliveDeadLetters"),
+        paths=("PaymentSync/ScheduleDeadLetters", "Connect/KeepAliveDeadLetters", "FailureDigest/ScheduleDeadLetters"),
         reason=(
-            "This queue is a dead-letter queue: a schedule's EventBridge target (payment fan-out, keep-alive) names "
-            "it in its DeadLetterConfig. cdk-nag recognises a DLQ only when another queue's RedrivePolicy names it."
+            "This queue is a dead-letter queue: a schedule's EventBridge target (payment fan-out, keep-alive, failure "
+            "digest) names it in its DeadLetterConfig. cdk-nag recognises a DLQ only when another queue's "
+            "RedrivePolicy names it."
         ),
     ),
     Acknowledgment(
         rule="Serverless-SQSRedrivePolicy",
-        paths=("*/*/DeadLetters", "PaymentSync/ScheduleDeadLetters", "Connect/KeepAliveDeadLetters"),
+        paths=(
+            "*/*/DeadLetters",
+            "PaymentSync/ScheduleDeadLetters",
+            "Connect/KeepAliveDeadLetters",
+            "FailureDigest/ScheduleDeadLetters",
+        ),
         reason=(
             "A dead-letter queue, the end of the line: failed messages wait here 14 days for an operator (the "
             "redrive CLI), with an alarm on its depth. A redrive policy on it would only move them to a queue "
@@ -168,14 +174,6 @@ ACKNOWLEDGMENTS: tuple[Acknowledgment, ...] = (
             "The Fortnox client secret is issued by Fortnox's developer portal, which offers no API to issue a new "
             "one, so AWS cannot rotate it: an operator regenerates it in Fortnox and puts the new value here as the "
             "README's deployment guide puts the first. It has its own KMS key; only roles that call Fortnox read it."
-        ),
-    ),
-    Acknowledgment(
-        rule="Serverless-EventBusDLQ",
-        paths=("FailureDigest/Schedule",),
-        reason=(
-            "The failure digest's schedule carries no data: each run reads what failed from the table, so a tick "
-            "EventBridge could not deliver (after its own retries) is made up by the next one, minutes later."
         ),
     ),
     Acknowledgment(

@@ -34,8 +34,19 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="ConnectionsRefreshed", unit="Count", value=len(report.refreshed))
     metrics.add_metric(name="ConnectionsLost", unit="Count", value=len(report.lost))
     metrics.add_metric(name="ConnectionsPostponed", unit="Count", value=len(report.postponed))
+    metrics.add_metric(name="ConnectionsFailed", unit="Count", value=len(report.failed))
     logger.info(
         "keep-alive done",
-        extra={"refreshed": len(report.refreshed), "lost": len(report.lost), "postponed": len(report.postponed)},
+        extra={
+            "refreshed": len(report.refreshed),
+            "lost": len(report.lost),
+            "postponed": len(report.postponed),
+            "failed": len(report.failed),
+        },
     )
-    return {"refreshed": report.refreshed, "lost": report.lost, "postponed": report.postponed}
+    return {
+        "refreshed": report.refreshed,
+        "lost": report.lost,
+        "postponed": report.postponed,
+        "failed": report.failed,
+    }

@@ -5,6 +5,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constructs import access
@@ -52,5 +53,20 @@ class FailureDigest(Construct):
             "Schedule",
             description="E-mail each tenant with new export failures, at most once per its notification interval",
             schedule=events.Schedule.rate(cdk.Duration.minutes(FAILURE_DIGEST_EVERY_MINUTES)),
-            targets=[targets.LambdaFunction(self.digest.function, retry_attempts=2)],
+            targets=[
+                targets.LambdaFunction(
+                    self.digest.function,
+                    retry_attempts=2,
+                    # A tick EventBridge could not hand over (throttled, failed twice) is kept and alarmed like every
+                    # schedule's (monitoring.py): the next tick mails what this one would have, but a schedule whose
+                    # every tick fails would otherwise leave no trace but silence.
+                    dead_letter_queue=sqs.Queue(
+                        self,
+                        "ScheduleDeadLetters",
+                        retention_period=cdk.Duration.days(14),
+                        encryption=sqs.QueueEncryption.SQS_MANAGED,
+                        enforce_ssl=True,
+                    ),
+                )
+            ],
         )

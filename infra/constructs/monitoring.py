@@ -87,7 +87,7 @@ FLOWS = (
         # The signing key signs the connect flow's states and status links.
         ("Connect", "TenantProbe", "SigningKeyRotation"),
         _of(None, "TokenRefreshed", "TokenRefreshFailed", "TokenConnectionLost")
-        + _of(KEEPALIVE_SERVICE, "ConnectionsRefreshed", "ConnectionsPostponed", "ConnectionsLost")
+        + _of(KEEPALIVE_SERVICE, "ConnectionsRefreshed", "ConnectionsPostponed", "ConnectionsFailed", "ConnectionsLost")
         + _of("tenant-probe", "TenantProbeRefused"),
     ),
     Flow(
@@ -343,7 +343,7 @@ class Monitoring(Construct):
 
     def _watch_keepalive(self) -> _Watched:
         """Refresh tokens die 45 days after their last use and the keep-alive refreshes those past 30: every tenant
-        it postpones or loses, and every day it does not finish, spends that margin."""
+        it postpones, fails or loses, and every day it does not finish, spends that margin."""
 
         def keepalive_metric(name: str, statistic: str) -> cloudwatch.Metric:
             return cloudwatch.Metric(
@@ -361,8 +361,17 @@ class Monitoring(Construct):
                 "Postponed",
                 keepalive_metric("ConnectionsPostponed", "Sum"),
                 threshold=1,
-                description="tenants could not be refreshed today (Fortnox failing, or a refresh that keeps "
-                "failing); each is tried again tomorrow, 15 days before its tokens expire",
+                description="tenants could not be refreshed today for a reason that may pass (Fortnox failing, the "
+                "client secret refused, another worker's refresh unfinished); each is tried again tomorrow, 15 days "
+                "before its tokens expire",
+            ),
+            self._alarm(
+                label,
+                "Failed",
+                keepalive_metric("ConnectionsFailed", "Sum"),
+                threshold=1,
+                description="tenants' refreshes were refused in a way that repeats (the keep-alive's log says why): "
+                "tomorrow fails the same, and at day 45 the connection is lost; a person must look",
             ),
             self._alarm(
                 label,

@@ -215,6 +215,69 @@ def test_the_keepalive_schedule_keeps_a_tick_it_could_not_deliver_and_alarms_on_
     assert any(statement["Principal"] == {"Service": "events.amazonaws.com"} for statement in policy)
 
 
+def _dashboard_of(template: dict[str, Any], reference: dict[str, Any]) -> set[str]:
+    return {name for name, body in _dashboards(template).items() if json.dumps(reference) in body}
+
+
+def test_every_schedule_keeps_a_tick_it_could_not_deliver_in_an_alarmed_queue_on_its_flows_dashboard(
+    template: dict[str, Any],
+) -> None:
+    functions = _of_type(template, "AWS::Lambda::Function")
+    queues = _of_type(template, "AWS::SQS::Queue")
+    scheduled = {
+        function["Metadata"]["FortnoxBridge:Source"]: target
+        for rule in _of_type(template, "AWS::Events::Rule").values()
+        if "ScheduleExpression" in rule["Properties"]
+        for target in rule["Properties"]["Targets"]
+        for key, function in functions.items()
+        if target["Arn"] == {"Fn::GetAtt": [key, "Arn"]}
+    }
+    assert set(scheduled) == {
+        "functions/connection_keepalive",
+        "functions/payment_schedule",
+        "functions/failure_digest",
+    }
+    for source, target in scheduled.items():
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2, source
+        dead = _queue_of(target["DeadLetterConfig"]["Arn"])
+        properties = queues[dead]["Properties"]
+        # Kept as long and encrypted like every other dead-letter queue.
+        assert properties["MessageRetentionPeriod"] == 14 * 24 * 3600, source
+        assert properties["SqsManagedSseEnabled"] is True, source
+        _the_alarm(
+            template,
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"Name": "QueueName", "Value": {"Fn::GetAtt": [dead, "QueueName"]}},
+        )
+        # EventBridge may send to it, over TLS only.
+        (statements,) = [
+            policy["Properties"]["PolicyDocument"]["Statement"]
+            for policy in _of_type(template, "AWS::SQS::QueuePolicy").values()
+            if {"Ref": dead} in policy["Properties"]["Queues"]
+        ]
+        assert any(s["Principal"] == {"Service": "events.amazonaws.com"} for s in statements), source
+        assert any(s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s) for s in statements), source
+        # Whoever watches the function's flow sees its missed ticks there too.
+        function = target["Arn"]["Fn::GetAtt"][0]
+        assert _dashboard_of(template, {"Ref": function}) == _dashboard_of(
+            template, {"Fn::GetAtt": [dead, "QueueName"]}
+        ), source
+
+
+def test_the_keepalive_alarms_on_a_refusal_that_repeats_apart_from_a_postponed_refresh(
+    template: dict[str, Any],
+) -> None:
+    _, function = _keepalive(template)
+    service = {"Name": "service", "Value": _service_of(function)}
+    failed = _the_alarm(template, NAMESPACE, "ConnectionsFailed", service)
+    # One tenant in one day: the next run fails the same way, and day 45 loses the tenant.
+    assert (failed["Statistic"], failed["Threshold"], failed["Period"]) == ("Sum", 1, 86400)
+    assert failed["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert failed["TreatMissingData"] == "notBreaching"
+    assert any(metric.name == "ConnectionsFailed" for flow in FLOWS for metric in flow.metrics)
+
+
 def test_the_keepalive_alarms_on_postponed_and_lost_tenants_and_on_a_missed_day(template: dict[str, Any]) -> None:
     _, function = _keepalive(template)
     service = {"Name": "service", "Value": _service_of(function)}

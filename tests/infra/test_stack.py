@@ -88,8 +88,9 @@ def test_every_work_queue_redrives_to_a_dead_letter_queue_and_outlasts_its_funct
         # Visibility timeout is six times the function timeout, so a retry never overlaps a run.
         assert work["VisibilityTimeout"] == 6 * function["Timeout"]
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    # Five work queues and their dead letters, and the payment schedule's and the keep-alive's dead letters.
-    assert len(queues) == 12
+    # Five work queues and their dead letters, and the three schedules' dead letters (payment fan-out, keep-alive,
+    # failure digest).
+    assert len(queues) == 13
 
 
 def test_pdf_bucket_is_private_encrypted_and_tls_only(assertions: Template) -> None:

@@ -19,6 +19,9 @@ class KeepAliveReport:
     refreshed: list[TenantId] = field(default_factory=list)
     lost: list[TenantId] = field(default_factory=list)
     postponed: list[TenantId] = field(default_factory=list)
+    """A passing failure (Fortnox down, a refresh in another worker): tomorrow's run may well succeed."""
+    failed: list[TenantId] = field(default_factory=list)
+    """Refused in a way that repeats: tomorrow's run fails the same way, and at day 45 the connection is lost."""
 
 
 class ForcedRefresh:
@@ -49,10 +52,12 @@ def keep_alive(
         except RetryableError:
             report.postponed.append(connection.tenant_id)
         except BridgeError as error:
-            logger.warning(
-                "keep-alive could not refresh", extra={"tenant_id": connection.tenant_id, "reason": error.message}
+            # Not passing and not Fortnox ending the grant: nothing changes by tomorrow unless a person acts.
+            logger.error(
+                "keep-alive could not refresh, and the next run will fail the same way",
+                extra={"tenant_id": connection.tenant_id, "error": type(error).__name__, "reason": error.message},
             )
-            report.postponed.append(connection.tenant_id)
+            report.failed.append(connection.tenant_id)
         else:
             report.refreshed.append(connection.tenant_id)
     return report

@@ -1,0 +1,96 @@
+"""The keep-alive tells a refresh that will fail again tomorrow from one that may pass, through the real scheduled
+handler against the sandbox and moto: a repeating refusal is "failed" (its own metric, its own alarm), a passing one
+stays "postponed"."""
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from fortnox_bridge import wiring
+from fortnox_bridge.observability import metrics
+from local_stack.runner import LocalRunner
+from tests.conftest import Scene
+from tests.exporting import connect_as_a_person
+
+pytestmark = pytest.mark.integration
+
+
+def _last_refreshed(table: Any, tenant: str, when: datetime) -> None:
+    table.update_item(
+        Key={"PK": f"TENANT#{tenant}", "SK": "CONNECTION"},
+        UpdateExpression="SET last_refresh_at = :when, GSI1SK = :when",
+        ExpressionAttributeValues={":when": when.isoformat()},
+    )
+
+
+def _emitted(printed: str) -> Counter[str]:
+    """Each metric's total in what the handler flushed (CloudWatch's embedded metric format on stdout)."""
+    totals: Counter[str] = Counter()
+    for line in printed.splitlines():
+        blob = json.loads(line) if line.startswith("{") else {}
+        for directive in blob.get("_aws", {}).get("CloudWatchMetrics", []):
+            for metric in directive["Metrics"]:
+                value = blob[metric["Name"]]
+                totals[metric["Name"]] += int(sum(value) if isinstance(value, list) else value)
+    return totals
+
+
+@pytest.fixture
+def due(table: Any) -> Iterator[list[str]]:
+    """Tenants made 31 days stale for one keep-alive run, and fresh again after it: the session's table is shared,
+    and a tenant left due would fail every later test's keep-alive run too."""
+    tenants: list[str] = []
+    yield tenants
+    for tenant in tenants:
+        _last_refreshed(table, tenant, datetime.now(UTC))
+
+
+def test_a_refusal_that_repeats_is_failed_and_counted_apart_from_a_postponed_refresh(
+    gateway: Any,
+    runner: LocalRunner,
+    scene: Scene,
+    unique: str,
+    table: Any,
+    due: list[str],
+    capsys: pytest.CaptureFixture[str],
+    log_capture: Any,
+) -> None:
+    # Given a tenant whose stored tokens belong to another Fortnox company than the one it is connected to (a
+    # connect to another company that stopped after writing its tokens): every refresh is refused, today and
+    # every day after, until a person connects it again.
+    stuck = connect_as_a_person(gateway, scene, f"{unique}-stuck", "Fastnande AB")
+    other = connect_as_a_person(gateway, scene, f"{unique}-other", "Annat Bolag AB")
+    foreign = wiring.secrets_store().read(other.tenant_id)
+    assert foreign is not None
+    wiring.secrets_store().write(stuck.tenant_id, foreign)
+    # And a tenant whose refresh meets a Fortnox that is down today.
+    waiting = connect_as_a_person(gateway, scene, f"{unique}-waiting", "Väntande AB")
+    for tenant in (stuck.tenant_id, waiting.tenant_id):
+        due.append(tenant)
+        _last_refreshed(table, tenant, datetime.now(UTC) - timedelta(days=31))
+    scene.control.fault("500", method="POST", path_prefix="/oauth-v1/token", count=1000)
+    metrics.clear_metrics()
+    capsys.readouterr()
+    logged_before = len(log_capture.lines)
+
+    # When the daily keep-alive runs
+    report = runner.run_scheduled(runner.function("ConnectKeepAlive"))
+
+    # Then the repeating refusal is failed, not postponed, and the passing one stays postponed.
+    assert stuck.tenant_id in report["failed"] and stuck.tenant_id not in report["postponed"]
+    assert waiting.tenant_id in report["postponed"] and waiting.tenant_id not in report["failed"]
+    totals = _emitted(capsys.readouterr().out)
+    assert totals["ConnectionsFailed"] == len(report["failed"]) >= 1
+    assert totals["ConnectionsPostponed"] == len(report["postponed"]) >= 1
+    # The log says which tenant and why, at ERROR, with no token in it.
+    said = [
+        record
+        for record in map(json.loads, log_capture.lines[logged_before:])
+        if record["levelname"] == "ERROR" and record.get("tenant_id") == stuck.tenant_id
+    ]
+    assert said and all(record["error"] == "TokensOfAnotherCompany" for record in said)
+    assert foreign.access_token.get_secret_value() not in json.dumps(said)
