@@ -1,5 +1,6 @@
 """The public hosted pages: a connect link's landing page, Fortnox's OAuth callback and the status page."""
 
+import logging
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -125,7 +126,24 @@ def _status_error(kind: str, language: str | None = None, detail: tuple[str, str
     return _status_html(body, status)
 
 
+class _RefusalsAreAnswers(logging.Filter):
+    """Powertools' ``capture_method`` logs every exception that leaves a route at ERROR, with its traceback. A refused
+    link or form is a stranger's probe or an old bookmark, answered with the refusal page: not a failure, and no
+    ERROR line for an alarm. The handlers below log it at WARNING by its reason, never the link."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        refused = record.exc_info[1] if record.exc_info else None
+        return not isinstance(refused, (StatusLinkRefused, FormRefused))
+
+
+logging.getLogger("aws_lambda_powertools.tracing.tracer").addFilter(_RefusalsAreAnswers())
+# The resolver's debug lines quote the request's path and the route's arguments, which on every hosted route are a
+# bearer link: a function whose log level is turned down to DEBUG must not log them.
+logging.getLogger("aws_lambda_powertools.event_handler.api_gateway").setLevel(logging.INFO)
+
+
 def status_link_refused(refused: StatusLinkRefused) -> Response[str]:
+    logger.warning("status link refused", extra={"reason": refused.reason})
     return _status_error(refused.reason)
 
 
@@ -141,6 +159,7 @@ def _posted(link: StatusLink) -> dict[str, str]:
 
 
 def form_refused(_: FormRefused) -> Response[str]:
+    logger.warning("status page form refused", extra={"reason": "csrf"})
     return _status_error("forbidden")
 
 

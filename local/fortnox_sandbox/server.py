@@ -1,16 +1,16 @@
 """The sandbox as a WSGI app and a threaded server on 127.0.0.1."""
 
 import contextlib
-import logging
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from fortnox_sandbox import codes, tokens
@@ -173,13 +173,25 @@ class SandboxApp:
             )
 
 
+class RequestLog(WSGIRequestHandler):
+    """Logs a request's method, path and status, never its query: the consent page's query carries the OAuth state,
+    which werkzeug's own line prints with the rest of the request target."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = urlsplit(getattr(self, "path", "")).path.translate(self._control_char_table)
+        self.log("info", '"%s %s" %s %s', getattr(self, "command", "-"), path or "-", code, size)
+
+    def log_error(self, format: str, *args: Any) -> None:
+        # The standard messages quote the raw request line, query and all; its status code is all a reader needs.
+        self.log("error", "a malformed request was refused (%s)", args[0] if args else "-")
+
+
 class SandboxServer:
     """Runs the sandbox in a background thread; ``url`` is where to point the bridge."""
 
     def __init__(self, app: SandboxApp | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.app = app or SandboxApp()
-        self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True)
+        self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True, request_handler=RequestLog)
         self._thread = threading.Thread(target=self._server.serve_forever, name="fortnox-sandbox", daemon=True)
 
     @property
