@@ -121,5 +121,5 @@ def test_a_busy_tenants_batch_fits_half_its_timeout_with_every_worker_on_that_te
         timeout = functions[source][1]["Properties"]["Timeout"]
         waited = batch * requests_per_message * workers_on_one_tenant * gap
         assert waited <= timeout / 2, f"{source}: a batch may wait {waited:.0f} s of its {timeout} s"
-    # Each worker holds at most one reservation; the limiter drops reservations further ahead than this.
+    # Each worker holds at most one reservation; the limiter takes times further ahead than this for a wrong clock.
     assert workers_on_one_tenant * gap < DynamoDbSlidingWindow.MAX_AHEAD_SECONDS

@@ -2,15 +2,15 @@
 
 1. The limiter lets a request go as soon as the window allows, not at its logged slot. The judge is Fortnox's rule
    over arrivals: no window of ``limit + 1`` sends closer together than a window plus the arrival jitter. Workers
-   are threads on the virtual clock of ``tests/unit/test_sliding_window_send.py``, writing to moto's table.
+   are threads on the virtual clock of ``tests/unit/test_sliding_window_send.py``, writing to moto's table. Hosts
+   whose clocks disagree with the log's by more than the horizon are refused, and never crowd the others' window.
 2. The invoice export reads its tenant (connection, profile, mapping, customer hash) in one BatchGetItem before
    the idempotency record. Through the real handler and queue path against the sandbox and moto.
 """
 
-import random
-import threading
 import uuid
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -18,13 +18,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fortnox_bridge import wiring
+from fortnox_bridge.errors import RetryableError
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.mapping.rules import TenantMapping
 from fortnox_bridge.ratelimit.sliding_window import DynamoDbSlidingWindow
 from fortnox_bridge.store.connections import ConnectionState, ConnectionStore
 from fortnox_bridge.store.mappings import MappingStore
 from tests.exporting import Export, export, rejected_by_event
-from tests.unit.test_sliding_window_send import RULE, crowded, run
+from tests.unit.test_sliding_window_send import RULE, Draws, crowded, run
 
 __all__ = ["export"]  # the fixture, imported so pytest finds it
 
@@ -42,27 +43,14 @@ def test_workers_that_wake_a_window_late_move_their_slots_out_of_a_full_log_with
     # counted over `limit - 1` of them (no bound at all). It must still never make a crowded window: the slot it
     # gives back is a send that never happened. Wake-ups late by up to two windows, writes slower than the tolerated
     # lateness, Fortnox faster than the gap, so the log is always full and slots are reserved ahead.
-    chance = random.Random(seed)
-    lock = threading.Lock()
-
-    def draw(low: float, high: float) -> Callable[[], float]:
-        def value() -> float:
-            with lock:
-                return chance.uniform(low, high)
-
-        return value
-
-    def lateness() -> float:
-        with lock:
-            return chance.uniform(0, late) if chance.random() < 0.4 else 0.0
-
+    draws = Draws(seed)
     crew = run(
         table,
         workers=workers,
         requests=6,
-        write=draw(0.001, 2 * RULE.tolerated_lateness),
-        fortnox=draw(0.0, RULE.gap_seconds / 2),
-        lateness=lateness,
+        write=draws.uniform(0.001, 2 * RULE.tolerated_lateness),
+        fortnox=draws.uniform(0.0, RULE.gap_seconds / 2),
+        lateness=draws.lateness(late, 0.4),
     )
 
     sends = [moment for worker in crew for moment in worker.sends]
@@ -121,24 +109,131 @@ def test_a_host_whose_clock_is_behind_by_less_than_the_horizon_never_crowds_the_
     assert crowded(sends) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a host whose clock is behind by more than MAX_AHEAD_SECONDS drops the whole log as 'ahead', sends at "
-    "once and overwrites the log with its one slot, so every other worker then finds a near-empty log and bursts",
-)
 def test_a_host_whose_clock_is_a_horizon_behind_neither_sends_into_a_full_window_nor_empties_the_log(
     table: Any,
 ) -> None:
+    # The host two minutes behind sees the whole log far ahead of its clock. It cannot know when, on the others'
+    # time line, it would send, so it sends nothing and writes nothing; the others' window stays theirs.
     real = _Clock()
     tenant = uuid.uuid4().hex
     right = _limiter(table, tenant, "right", *real.host(0.0))
     behind = _limiter(table, tenant, "behind", *real.host(-(DynamoDbSlidingWindow.MAX_AHEAD_SECONDS + 60)))
     sends: list[float] = []
+    refused: list[Any] = []
     for limiter in [right, right, right, behind, right, right, right]:
-        limiter.acquire()
+        try:
+            limiter.acquire()
+        except RetryableError:
+            refused.append(limiter)
+            continue
         sends.append(real.now)
 
+    assert refused == [behind]
+    assert len(sends) == 6
     assert crowded(sends) == []
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+    behind=st.sampled_from([DynamoDbSlidingWindow.MAX_AHEAD_SECONDS + 1, 120.0, 3600.0]),
+)
+def test_workers_sharing_a_tenant_with_a_host_far_behind_never_crowd_a_window(
+    table: Any, seed: int, behind: float
+) -> None:
+    # Three workers on the right time send at the limit; a fourth, whose clock is far behind, joins once they have
+    # filled the log and keeps trying, its refused requests coming back a second later (an SQS redelivery). On the
+    # old rule it dropped the whole log as "ahead", sent at once and left a log of its one stale slot.
+    draws = Draws(seed)
+    crew = run(
+        table,
+        workers=4,
+        requests=8,
+        write=draws.uniform(0.001, 0.05),
+        fortnox=draws.uniform(0.0, RULE.gap_seconds),
+        clock_offsets=[0.0, 0.0, 0.0, -behind],
+        joins_after=[0.0, 0.0, 0.0, RULE.window_seconds],
+        redelivery=1.0,
+    )
+
+    *right, late = crew
+    sends = [moment for worker in right for moment in worker.sends]
+    assert len(sends) == 3 * 8
+    # While the others send, every request of the host far behind is refused. It may send once they have stopped
+    # long enough for the log to age within its horizon, and then it waits out the log's window on its own clock.
+    assert late.refusals
+    assert all(moment > max(sends) for moment in late.sends)
+    assert crowded([*sends, *late.sends]) == []
+
+
+def test_one_far_future_time_in_a_log_the_host_agrees_with_is_dropped_without_parking_the_tenant(
+    table: Any,
+) -> None:
+    # A hand edit (or one write of a host that ran an hour ahead) leaves a single time far beyond the others:
+    # honouring it would park every worker of the tenant for an hour.
+    real = _Clock()
+    tenant = uuid.uuid4().hex
+    worker = _limiter(table, tenant, "right", *real.host(0.0))
+    for _ in range(RULE.limit):
+        worker.acquire()
+    key = {"PK": f"RATE#c#{tenant}", "SK": "WINDOW"}
+    item = table.get_item(Key=key, ConsistentRead=True)["Item"]
+    table.put_item(Item={**item, "sent": [*item["sent"], Decimal(f"{real.now + 3600:.6f}")], "version": 999})
+    started = real.now
+
+    worker.acquire()  # its copy is stale: the refused write returns the edited item
+
+    assert real.now - started <= RULE.window_seconds + RULE.margin_seconds + 1e-6
+    logged = [float(value) for value in table.get_item(Key=key, ConsistentRead=True)["Item"]["sent"]]
+    assert max(logged) < real.now + DynamoDbSlidingWindow.MAX_AHEAD_SECONDS  # and it is gone from the item
+
+
+def test_a_log_written_by_a_host_that_ran_ahead_parks_the_tenant_for_that_error_and_a_window_at_most(
+    table: Any,
+) -> None:
+    # A host two minutes ahead fills the log, then its clock is corrected. Every host now sees a log two minutes
+    # ahead, which none can tell from its own clock being two minutes behind (where sending would crowd the
+    # window), so the tenant waits: refused while two or more times are beyond the horizon, then counted from the
+    # log's times. The wait is bounded by the error plus a window, and each refusal says what to do.
+    real = _Clock()
+    tenant = uuid.uuid4().hex
+    error = DynamoDbSlidingWindow.MAX_AHEAD_SECONDS + 60
+    ahead = _limiter(table, tenant, "ahead", *real.host(error))
+    for _ in range(RULE.limit):
+        ahead.acquire()
+    corrected = _limiter(table, tenant, "ahead-corrected", *real.host(0.0))
+    started = real.now
+    refusals: list[str] = []
+
+    while True:
+        try:
+            corrected.acquire()
+            break
+        except RetryableError as refusal:
+            refusals.append(str(refusal))
+            real.now += 1.0  # the message comes back a second later
+
+    assert refusals and "delete the item" in refusals[0]
+    assert real.now - started <= error + RULE.window_seconds + RULE.margin_seconds + 1.0
+
+
+def test_deleting_a_log_that_is_far_ahead_lets_even_a_warm_process_send_at_once(table: Any) -> None:
+    # The operator's way out when the log, not the host, was wrong: the refusal forgot the process's copy, so the
+    # next attempt reads the item again instead of refusing from memory.
+    real = _Clock()
+    tenant = uuid.uuid4().hex
+    ahead = _limiter(table, tenant, "ahead", *real.host(3600.0))
+    for _ in range(RULE.limit):
+        ahead.acquire()
+    worker = _limiter(table, tenant, "right", *real.host(0.0))
+    with pytest.raises(RetryableError):
+        worker.acquire()
+    table.delete_item(Key={"PK": f"RATE#c#{tenant}", "SK": "WINDOW"})
+    started = real.now
+
+    worker.acquire()
+
+    assert real.now == started
 
 
 # Point 2: the export's one read.

@@ -9,7 +9,7 @@ import itertools
 import random
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fortnox_bridge.errors import RetryableError
 from fortnox_bridge.ratelimit.sliding_window import DynamoDbSlidingWindow, WindowRule
 
 RULE = WindowRule(limit=3, window_seconds=1.0, margin_seconds=0.2, jitter_seconds=0.05)
@@ -56,6 +57,30 @@ class VirtualTime:
         if self._asleep and len(self._asleep) == self._live:
             self.now = max(self.now, self._asleep[0][0])
             self._changed.notify_all()
+
+
+class Draws:
+    """Random draws for worker threads: one seeded generator behind a lock, since the threads draw concurrently."""
+
+    def __init__(self, seed: int) -> None:
+        self._chance = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def uniform(self, low: float, high: float) -> Callable[[], float]:
+        def value() -> float:
+            with self._lock:
+                return self._chance.uniform(low, high)
+
+        return value
+
+    def lateness(self, most: float, share: float) -> Callable[[], float]:
+        """A wake-up late by up to ``most`` seconds, for about ``share`` of the sleeps; on time otherwise."""
+
+        def value() -> float:
+            with self._lock:
+                return self._chance.uniform(0, most) if self._chance.random() < share else 0.0
+
+        return value
 
 
 @dataclass
@@ -99,6 +124,8 @@ class Worker:
     sleeps: list[float] = field(default_factory=list)
     costs: list[int] = field(default_factory=list)
     """The writes each request's ``acquire`` made, refused or landed."""
+    refusals: list[float] = field(default_factory=list)
+    """When the limiter refused a request (a ``RetryableError``), where ``run`` is told to expect that."""
 
 
 def run(
@@ -110,13 +137,23 @@ def run(
     fortnox: Callable[[], float],
     lateness: Callable[[], float] = lambda: 0.0,
     rule: WindowRule = RULE,
+    clock_offsets: Sequence[float] = (),
+    joins_after: Sequence[float] = (),
+    redelivery: float | None = None,
 ) -> list[Worker]:
+    """``clock_offsets`` and ``joins_after`` give worker ``i`` a clock that much off the others' and a start that
+    many seconds late (none when left out). With ``redelivery``, a request the limiter refuses comes back that many
+    seconds later, as an SQS message does, and is counted in ``refusals``; without it a refusal fails the test."""
     time_ = VirtualTime(workers)
     key = uuid.uuid4().hex
     crew: list[Worker] = []
     for index in range(workers):
         slow = SlowTable(table, f"{key}-{index}", time_, write)
         sleeps: list[float] = []
+        offset = clock_offsets[index] if index < len(clock_offsets) else 0.0
+
+        def clock(offset: float = offset) -> float:
+            return time_.clock() + offset
 
         def sleep(seconds: float, sleeps: list[float] = sleeps) -> None:
             sleeps.append(seconds)
@@ -127,18 +164,27 @@ def run(
             client_id="c",
             tenant_key=key,
             rule=rule,
-            clock=time_.clock,
+            clock=clock,
             sleep=sleep,
             timer=time_.clock,
         )
         crew.append(Worker(limiter, slow, sleeps=sleeps))
     failures: list[BaseException] = []
 
-    def work(worker: Worker) -> None:
+    def work(worker: Worker, joins_after: float) -> None:
         try:
+            if joins_after:
+                time_.sleep(joins_after)
             for _ in range(requests):
                 before = len(worker.table.returned)
-                worker.limiter.acquire()
+                try:
+                    worker.limiter.acquire()
+                except RetryableError:
+                    if redelivery is None:
+                        raise
+                    worker.refusals.append(time_.now)
+                    time_.sleep(redelivery)
+                    continue
                 worker.sends.append(time_.now)
                 worker.costs.append(len(worker.table.returned) - before)
                 time_.sleep(fortnox())
@@ -147,7 +193,10 @@ def run(
         finally:
             time_.done()
 
-    threads = [threading.Thread(target=work, args=(worker,)) for worker in crew]
+    threads = [
+        threading.Thread(target=work, args=(worker, joins_after[index] if index < len(joins_after) else 0.0))
+        for index, worker in enumerate(crew)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -182,27 +231,14 @@ def test_no_window_of_actual_sends_ever_holds_more_than_the_limit(
 ) -> None:
     # Writes from instant to slower than the tolerated lateness, Fortnox answering in 0-0.6 s (faster and slower
     # than the gap), and some wake-ups up to three margins late: every send may go before its slot, none after.
-    chance = random.Random(seed)
-    lock = threading.Lock()
-
-    def draw(low: float, high: float) -> Callable[[], float]:
-        def value() -> float:
-            with lock:
-                return chance.uniform(low, high)
-
-        return value
-
-    def lateness() -> float:
-        with lock:
-            return chance.uniform(0, 3 * RULE.margin_seconds) if chance.random() < late_share else 0.0
-
+    draws = Draws(seed)
     crew = run(
         table,
         workers=workers,
         requests=requests,
-        write=draw(0.001, slowest_write),
-        fortnox=draw(0.0, 0.6),
-        lateness=lateness,
+        write=draws.uniform(0.001, slowest_write),
+        fortnox=draws.uniform(0.0, 0.6),
+        lateness=draws.lateness(3 * RULE.margin_seconds, late_share),
     )
 
     sends = [moment for worker in crew for moment in worker.sends]
@@ -265,14 +301,14 @@ PRODUCTION = WindowRule()
 def test_sixteen_workers_pay_two_writes_a_request_once_the_start_up_race_is_over(table: Any, seed: int) -> None:
     # Sixteen Lambda instances scaled out on a backlog at the same moment, each sending 7 requests (112 in all),
     # Fortnox answering in 100-300 ms: the bench's 16-worker row, on a clock no load can bend.
-    chance = random.Random(seed)
+    draws = Draws(seed)
     random.seed(seed)  # the limiter's own back-off
     crew = run(
         table,
         workers=16,
         requests=7,
-        write=lambda: chance.uniform(0.005, 0.02),
-        fortnox=lambda: chance.uniform(0.1, 0.3),
+        write=draws.uniform(0.005, 0.02),
+        fortnox=draws.uniform(0.1, 0.3),
         rule=PRODUCTION,
     )
     costs = [

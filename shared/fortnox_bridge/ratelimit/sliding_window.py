@@ -26,6 +26,20 @@ send only makes them more careful. So the gap between slots (``next_slot``) and 
 the window has room. A slot moved (``acquire``) leaves the log and is appended again: the slots after it then
 have an earlier slot ``L`` places back than the one their bound counted from, so (A) still holds for them, and
 the moved request's bounds are taken over the log as it is when it is moved.
+
+Clocks. The bounds are over one time line: clocks that differ by less than the margin leaves over are lateness and
+jitter, which ``tolerated_lateness`` and ``jitter_seconds`` cover (Lambda hosts keep Amazon Time Sync, within
+milliseconds). No rule over the log alone lets a host whose clock is far behind keep (B): it cannot know when, on
+the log's time line, it sends. No slot is logged more than ``MAX_AHEAD_SECONDS`` ahead of its writer's clock, so
+times beyond that horizon of this host's clock say that its clock is behind the log's, or that a clock which ran
+ahead wrote them, and the host cannot tell which: it refuses (``_trusted``), writes nothing and sends nothing, and
+the bounds of the hosts that agree with the log stand. Dropping those times instead lets it send into a window it
+cannot see and log a slot the others read as long past: a burst. The one exception is an outlier, a single time
+beyond the horizon and as far beyond the log's other times (a hand edit, one write of a host that ran ahead): it is
+dropped, since honouring it would park every worker of the tenant until then, and the bounds are taken over the
+rest. Not covered: a host far behind whose log holds only times it wrote itself, or saw age within its horizon,
+sends on its own time line, which nothing in the log shows. The guard is for the blatantly wrong clock; the proof
+is for clocks within the margin.
 """
 
 import random
@@ -143,13 +157,15 @@ class DynamoDbSlidingWindow:
     """RateLimiter for one (client id, Fortnox tenant): ``acquire`` blocks until a slot is ours."""
 
     GIVE_UP_SECONDS = 30.0
-    """How long a worker keeps trying to place a slot it can meet, or to win a write; every lost race is another
-    worker's progress, so only a host too slow to send near any slot gets here, never a busy tenant."""
+    """How long a worker keeps trying to place a slot it can meet (from its first miss), and how long its lost writes
+    may take in all before it stops racing for the log. Only the writes count there, not the pauses of its back-off:
+    a pause is the worker's own choice, and a longer one must not turn contention into an error. Every lost race is
+    another worker's progress, so only a host too slow to send near any slot, or to write, gets here, never a busy
+    tenant."""
 
     MAX_AHEAD_SECONDS = 60.0
     """No slot is reserved further ahead than this many seconds of queued requests (300 at Fortnox's pace, far more
-    workers than one tenant is ever given). A logged time beyond it came from a host whose clock is wrong or from a
-    hand-edited item; trusting it would park every worker of the tenant until then, so it is dropped."""
+    workers than one tenant is ever given), so a logged time beyond it says that a clock is wrong (``_trusted``)."""
 
     def __init__(
         self,
@@ -195,11 +211,10 @@ class DynamoDbSlidingWindow:
         since, the refused write returns the item as it is (``ALL_OLD``), and the next attempt starts from that.
         """
         log = self._memory.log
-        give_up_at = self._clock() + self.GIVE_UP_SECONDS
+        contended = 0.0
         losses = 0
         while True:
-            horizon = self._clock() + self.MAX_AHEAD_SECONDS
-            sent = [moment for moment in log.sent if moment <= horizon]
+            sent = self._trusted(log)
             if replacing is not None and replacing in sent:
                 sent.remove(replacing)
             if losses > 1:
@@ -210,15 +225,34 @@ class DynamoDbSlidingWindow:
             try:
                 version = self._write(kept, log.version)
             except _Lost as lost:
+                contended += self._timer() - started
                 log = lost.current
                 self._memory.log = log
-                if self._clock() > give_up_at:
+                if contended > self.GIVE_UP_SECONDS:
                     raise RetryableError("rate-limit window too contended; try again later") from None
                 losses += 1
                 continue
             self._memory.writes.append(self._timer() - started)
             self._memory.log = WindowLog(version, kept)
             return _Reservation(slot, window_bound(sent, self._rule))
+
+    def _trusted(self, log: WindowLog) -> list[float]:
+        """The log's times this host counts from: all of them, less an outlier, the one time beyond the horizon
+        (``MAX_AHEAD_SECONDS`` after this host's clock) that is as far beyond every other time of the log. Any other
+        time beyond the horizon, and this host's clock cannot be told from a wrong one: it refuses, and forgets its
+        copy so that its next attempt reads the item again (an operator may have deleted it)."""
+        horizon = self._clock() + self.MAX_AHEAD_SECONDS
+        near = [moment for moment in log.sent if moment <= horizon]
+        ahead = len(log.sent) - len(near)
+        if ahead == 0 or (ahead == 1 and near and log.sent[-1] > near[-1] + self.MAX_AHEAD_SECONDS):
+            return near
+        self._memory.log = WindowLog(0)
+        raise RetryableError(
+            f"{ahead} of the {len(log.sent)} times in the rate-limit item {self._key['PK']} are more than "
+            f"{self.MAX_AHEAD_SECONDS:.0f} s ahead of this host's clock: its clock is behind, or a host whose clock "
+            "ran ahead wrote them; nothing was sent. If this host's clock is right, delete the item to start the "
+            "tenant's window afresh"
+        )
 
     def _back_off(self, sent: list[float], losses: int) -> None:
         """A first loss is expected (this process's copy was stale) and retried at once. More mean workers that
