@@ -166,3 +166,19 @@ def test_a_deferred_settings_group_still_names_what_is_wrong_when_it_is_first_lo
         without="NOTIFICATION_SENDER",
     )
     assert answer == [False, "DigestSettings cannot start: NOTIFICATION_SENDER: is not set"]
+
+
+VOUCHER_MACHINERY = ("fortnox_bridge.contracts.sales", "fortnox_bridge.vouchers.journal", "fortnox_bridge.vouchers.sie")
+
+
+@pytest.mark.parametrize("handler", ["hosted_connect", "management_api"])
+def test_the_review_handlers_build_the_voucher_machinery_only_for_an_sie_file(handler: str) -> None:
+    imported = _modules_after("import handler", [FUNCTIONS_DIR / handler])
+    # Both review exports at every cold start; only an SIE download rebuilds a voucher from its event.
+    assert "fortnox_bridge.export.review" in imported
+    assert [name for name in VOUCHER_MACHINERY if name in imported] == []
+
+
+def test_the_mapping_check_finds_without_the_voucher_machinery() -> None:
+    imported = _modules_after("from fortnox_bridge.vouchers.mapping_check import MappingCheck, check_tenant_mapping")
+    assert [name for name in VOUCHER_MACHINERY if name in imported] == []

@@ -16,7 +16,6 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from fortnox_bridge.contracts.intake import RefusedBody, parse_voucher_event
 from fortnox_bridge.errors import BadInputError
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.store.connections import ConnectionStore
@@ -31,8 +30,6 @@ from fortnox_bridge.store.ledger import (
 )
 from fortnox_bridge.store.mappings import MappingStore
 from fortnox_bridge.store.tenants import TenantStore
-from fortnox_bridge.vouchers.journal import journal_for
-from fortnox_bridge.vouchers.sie import sie4
 
 ExportId = str
 """``{kind}.{business key as unpadded base64url}``: safe in a URL path whatever the business key holds."""
@@ -218,6 +215,12 @@ class ExportReview:
 
     def sie(self, tenant: TenantId, export: ExportId) -> SieFile:
         """A voucher as an SIE 4 file, rebuilt from its stored event and today's mapping, for import into Fortnox."""
+        # Imported here: the sales-day contracts, the journal and the SIE writer are most of the voucher code, and
+        # the management API and the status page load this module at every cold start for far more common calls.
+        from fortnox_bridge.contracts.intake import RefusedBody, parse_voucher_event
+        from fortnox_bridge.vouchers.journal import journal_for
+        from fortnox_bridge.vouchers.sie import sie4
+
         scope, entry = self._entry(tenant, export)
         if entry.kind != VOUCHER_KIND:
             raise ExportConflict(f"{export} is not a voucher; only vouchers are given as SIE files")

@@ -5,9 +5,12 @@ Nothing is kept from one record to the next: a tenant that reconnects, changes i
 seen by the very next record. The one thing remembered per process is which Fortnox company a tenant was last
 connected to, because the customer's hash lives in that company's partition and its key must be known before the
 connection is read. It is only a guess: the hash read under it counts only when the connection read in the same
-batch names the same company; otherwise the hash is read on its own, as it was before.
+batch names the same company; otherwise the hash is read on its own, as it was before. Since a wrong or missing
+guess costs only that read, the memory is bounded (the tenants seen most recently) and never grows with the number
+of tenants a warm process has served.
 """
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +22,11 @@ from fortnox_bridge.store.tenants import Tenant
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
+
+REMEMBERED_TENANTS = 1024
+"""Tenants whose company one process remembers, the most recently read: a few hundred bytes each, so a few hundred
+KB at most of a 512 MB function. A tenant it has forgotten reads its customer's hash on its own once, then is
+remembered again."""
 
 
 @dataclass(frozen=True)
@@ -56,9 +64,11 @@ def _of(key: Key) -> tuple[str, str]:
 class TenantReader:
     """One per process (``wiring.tenant_reader``), for the company each tenant was last seen connected to."""
 
-    def __init__(self, table: "Table") -> None:
+    def __init__(self, table: "Table", *, remembered: int = REMEMBERED_TENANTS) -> None:
         self._table = table
-        self._companies: dict[TenantId, FortnoxTenantId] = {}
+        self._remembered = remembered
+        # Least recently read first: the one forgotten when a new tenant comes and the memory is full.
+        self._companies: OrderedDict[TenantId, FortnoxTenantId] = OrderedDict()
 
     def read(self, tenant: TenantId, customer_number: str | None) -> TenantReads:
         guess = self._companies.get(tenant)
@@ -71,7 +81,7 @@ class TenantReader:
         connection = Connection.model_validate(plain(connection_item)) if connection_item else None
         customer = None
         if connection is not None:
-            self._companies[tenant] = connection.fortnox_tenant_id
+            self._remember(tenant, connection.fortnox_tenant_id)
             if customer_number is not None and guess == connection.fortnox_tenant_id:
                 key = customer_hash_key(tenant, guess, customer_number)
                 customer = CustomerRead(guess, customer_number, items.get(_of(key)))
@@ -83,3 +93,9 @@ class TenantReader:
             mapping=items.get(_of(mapping_key(tenant))),
             customer=customer,
         )
+
+    def _remember(self, tenant: TenantId, company: FortnoxTenantId) -> None:
+        self._companies[tenant] = company
+        self._companies.move_to_end(tenant)
+        if len(self._companies) > self._remembered:
+            self._companies.popitem(last=False)

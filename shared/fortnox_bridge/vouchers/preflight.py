@@ -9,14 +9,17 @@ in the voucher (product group 'Drinks'), in Swedish and English.
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from fortnox_bridge.export.explanations import Explanation, ExportRefused
 from fortnox_bridge.mapping.vouchers import VoucherMapping
-from fortnox_bridge.vouchers.journal import Journal, RowOrigin
 from fortnox_bridge.vouchers.setup import AccountSetup, FortnoxSetup
+
+if TYPE_CHECKING:
+    # For annotations only: the mapping check (management API) uses this module's findings and never a journal.
+    from fortnox_bridge.vouchers.journal import Journal, RowOrigin
 
 # Where each thing is set up in Fortnox, as its menus name it.
 CHART = ("Inställningar > Bokföring > Kontoplan", "Settings > Accounting > Chart of accounts")
@@ -85,7 +88,7 @@ class Posting:
     project_from: Where | None = None
 
 
-def where_of(origin: RowOrigin, location: str | None = None) -> Where:
+def where_of(origin: "RowOrigin", location: str | None = None) -> Where:
     """Where a journal row came from, for the sentence that says what to change in the mapping."""
     key = origin.key or ""
     at = (f" på plats '{location}'", f" at location '{location}'") if location else ("", "")
@@ -114,7 +117,7 @@ def location_where(code: str) -> Where:
     return Where(f"plats '{code}'", f"location '{code}'")
 
 
-def journal_postings(journal: Journal, mapping: VoucherMapping | None = None) -> list[Posting]:
+def journal_postings(journal: "Journal", mapping: VoucherMapping | None = None) -> list[Posting]:
     """One posting per origin of each row: a row that sums two product groups names both in a finding. With the
     mapping, a cost centre or project is named by the entry that gave it (the location, the default, a product
     group), not by every row that carries it."""
@@ -138,8 +141,8 @@ def journal_postings(journal: Journal, mapping: VoucherMapping | None = None) ->
 def _dimension_from(
     dimension: Literal["cost_center", "project"],
     code: str | None,
-    origin: RowOrigin,
-    journal: Journal,
+    origin: "RowOrigin",
+    journal: "Journal",
     mapping: VoucherMapping | None,
 ) -> Where | None:
     """The mapping entry that put ``code`` on a row of ``origin``, as journal.py applies them: the product group's
@@ -159,7 +162,7 @@ def _dimension_from(
     return None
 
 
-def preflight(journal: Journal, setup: FortnoxSetup | None, mapping: VoucherMapping | None = None) -> list[Finding]:
+def preflight(journal: "Journal", setup: FortnoxSetup | None, mapping: VoucherMapping | None = None) -> list[Finding]:
     """Everything in ``journal`` that Fortnox would refuse, given its setup for the journal's date; ``setup`` None
     (or without a year) when Fortnox has no financial year for the date. ``mapping``, the one the journal was made
     with, lets a finding name the mapping entry to change rather than every row it reached."""
