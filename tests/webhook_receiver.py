@@ -231,8 +231,8 @@ class WebhookTenant:
             self.receiver.trust(self.tenant, issued["secret"])
         return issued
 
-    def enqueue(self, *events: PaymentEvent, url: str | None = None) -> None:
-        wiring.webhook_outbox().enqueue(TenantId(self.tenant), url or self.receiver.url(self.tenant), events)
+    def enqueue(self, *events: PaymentEvent) -> None:
+        wiring.webhook_outbox().enqueue(TenantId(self.tenant), events)
 
     def send(self, *events: PaymentEvent) -> list[BatchOutcome]:
         self.enqueue(*events)

@@ -290,7 +290,8 @@ def test_a_tenant_with_a_webhook_gets_the_same_events_in_its_outbox(payment_sync
     [event] = payment_sync.poll()
 
     [delivery] = payment_sync.webhook_deliveries()
-    assert (delivery["event_id"], delivery["detail_type"], delivery["url"]) == (event["event_id"], event["type"], url)
+    assert (delivery["event_id"], delivery["detail_type"]) == (event["event_id"], event["type"])
+    assert url not in json.dumps(delivery)  # the worker reads the webhook when it delivers
     assert json.loads(delivery["body"])["data"]["payment_number"] == event["payment_number"]
 
 

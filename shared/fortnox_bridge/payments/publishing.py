@@ -58,7 +58,8 @@ class BusPublisher:
 
 
 class TenantPaymentPublisher:
-    """The bus, then the tenant's webhook outbox when it has a webhook: both get every event, with the same id."""
+    """The bus, then the tenant's webhook outbox when it has a webhook: both get every event, with the same id.
+    ``webhook_url`` decides only whether the outbox gets them; where they go is read when each is delivered."""
 
     def __init__(
         self, bus: PaymentPublisher, tenant: TenantId, webhook_url: str | None, outbox: Callable[[], "WebhookOutbox"]
@@ -73,4 +74,4 @@ class TenantPaymentPublisher:
             return
         self._bus.publish(events)
         if self._webhook_url is not None:
-            self._outbox().enqueue(self._tenant, self._webhook_url, events)
+            self._outbox().enqueue(self._tenant, events)

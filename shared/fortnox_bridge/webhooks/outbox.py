@@ -30,9 +30,10 @@ class WebhookOutbox:
         self._queue_url = queue_url
         self._clock = clock
 
-    def enqueue(self, tenant: TenantId, url: str, events: Sequence[PaymentEvent]) -> None:
+    def enqueue(self, tenant: TenantId, events: Sequence[PaymentEvent]) -> None:
+        """For the tenant's webhook as it is set when each is delivered (``deliverer``), not as it is now."""
         now = self._clock()
-        deliveries = [delivery_for(tenant, url, event, now) for event in events]
+        deliveries = [delivery_for(tenant, event, now) for event in events]
         for start in range(0, len(deliveries), SQS_BATCH):
             self._send(deliveries[start : start + SQS_BATCH])
 
