@@ -162,21 +162,59 @@ def test_only_connected_tenants_with_payment_sync_on_are_enqueued_and_a_reconnec
     tenants.schedule.apply(switched_off, SYNC_OFF, datetime.now(UTC))
     everyone = {connected, lost, never, off, switched_off}
 
-    counts = tick(runner)
+    tick(runner)
 
     assert [job.tenant_id for job in poll_queue.take(everyone)] == [connected]
-    assert counts["not_connected"] >= 2
     assert tenants.schedule.next_due(off) is None
     assert tenants.schedule.next_due(switched_off) is None
-    # The tenant that lost its connection stays due, and is polled at the first tick after it reconnects.
-    table.update_item(
-        Key=connection_key(lost),
-        UpdateExpression="SET #s = :c",
-        ExpressionAttributeNames={"#s": "state"},
-        ExpressionAttributeValues={":c": ConnectionState.CONNECTED.value},
-    )
+    # A tenant not connected keeps its place on the schedule but is no tick's to read, until it connects: then it is
+    # polled at the first tick.
+    assert not {lost, never} & set(tenants.schedule.due(datetime.now(UTC)))
+    assert tenants.schedule.next_due(lost) is not None
+    ConnectionStore(table).bind(_connection(lost, 700_000_101))
     tick(runner)
     assert [job.tenant_id for job in poll_queue.take(everyone)] == [lost]
+
+
+def test_a_tenant_that_disconnects_leaves_the_ticks_and_comes_back_when_it_reconnects(
+    runner: LocalRunner, tenants: Tenants, poll_queue: PollQueueReader, table: Any
+) -> None:
+    # Given a connected tenant with payment sync on, polled at a tick
+    (tenant,) = tenants.add(1, label="leaving")
+    tick(runner)
+    assert [job.tenant_id for job in poll_queue.take({tenant})] == [tenant]
+
+    # When its connection is ended on request (as DELETE /tenants/{id}/connection marks it), and later lost again
+    # after a reconnect
+    assert ConnectionStore(table).mark(
+        tenant,
+        ConnectionState.DISCONNECTED,
+        "disconnected on request",
+        only_from=(ConnectionState.CONNECTED, ConnectionState.NEEDS_RECONNECT),
+    )
+
+    # Then no tick reads it, however long it stays disconnected
+    much_later = datetime.now(UTC) + timedelta(days=2)
+    assert tenant not in tenants.schedule.due(much_later)
+    tick(runner)
+    assert poll_queue.take({tenant}) == []
+
+    # And once it connects again it is due at once, polled at the next tick, and leaves again when Fortnox drops it
+    ConnectionStore(table).bind(_connection(tenant, 700_000_102))
+    assert tenant in tenants.schedule.due(datetime.now(UTC))
+    tick(runner)
+    assert [job.tenant_id for job in poll_queue.take({tenant})] == [tenant]
+    assert ConnectionStore(table).mark(tenant, ConnectionState.NEEDS_RECONNECT, "Fortnox refused the refresh token")
+    assert tenant not in tenants.schedule.due(much_later)
+
+
+def _connection(tenant: TenantId, company: int) -> Connection:
+    return Connection(
+        tenant_id=tenant,
+        fortnox_tenant_id=FortnoxTenantId(company),
+        company_name="Åkeri igen",
+        service_account=True,
+    )
 
 
 def test_while_another_tick_runs_a_second_one_enqueues_nothing_and_a_dead_ticks_lease_runs_out(

@@ -18,6 +18,7 @@ from fortnox_bridge.errors import BadInputError, NeedsTenantActionError
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
 from fortnox_bridge.store.batch_reads import batch_get
 from fortnox_bridge.store.links import LinkGate
+from fortnox_bridge.store.payment_schedule import PaymentSchedule
 from fortnox_bridge.store.table import (
     REFRESH_DUE,
     REFRESH_INDEX,
@@ -151,6 +152,10 @@ class ConnectionStore(StoreBase):
                 }
             )
             refusals.append(taken)
+        if connection.state is ConnectionState.CONNECTED:
+            # Before the connection is written: should the write fail, the tenant is only due while not connected,
+            # which a tick passes over; the other order could leave a connected tenant never polled.
+            PaymentSchedule(self._table).resume(connection.tenant_id, datetime.now(UTC))
         try:
             self._table.meta.client.transact_write_items(TransactItems=items)
         except ClientError as error:
@@ -209,6 +214,9 @@ class ConnectionStore(StoreBase):
             if is_condition_failure(error):
                 return False
             raise
+        if state is not ConnectionState.CONNECTED:
+            # After the mark: should this write fail, the tenant stays due and a tick passes over it, as before.
+            PaymentSchedule(self._table).pause(tenant)
         return True
 
     def release(self, connection: Connection) -> None:

@@ -3,7 +3,8 @@ partition ``PAYMENT_POLL_DUE`` sorted by that time, so a tick reads the due tena
 
 A tick reads the due tenants from the index, checks them against the table (``still_due``: the index lags), and
 moves each one on only after its poll job was accepted (``advance_entry``), conditional on the due time and interval
-it read: a tenant switched off or rescheduled meanwhile keeps what its settings set.
+it read: a tenant switched off or rescheduled meanwhile keeps what its settings set. A tenant that is not connected
+keeps its item but is out of the index (``pause``), so no tick reads it, until it connects again (``resume``).
 """
 
 from collections.abc import Sequence
@@ -20,12 +21,15 @@ from fortnox_bridge.store.table import (
     PAYMENT_POLL_DUE,
     PAYMENT_POLL_INDEX,
     StoreBase,
+    connection_key,
     is_condition_failure,
     payment_schedule_key,
 )
 from fortnox_bridge.store.tenants import Feature, TenantSettings
 
 APPLY_ATTEMPTS = 5
+CONNECTED = "connected"
+"""``ConnectionState.CONNECTED`` as stored (``store/connections.py`` takes tenants off and on through this store)."""
 
 
 def iso(moment: datetime) -> str:
@@ -64,11 +68,14 @@ class PaymentSchedule(StoreBase):
             self._table.delete_item(Key=payment_schedule_key(tenant))
             return
         interval = timedelta(minutes=settings.payment_sync.interval_minutes)
+        # A tenant not connected is scheduled out of the index: connecting puts it in (``resume``).
+        connection = self._table.get_item(Key=connection_key(tenant), ConsistentRead=True).get("Item")
+        indexed = connection is not None and connection.get("state") == CONNECTED
         # The first write assumes a tenant not yet scheduled (one write); a scheduled one is read to keep its time.
         due, condition = now, "attribute_not_exists(PK)"
         values: dict[str, Any] = {}
         for _ in range(APPLY_ATTEMPTS):
-            if self._schedule(tenant, settings.payment_sync.interval_minutes, due, condition, values):
+            if self._schedule(tenant, settings.payment_sync.interval_minutes, due, condition, values, indexed=indexed):
                 return
             item = self._table.get_item(Key=payment_schedule_key(tenant), ConsistentRead=True).get("Item")
             if item is None:
@@ -79,20 +86,22 @@ class PaymentSchedule(StoreBase):
                 condition, values = "next_due_at = :seen", {":seen": seen}
         raise RuntimeError(f"the payment schedule of {tenant} kept changing while its settings were applied")
 
-    def _schedule(self, tenant: TenantId, interval: int, due: datetime, condition: str, values: dict[str, Any]) -> bool:
+    def _schedule(
+        self, tenant: TenantId, interval: int, due: datetime, condition: str, values: dict[str, Any], *, indexed: bool
+    ) -> bool:
+        update = "SET tenant_id = :tenant, interval_minutes = :interval, next_due_at = :due"
+        values = {**values, ":tenant": tenant, ":interval": interval, ":due": iso(due)}
+        if indexed:
+            update += ", GSI1PK = :partition, GSI1SK = :due"
+            values[":partition"] = PAYMENT_POLL_DUE
+        else:
+            update += " REMOVE GSI1PK, GSI1SK"
         try:
             self._table.update_item(
                 Key=payment_schedule_key(tenant),
-                UpdateExpression="SET tenant_id = :tenant, interval_minutes = :interval, next_due_at = :due, "
-                "GSI1PK = :partition, GSI1SK = :due",
+                UpdateExpression=update,
                 ConditionExpression=condition,
-                ExpressionAttributeValues={
-                    **values,
-                    ":tenant": tenant,
-                    ":interval": interval,
-                    ":due": iso(due),
-                    ":partition": PAYMENT_POLL_DUE,
-                },
+                ExpressionAttributeValues=values,
             )
         except ClientError as error:
             if is_condition_failure(error):
@@ -179,6 +188,34 @@ class PaymentSchedule(StoreBase):
                 return False
             raise
         return True
+
+    def pause(self, tenant: TenantId) -> None:
+        """The tenant is no longer connected: out of the index, so ticks stop reading it; its interval and due time
+        stay, for ``resume``."""
+        try:
+            self._table.update_item(
+                Key=payment_schedule_key(tenant),
+                UpdateExpression="REMOVE GSI1PK, GSI1SK",
+                ConditionExpression="attribute_exists(PK)",
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            # Payment sync is off: nothing is scheduled.
+
+    def resume(self, tenant: TenantId, now: datetime) -> None:
+        """The tenant is connected (again): back in the index, due at once, so what it missed is fetched at the
+        first tick. A tenant already in it keeps its time."""
+        try:
+            self._table.update_item(
+                Key=payment_schedule_key(tenant),
+                UpdateExpression="SET next_due_at = :now, GSI1PK = :partition, GSI1SK = :now",
+                ConditionExpression="attribute_exists(PK) AND attribute_not_exists(GSI1PK)",
+                ExpressionAttributeValues={":now": iso(now), ":partition": PAYMENT_POLL_DUE},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
 
     def next_due(self, tenant: TenantId) -> datetime | None:
         item = self._table.get_item(Key=payment_schedule_key(tenant), ConsistentRead=True).get("Item")
