@@ -19,6 +19,7 @@ from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sqs as sqs
 
 from fortnox_bridge.settings import tenant_secret_prefix, webhook_secret_prefix
+from fortnox_bridge.store.table import EXPORTED_INDEX
 from infra.constructs.bridge_function import BridgeFunction
 
 READ_THROUGH_SECRETS_MANAGER = ["kms:Decrypt"]
@@ -143,10 +144,20 @@ def query_company(function: BridgeFunction, resources: Resources) -> None:
     function.allow(["dynamodb:Query"], [resources.table.table_arn])
 
 
+def read_recent_exports(function: BridgeFunction, resources: Resources) -> None:
+    """A company's newest exports: their keys from GSI2, which holds ledger entries and nothing else, and the
+    entries in one batch read. Nothing the table's own grants do not reach; GSI1 (every tenant's connections and
+    digests) stays out of reach."""
+    function.allow(["dynamodb:Query"], [f"{resources.table.table_arn}/index/{EXPORTED_INDEX}"])
+    function.allow(["dynamodb:BatchGetItem"], [resources.table.table_arn])
+
+
 def review_exports(function: BridgeFunction, resources: Resources, queues: Mapping[str, sqs.IQueue]) -> None:
-    """Reviewing a tenant's exports: list its ledger, and send a failed export's stored event back to the queue of
-    its kind (``queues`` maps the variable that names a queue to the queue) after forgetting the cached setup."""
+    """Reviewing a tenant's exports: list its ledger and its newest exports, and send a failed export's stored event
+    back to the queue of its kind (``queues`` maps the variable that names a queue to the queue) after forgetting the
+    cached setup."""
     query_company(function, resources)
+    read_recent_exports(function, resources)
     function.allow(["sqs:SendMessage"], [queue.queue_arn for queue in queues.values()])
     for variable, queue in queues.items():
         function.function.add_environment(variable, queue.queue_url)

@@ -4,6 +4,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
+from fortnox_bridge.store.table import EXPORTED_INDEX
+
 
 class StateTable(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
@@ -27,4 +29,13 @@ class StateTable(Construct):
             index_name="GSI1",
             partition_key=dynamodb.Attribute(name="GSI1PK", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="GSI1SK", type=dynamodb.AttributeType.STRING),
+        )
+        # The ledger entries that came to rest in Fortnox, by company and export time, for the status page's "recent
+        # exports". Sparse (only the write that sets ``exported_at`` sets its keys) and keys only: the page reads the
+        # entries themselves, consistently, and a later state move of an entry writes nothing to the index.
+        self.table.add_global_secondary_index(
+            index_name=EXPORTED_INDEX,
+            partition_key=dynamodb.Attribute(name="GSI2PK", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="GSI2SK", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )

@@ -9,6 +9,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from fortnox_bridge.settings import tenant_secret_prefix, webhook_secret_prefix
+from fortnox_bridge.store.table import EXPORTED_INDEX
 from infra.names import (
     DEFAULT_NOTIFICATION_SENDER,
     FAILURE_DIGEST_EVERY_MINUTES,
@@ -65,11 +66,53 @@ def test_state_table_has_the_documented_keys_ttl_gsi_and_recovery(assertions: Te
                     "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
                     "SSESpecification": {"SSEEnabled": True},
                     "DeletionProtectionEnabled": True,
-                    "GlobalSecondaryIndexes": [Match.object_like({"IndexName": "GSI1"})],
+                    "GlobalSecondaryIndexes": [
+                        Match.object_like({"IndexName": "GSI1"}),
+                        Match.object_like({"IndexName": EXPORTED_INDEX}),
+                    ],
                 }
             ),
         },
     )
+
+
+# -- the status page's recent exports -------------------------------------------------------------------------------
+def test_the_newest_exports_are_a_keys_only_index_by_company_and_export_time(template: dict[str, Any]) -> None:
+    table = template["Resources"][_logical_id(template, "StateTable", "AWS::DynamoDB::Table")]["Properties"]
+    [index] = [index for index in table["GlobalSecondaryIndexes"] if index["IndexName"] == EXPORTED_INDEX]
+    assert index["KeySchema"] == [
+        {"AttributeName": "GSI2PK", "KeyType": "HASH"},
+        {"AttributeName": "GSI2SK", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+
+
+def _sources(template: dict[str, Any]) -> list[str]:
+    return [
+        resource["Metadata"]["FortnoxBridge:Source"].removeprefix("functions/")
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::Function" and "FortnoxBridge:Source" in resource.get("Metadata", {})
+    ]
+
+
+def test_only_the_export_reviewers_may_read_the_newest_exports_and_the_status_page_no_other_index(
+    template: dict[str, Any],
+) -> None:
+    """The hosted status page (public) and the management API, which review exports, query the newest-exports index
+    and batch-read the entries it names. GSI1, which lists every tenant's connections, stays out of the status
+    page's reach."""
+    table = {"Fn::GetAtt": [_logical_id(template, "StateTable", "AWS::DynamoDB::Table"), "Arn"]}
+    newest = {"Fn::Join": ["", [table, f"/index/{EXPORTED_INDEX}"]]}
+    readers = {
+        source for source in _sources(template) if newest in _role_actions(template, source).get("dynamodb:Query", [])
+    }
+    assert readers == {"hosted_connect", "management_api"}
+    hosted = _role_actions(template, "hosted_connect")
+    assert hosted["dynamodb:BatchGetItem"] == [table]
+    assert [resource for resource in hosted["dynamodb:Query"] if "/index/" in json.dumps(resource)] == [newest]
+
+
+# -- end of the status page's recent exports --------------------------------------------------------------------------
 
 
 def test_every_work_queue_redrives_to_a_dead_letter_queue_and_outlasts_its_function(template: dict[str, Any]) -> None:

@@ -1,5 +1,6 @@
 """The failure digest: at most one e-mail per tenant per interval to the bookkeeper's address, naming each export that
-failed since the last one and how to fix it, with a link to the tenant's status page.
+failed since the last one and how to fix it, and payment polls that stopped working (once, until a poll succeeds
+again), with a link to the tenant's status page.
 
 A recorded refusal notes the tenant as waiting (``store.ledger.FailureNotes``, GSI1), so a run reads only the tenants
 with something to tell. The interval's one e-mail is claimed with a conditional write before it is sent, so two runs
@@ -14,9 +15,17 @@ from datetime import UTC, datetime, timedelta
 from fortnox_bridge.contracts.text import without_identity_numbers
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import logger
-from fortnox_bridge.store.connections import ConnectionStore
-from fortnox_bridge.store.ledger import DigestState, ExportLedger, ExportScope, ExportState, FailureNotes, LedgerEntry
-from fortnox_bridge.store.tenants import NotificationSettings, TenantStore
+from fortnox_bridge.store.connections import Connection, ConnectionStore
+from fortnox_bridge.store.ledger import (
+    DigestState,
+    ExportLedger,
+    ExportScope,
+    ExportState,
+    FailureNotes,
+    LedgerEntry,
+    PaymentFailureNote,
+)
+from fortnox_bridge.store.tenants import Feature, NotificationSettings, Tenant, TenantStore
 
 MOST_LISTED = 20
 """Failures named in one e-mail; the status page lists the rest."""
@@ -99,21 +108,30 @@ class FailureDigest:
             self._notes.settle(state.tenant_id, told_until=None, seen=state)
             return False
         failures = self._untold(ExportScope(state.tenant_id, connection.fortnox_tenant_id), state.told_until)
-        if not failures:
+        payments = _untold_payment_failure(state, tenant, connection)
+        if not failures and payments is None:
             self._notes.settle(state.tenant_id, told_until=None, seen=state)
             return False
         now = self._clock()
         if not self._notes.claim_send(state.tenant_id, now, timedelta(minutes=notifications.interval_minutes)):
             return False
-        email = compose(notifications, failures, self._status_link(state.tenant_id))
+        email = compose(notifications, failures, self._status_link(state.tenant_id), payments=payments)
         try:
             self._send(email)
         except Exception:
             self._notes.unclaim(state.tenant_id, now, state.last_sent_at)
             raise
-        told = max(entry.failure.failed_at for entry in failures if entry.failure is not None)
-        self._notes.settle(state.tenant_id, told_until=told, seen=state)
-        logger.info("failure digest sent", extra={"tenant_id": state.tenant_id, "failures": len(failures)})
+        told = max((entry.failure.failed_at for entry in failures if entry.failure is not None), default=None)
+        self._notes.settle(
+            state.tenant_id,
+            told_until=told,
+            seen=state,
+            payment_failure_told=payments.since if payments is not None else None,
+        )
+        logger.info(
+            "failure digest sent",
+            extra={"tenant_id": state.tenant_id, "failures": len(failures), "payments_failing": payments is not None},
+        )
         return True
 
     def _untold(self, scope: ExportScope, told_until: datetime | None) -> list[LedgerEntry]:
@@ -133,23 +151,55 @@ class FailureDigest:
             start = page.next_start
 
 
-def compose(notifications: NotificationSettings, failures: list[LedgerEntry], link: str) -> Email:
-    """The e-mail in the tenant's language: each failure with its fix, Fortnox's code and message beside it."""
+def _untold_payment_failure(
+    state: DigestState, tenant: Tenant | None, connection: Connection
+) -> PaymentFailureNote | None:
+    """The tenant's failing payment polls, unless told already, of a company the tenant has left, or of a sync it
+    has switched off since."""
+    failure = state.payment_failure
+    if failure is None or tenant is None or Feature.PAYMENT_SYNC not in tenant.settings.features:
+        return None
+    if failure.company != connection.fortnox_tenant_id or failure.since == state.payment_failure_told:
+        return None
+    return failure
+
+
+def compose(
+    notifications: NotificationSettings,
+    failures: list[LedgerEntry],
+    link: str,
+    *,
+    payments: PaymentFailureNote | None = None,
+) -> Email:
+    """The e-mail in the tenant's language: failing payment polls with their fix, then each failed export with its
+    fix, Fortnox's code and message beside it."""
     swedish = notifications.language == "sv"
     count = len(failures)
     if swedish:
-        subject = f"{count} export{'er' if count != 1 else ''} till Fortnox behöver åtgärdas"
+        subjects = [f"{count} export{'er' if count != 1 else ''} till Fortnox behöver åtgärdas"] if count else []
+        subjects += ["betalningar hämtas inte från Fortnox"] if payments is not None else []
         opening = (
             "Det här kom inte fram till Fortnox. Under varje rad står vad du gör för att rätta det; när det är rättat "
             "trycker du på Försök igen på statussidan."
         )
     else:
-        subject = f"{count} export{'s' if count != 1 else ''} to Fortnox need{'' if count != 1 else 's'} attention"
+        subjects = (
+            [f"{count} export{'s' if count != 1 else ''} to Fortnox need{'' if count != 1 else 's'} attention"]
+            if count
+            else []
+        )
+        subjects += ["payments are not being fetched from Fortnox"] if payments is not None else []
         opening = (
             "These did not reach Fortnox. Under each is what to do to fix it; once fixed, press Retry on the status "
             "page."
         )
-    lines = [opening, ""]
+    subject = "; ".join(subjects)
+    subject = subject[0].upper() + subject[1:]
+    lines: list[str] = []
+    if payments is not None:
+        lines += _payments_described(payments, swedish)
+    if count:
+        lines += [opening, ""]
     for entry in failures[:MOST_LISTED]:
         lines += _described(entry, swedish)
     if count > MOST_LISTED:
@@ -163,6 +213,26 @@ def compose(notifications: NotificationSettings, failures: list[LedgerEntry], li
         subject=subject,
         text=told + ("\nStatussidan: " if swedish else "\nStatus page: ") + link + "\n",
     )
+
+
+def _payments_described(failure: PaymentFailureNote, swedish: bool) -> list[str]:
+    if swedish:
+        opening = (
+            "Betalningar från Fortnox hämtas inte längre, så det som betalas i Fortnox syns inte i ert system. När det "
+            "är rättat hämtas allt som missats vid nästa körning, utan att du behöver göra något mer."
+        )
+    else:
+        opening = (
+            "Payments are no longer fetched from Fortnox, so what is paid in Fortnox does not reach your system. Once "
+            "fixed, everything missed is fetched on the next poll, with nothing more to do."
+        )
+    return [
+        opening,
+        "",
+        f"• {'Betalningar' if swedish else 'Payments'}",
+        f"  {failure.sv if swedish else failure.en}",
+        "",
+    ]
 
 
 def _described(entry: LedgerEntry, swedish: bool) -> list[str]:

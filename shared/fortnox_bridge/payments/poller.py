@@ -172,7 +172,13 @@ class PaymentPoller:
         except (FortnoxForbidden, NeedsTenantActionError, BadInputError) as error:
             sv, en = _tenant_fix(error)
             self._stores.sync.record(
-                scope, outcome=PollOutcome.FAILED, at=self._clock(), reason_sv=sv, reason_en=en, owner=owner
+                scope,
+                outcome=PollOutcome.FAILED,
+                at=self._clock(),
+                reason_sv=sv,
+                reason_en=en,
+                owner=owner,
+                lasting=True,
             )
             logger.warning("payment poll refused", extra={"tenant_id": tenant, "reason": en})
             return PollReport(outcome=PollOutcome.FAILED, counts={}, fortnox_calls=_made(calls))
@@ -198,7 +204,13 @@ class PaymentPoller:
         self._stores.sync.write(scope, list(found.snapshots.values()), list(found.invoices.values()))
         self._publisher_for(profile).publish(found.events)
         self._stores.sync.advance(
-            scope, owner, cursor=started, at=self._clock(), counts=found.counts, resync_done=state.resync_from
+            scope,
+            owner,
+            cursor=started,
+            at=self._clock(),
+            counts=found.counts,
+            resync_done=state.resync_from,
+            healed=state.failing_since is not None,
         )
 
 

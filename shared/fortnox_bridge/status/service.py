@@ -12,13 +12,15 @@ from fortnox_bridge.export.review import ExportView as ReviewedExport
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.status.page import ConnectionView, ExportLine, FailureView, Flash, Overview, PaymentsView
 from fortnox_bridge.status.payments import PaymentSyncOverview, PaymentSyncState, PaymentSyncView
-from fortnox_bridge.store.connections import ConnectionStore
+from fortnox_bridge.store.connections import Connection, ConnectionStore
+from fortnox_bridge.store.ledger import ExportLedger, ExportScope, ExportState, LedgerEntry
 from fortnox_bridge.store.tenants import TenantStore
 
 RECENT = 20
 """Exports shown under "recent", newest first."""
 SCANNED = 500
-"""The ledger lists in key order, not by time: the newest are picked from this many (the page is read rarely)."""
+"""Entries exported before the ledger kept its exports by time have no ``exported_at`` (and are not in GSI2): while
+the newest are fewer than ``RECENT``, they are picked from this many, in key order (the page is read rarely)."""
 FAILED_SHOWN = 100
 REASON_LENGTH = 500
 UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
@@ -67,6 +69,19 @@ def _line(export: ReviewedExport) -> ExportLine:
     )
 
 
+def _exported_unlisted(ledger: ExportLedger, scope: ExportScope) -> list[LedgerEntry]:
+    """Exports confirmed before exports were kept by time, from the first ``SCANNED`` entries in key order."""
+    found: list[LedgerEntry] = []
+    start: tuple[str, str] | None = None
+    for _ in range(0, SCANNED, 100):
+        page = ledger.list(scope, limit=100, start=start)
+        found += [e for e in page.entries if e.exported_at is None and e.state is ExportState.CONFIRMED]
+        if page.next_start is None:
+            break
+        start = page.next_start
+    return found
+
+
 def _payments(view: PaymentSyncView) -> PaymentsView | None:
     if view.state is PaymentSyncState.OFF:
         return None
@@ -98,15 +113,7 @@ class StatusService:
         tenant = self.tenants.require(tenant_id)
         connection = self.connections.get(tenant_id)
         failed = self.review.list(tenant_id, status="failed", limit=FAILED_SHOWN).exports
-        seen: list[ReviewedExport] = []
-        start: str | None = None
-        while len(seen) < SCANNED:
-            page = self.review.list(tenant_id, limit=min(100, SCANNED - len(seen)), start=start)
-            seen += page.exports
-            if page.next is None:
-                break
-            start = page.next
-        recent = sorted((e for e in seen if e.status != "failed"), key=lambda e: e.updated_at, reverse=True)
+        recent = self._recent(connection)
         return Overview(
             tenant_name=tenant.display_name,
             language=tenant.settings.language,
@@ -119,9 +126,20 @@ class StatusService:
                 reason=connection.reason,
             ),
             failed=[_line(e) for e in sorted(failed, key=lambda e: e.updated_at, reverse=True)],
-            recent=[_line(e) for e in recent[:RECENT]],
+            recent=[_line(e) for e in recent],
             payments=_payments(self.payments.view_of(tenant, connection)),
         )
+
+    def _recent(self, connection: Connection | None) -> list[ReviewedExport]:
+        """The newest exports by the time each was exported, read newest first without reading the whole ledger."""
+        if connection is None:
+            return []
+        scope = ExportScope(connection.tenant_id, connection.fortnox_tenant_id)
+        ledger = self.connections.beside(ExportLedger)
+        recent = ledger.recent(scope, limit=RECENT)
+        if len(recent) < RECENT:
+            recent += sorted(_exported_unlisted(ledger, scope), key=lambda e: e.updated_at, reverse=True)
+        return [ReviewedExport.of(entry) for entry in recent[:RECENT]]
 
     def language(self, tenant_id: TenantId) -> str:
         return self.tenants.require(tenant_id).settings.language

@@ -18,12 +18,15 @@ from pydantic import BaseModel, Field
 
 from fortnox_bridge.errors import BadInputError, RetryableError
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
+from fortnox_bridge.store.batch_reads import batch_get
 from fortnox_bridge.store.table import (
     DIGEST_INDEX,
     DIGEST_PENDING,
+    EXPORTED_INDEX,
     StoreBase,
     company_partition,
     digest_key,
+    exported_index_keys,
     is_condition_failure,
     ledger_key,
     ledger_prefix,
@@ -136,6 +139,9 @@ class LedgerEntry(BaseModel):
     event_body: str | None = None
     """The event last refused, exactly as it came, so a retry can send it again once the cause is fixed."""
     marked_exported: ManualMark | None = None
+    exported_at: datetime | None = None
+    """When the document last came to rest in Fortnox: confirmed, marked as exported by hand, or given up on while
+    in Fortnox (or perhaps in it). The same write sets its GSI2 keys, which list it among the newest exports."""
     updated_at: datetime
 
     @property
@@ -278,6 +284,10 @@ class ExportLedger(StoreBase):
             removes += ["pdf_file_id"]
         if release or state in {ExportState.CONFIRMED, ExportState.FAILED}:
             removes += ["lease_owner", "lease_until"]
+        if state is ExportState.CONFIRMED:
+            listed, listed_values = _listed_as_exported(entry.scope)
+            sets.append(listed)
+            values.update(listed_values)
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         try:
             self._table.update_item(
@@ -346,10 +356,13 @@ class ExportLedger(StoreBase):
         key = _key(scope, kind, business_key)
         try:
             if exists:
+                # In Fortnox, or perhaps in it: it comes to rest here, and is listed among the newest exports.
+                listed, listed_values = _listed_as_exported(scope)
                 values[":sent"] = ExportState.SENT.value
+                values.update(listed_values)
                 attributes = self._table.update_item(
                     Key=key,
-                    UpdateExpression=f"SET {sets}",
+                    UpdateExpression=f"SET {sets}, {listed}",
                     ConditionExpression=f"(attribute_exists(fortnox_id) OR #state = :sent) AND {free}",
                     ExpressionAttributeNames={"#state": "state"},
                     ExpressionAttributeValues=values,
@@ -445,10 +458,11 @@ class ExportLedger(StoreBase):
         be marked; anything else raises ``NotMarkable`` (it is, or may be, in Fortnox already)."""
         now = datetime.now(UTC)
         mark = ManualMark(reason=reason, at=now)
+        listed, listed_values = _listed_as_exported(scope)
         try:
             attributes = self._table.update_item(
                 Key=_key(scope, kind, business_key),
-                UpdateExpression="SET #state = :confirmed, marked_exported = :mark, updated_at = :now",
+                UpdateExpression=f"SET #state = :confirmed, marked_exported = :mark, updated_at = :now, {listed}",
                 ConditionExpression=(
                     "#state = :failed AND attribute_not_exists(fortnox_id) AND "
                     "(attribute_not_exists(lease_until) OR lease_until < :now)"
@@ -459,6 +473,7 @@ class ExportLedger(StoreBase):
                     ":failed": ExportState.FAILED.value,
                     ":mark": mark.model_dump(mode="json"),
                     ":now": now.isoformat(),
+                    **listed_values,
                 },
                 ReturnValues="ALL_NEW",
             )["Attributes"]
@@ -467,6 +482,35 @@ class ExportLedger(StoreBase):
                 raise NotMarkable(f"{kind} {business_key} is not a failed export, so it is not marked") from None
             raise
         return LedgerEntry.model_validate(plain(attributes))
+
+    def recent(self, scope: ExportScope, *, limit: int) -> list[LedgerEntry]:
+        """The company's ``limit`` most recently exported documents, newest first, as their ledger entries are now;
+        a failed one is passed over. GSI2 holds the keys of exported entries by ``exported_at``: it is read newest
+        first, a page of ``limit`` at a time, and each page's entries in one consistent batch read. The index is
+        eventually consistent, so an export of the last moment may be missing for that moment; its state never
+        lags, since it is read from the entry."""
+        found: list[LedgerEntry] = []
+        query: dict[str, Any] = {
+            "IndexName": EXPORTED_INDEX,
+            "KeyConditionExpression": "GSI2PK = :company",
+            "ExpressionAttributeValues": {":company": company_partition(scope.tenant, scope.company)},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        while True:
+            page = self._table.query(**query)
+            keys = [{"PK": str(item["PK"]), "SK": str(item["SK"])} for item in page.get("Items", [])]
+            entries = {item["SK"]: LedgerEntry.model_validate(plain(item)) for item in batch_get(self._table, keys)}
+            for key in keys:
+                entry = entries.get(key["SK"])
+                if entry is None or entry.state is ExportState.FAILED:
+                    continue
+                found.append(entry)
+                if len(found) == limit:
+                    return found
+            if "LastEvaluatedKey" not in page:
+                return found
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def list(
         self,
@@ -504,12 +548,34 @@ class ExportLedger(StoreBase):
             query["ExclusiveStartKey"] = last
 
 
+def _listed_as_exported(scope: ExportScope) -> tuple[str, dict[str, str]]:
+    """The SET clause, and its values, that brings an entry to rest in Fortnox now: ``exported_at`` and the GSI2 keys
+    that list it, in the one write that moves the entry, so DynamoDB keeps the list with no write of ours."""
+    at = datetime.now(UTC).isoformat(timespec="microseconds")
+    attributes = {"exported_at": at, **exported_index_keys(scope.tenant, scope.company, at)}
+    values = {f":{name}": value for name, value in attributes.items()}
+    return ", ".join(f"{name} = :{name}" for name in attributes), values
+
+
+class PaymentFailureNote(BaseModel):
+    """Payment polls of the tenant stopped working for a reason a person must fix, since ``since``: the fix as the
+    poll recorded it, for the next digest. Removed by the first poll that succeeds again."""
+
+    company: FortnoxTenantId
+    since: datetime
+    sv: str
+    en: str
+
+
 class DigestState(BaseModel):
     tenant_id: TenantId
     last_noted_at: datetime | None = None
     last_sent_at: datetime | None = None
     told_until: datetime | None = None
     """Failures recorded up to this time were in an e-mail already."""
+    payment_failure: PaymentFailureNote | None = None
+    payment_failure_told: datetime | None = None
+    """``since`` of the payment failure last e-mailed: a failing poll is told once, not at every tick."""
 
 
 class FailureNotes(StoreBase):
@@ -525,6 +591,36 @@ class FailureNotes(StoreBase):
             ),
             ExpressionAttributeValues={":pending": DIGEST_PENDING, ":at": when, ":tenant": tenant},
         )
+
+    def note_payment_failure(self, tenant: TenantId, failure: PaymentFailureNote) -> None:
+        """Payment polls started failing for a reason a person must fix: the next digest tells it."""
+        self._table.update_item(
+            Key=digest_key(tenant),
+            UpdateExpression=(
+                "SET payment_failure = :failure, GSI1PK = :pending, GSI1SK = if_not_exists(GSI1SK, :at), "
+                "last_noted_at = :at, tenant_id = :tenant"
+            ),
+            ExpressionAttributeValues={
+                ":failure": failure.model_dump(mode="json"),
+                ":pending": DIGEST_PENDING,
+                ":at": failure.since.isoformat(),
+                ":tenant": tenant,
+            },
+        )
+
+    def clear_payment_failure(self, tenant: TenantId, company: FortnoxTenantId) -> None:
+        """A poll of ``company`` succeeded: its failure is no longer news, told or not."""
+        try:
+            self._table.update_item(
+                Key=digest_key(tenant),
+                UpdateExpression="REMOVE payment_failure, payment_failure_told",
+                ConditionExpression="payment_failure.company = :company",
+                ExpressionAttributeValues={":company": company},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            # No failure noted, or one of another company the tenant has since left: nothing of this one to clear.
 
     def pending(self) -> list[DigestState]:
         """Every tenant with failures waiting to be told, longest waiting first."""
@@ -575,14 +671,26 @@ class FailureNotes(StoreBase):
             if not is_condition_failure(error):
                 raise
 
-    def settle(self, tenant: TenantId, *, told_until: datetime | None, seen: DigestState) -> None:
+    def settle(
+        self,
+        tenant: TenantId,
+        *,
+        told_until: datetime | None,
+        seen: DigestState,
+        payment_failure_told: datetime | None = None,
+    ) -> None:
         """Everything noted up to ``seen`` is told (or there is nobody to tell): out of GSI1, unless a failure was
-        noted meanwhile, which keeps the tenant waiting for the next interval."""
+        noted meanwhile, which keeps the tenant waiting for the next interval. ``payment_failure_told``: the
+        ``since`` of the payment failure the e-mail told."""
         values: dict[str, Any] = {":seen": seen.last_noted_at.isoformat() if seen.last_noted_at else ""}
-        expression = "REMOVE GSI1PK, GSI1SK"
+        sets = []
         if told_until is not None:
-            expression = "SET told_until = :told " + expression
+            sets.append("told_until = :told")
             values[":told"] = told_until.isoformat()
+        if payment_failure_told is not None:
+            sets.append("payment_failure_told = :payment")
+            values[":payment"] = payment_failure_told.isoformat()
+        expression = ("SET " + ", ".join(sets) + " " if sets else "") + "REMOVE GSI1PK, GSI1SK"
         try:
             self._table.update_item(
                 Key=digest_key(tenant),

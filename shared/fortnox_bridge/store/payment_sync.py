@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from fortnox_bridge.events import PaymentFigures
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
-from fortnox_bridge.store.ledger import ExportScope
+from fortnox_bridge.store.ledger import ExportScope, FailureNotes, PaymentFailureNote
 from fortnox_bridge.store.table import (
     StoreBase,
     is_condition_failure,
@@ -60,6 +60,9 @@ class SyncState(PaymentSyncStatus):
     lease_until: datetime | None = None
     unconfirmed: list[str] = Field(default_factory=list)
     """Payments whose events were published by a poll that did not write its cursor."""
+    failing_since: datetime | None = None
+    """Polls have failed for a reason a person must fix since then (told once in the failure digest); cleared by the
+    next poll that succeeds."""
 
     def status(self) -> PaymentSyncStatus:
         return PaymentSyncStatus.model_validate(self.model_dump(include=set(PaymentSyncStatus.model_fields)))
@@ -165,9 +168,11 @@ class PaymentSyncStore(StoreBase):
         at: datetime,
         counts: dict[str, int],
         resync_done: date | None,
+        healed: bool = False,
     ) -> None:
         """Write the cursor (only forwards), the outcome, and let the lease go, in one conditional write. A re-sync
-        that was asked for again while this poll ran stays asked."""
+        that was asked for again while this poll ran stays asked. ``healed``: the polls before had failed for a reason
+        a person had to fix, and the failure digest stops telling it."""
         values: dict[str, Any] = {
             ":cursor": cursor.astimezone(UTC).isoformat(timespec="microseconds"),
             ":at": at.isoformat(),
@@ -176,7 +181,7 @@ class PaymentSyncStore(StoreBase):
             ":owner": owner,
         }
         condition = "lease_owner = :owner AND (attribute_not_exists(#cursor) OR #cursor <= :cursor)"
-        remove = "REMOVE lease_owner, lease_until, unconfirmed, last_reason_sv, last_reason_en"
+        remove = "REMOVE lease_owner, lease_until, unconfirmed, last_reason_sv, last_reason_en, failing_since"
         if resync_done is not None:
             remove += ", resync_from"
             condition += " AND (attribute_not_exists(resync_from) OR resync_from = :resync)"
@@ -196,9 +201,11 @@ class PaymentSyncStore(StoreBase):
                 raise
             if resync_done is not None:
                 # Asked again while this poll ran (or the lease was lost): keep the request, write the rest.
-                self.advance(scope, owner, cursor=cursor, at=at, counts=counts, resync_done=None)
+                self.advance(scope, owner, cursor=cursor, at=at, counts=counts, resync_done=None, healed=healed)
                 return
             raise LeaseLost(f"the payment poll of {scope.tenant} lost its lease") from None
+        if healed:
+            FailureNotes(self._table).clear_payment_failure(scope.tenant, scope.company)
 
     def record(
         self,
@@ -209,8 +216,12 @@ class PaymentSyncStore(StoreBase):
         reason_sv: str | None,
         reason_en: str | None,
         owner: str | None = None,
+        lasting: bool = False,
     ) -> None:
-        """Record a poll that did not advance (failed, or not connected), and let this poll's lease go."""
+        """Record a poll that did not advance (failed, or not connected), and let this poll's lease go. ``lasting``:
+        it failed for a reason that will not pass by itself (a lost connection, a missing permission, Fortnox
+        refusing); the first such failure after a good poll is noted for the tenant's failure digest, the ones after it
+        are not, so the bookkeeper is told once and not at every tick."""
         values: dict[str, Any] = {
             ":outcome": outcome.value,
             ":at": at.isoformat(),
@@ -224,6 +235,8 @@ class PaymentSyncStore(StoreBase):
             "SET last_outcome = :outcome, last_poll_at = :at, last_reason_sv = :sv, last_reason_en = :en, "
             "last_counts = :none, tenant_id = :tenant, fortnox_company = :company"
         )
+        if lasting:
+            update += ", failing_since = if_not_exists(failing_since, :at)"
         condition = None
         if owner is not None:
             update += " REMOVE lease_owner, lease_until"
@@ -231,22 +244,29 @@ class PaymentSyncStore(StoreBase):
             values[":owner"] = owner
         try:
             if condition is None:
-                self._table.update_item(
+                before = self._table.update_item(
                     Key=payment_sync_key(scope.tenant, scope.company),
                     UpdateExpression=update,
                     ExpressionAttributeValues=values,
+                    ReturnValues="ALL_OLD",
                 )
             else:
-                self._table.update_item(
+                before = self._table.update_item(
                     Key=payment_sync_key(scope.tenant, scope.company),
                     UpdateExpression=update,
                     ConditionExpression=condition,
                     ExpressionAttributeValues=values,
+                    ReturnValues="ALL_OLD",
                 )
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
             # Another poll took over the expired lease: its outcome is the one to show.
+            return
+        if lasting and reason_sv and reason_en and "failing_since" not in before.get("Attributes", {}):
+            FailureNotes(self._table).note_payment_failure(
+                scope.tenant, PaymentFailureNote(company=scope.company, since=at, sv=reason_sv, en=reason_en)
+            )
 
     def _under_lease(self, scope: ExportScope, owner: str, update: str, values: dict[str, Any]) -> None:
         try:

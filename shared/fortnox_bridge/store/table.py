@@ -1,6 +1,6 @@
 """Keys of the single table. Every entity's key is built here and nowhere else."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -41,6 +41,17 @@ def ledger_key(tenant: TenantId, company: FortnoxTenantId, kind: str, business_k
 def ledger_prefix() -> str:
     """Sort-key prefix of every export ledger entry in a company partition."""
     return "EXPORT#"
+
+
+EXPORTED_INDEX = "GSI2"
+"""A sparse index of the ledger entries that came to rest in Fortnox, by company and by when (keys only): the status
+page's "recent exports" read it newest first (``ExportLedger.recent``). Nothing else is in it."""
+
+
+def exported_index_keys(tenant: TenantId, company: FortnoxTenantId, at: str) -> Key:
+    """GSI2 keys of a ledger entry exported at ``at`` (ISO UTC to the microsecond, so the keys sort as the times do),
+    set in the write that sets its ``exported_at``."""
+    return {"GSI2PK": company_partition(tenant, company), "GSI2SK": at}
 
 
 def digest_key(tenant: TenantId) -> Key:
@@ -97,14 +108,24 @@ def is_condition_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+_KEY_ATTRIBUTES = frozenset({"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"})
+
+
 def plain(item: dict[str, Any]) -> dict[str, Any]:
     """An item without its key attributes, ready for a pydantic model."""
-    return {name: value for name, value in item.items() if name not in {"PK", "SK", "GSI1PK", "GSI1SK"}}
+    return {name: value for name, value in item.items() if name not in _KEY_ATTRIBUTES}
+
+
+StoreT = TypeVar("StoreT", bound="StoreBase")
 
 
 class StoreBase:
     def __init__(self, table: "Table") -> None:
         self._table = table
+
+    def beside(self, store: type[StoreT]) -> StoreT:
+        """Another store on the same table, for a reader that was handed this one."""
+        return store(self._table)
 
 
 # -- voucher export (issue 10) --------------------------------------------------------------------------------------
