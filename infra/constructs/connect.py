@@ -13,11 +13,11 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constructs import access
 from infra.constructs.bridge_function import BridgeFunction
+from infra.constructs.work_queue import dead_letter_queue
 from infra.names import (
     HOSTED_CONNECT_RESERVED_CONCURRENCY,
     MANAGEMENT_API_RESERVED_CONCURRENCY,
@@ -191,13 +191,7 @@ class Connect(Construct):
                     retry_attempts=2,
                     # A day's tick EventBridge could not hand over (throttled, failed twice) is kept here and alarmed
                     # (monitoring.py): a skipped day spends the 15 days between the keep-alive and the tokens' expiry.
-                    dead_letter_queue=sqs.Queue(
-                        self,
-                        "KeepAliveDeadLetters",
-                        retention_period=cdk.Duration.days(14),
-                        encryption=sqs.QueueEncryption.SQS_MANAGED,
-                        enforce_ssl=True,
-                    ),
+                    dead_letter_queue=dead_letter_queue(self, "KeepAliveDeadLetters"),
                 )
             ],
         )

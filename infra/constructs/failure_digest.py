@@ -5,11 +5,11 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constructs import access
 from infra.constructs.bridge_function import BridgeFunction
+from infra.constructs.work_queue import dead_letter_queue
 from infra.names import FAILURE_DIGEST_EVERY_MINUTES, FAILURE_DIGEST_TIMEOUT_SECONDS, SCHEDULED_RESERVED_CONCURRENCY
 
 
@@ -60,13 +60,7 @@ class FailureDigest(Construct):
                     # A tick EventBridge could not hand over (throttled, failed twice) is kept and alarmed like every
                     # schedule's (monitoring.py): the next tick mails what this one would have, but a schedule whose
                     # every tick fails would otherwise leave no trace but silence.
-                    dead_letter_queue=sqs.Queue(
-                        self,
-                        "ScheduleDeadLetters",
-                        retention_period=cdk.Duration.days(14),
-                        encryption=sqs.QueueEncryption.SQS_MANAGED,
-                        enforce_ssl=True,
-                    ),
+                    dead_letter_queue=dead_letter_queue(self, "ScheduleDeadLetters"),
                 )
             ],
         )

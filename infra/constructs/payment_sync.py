@@ -5,12 +5,11 @@ import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constructs import access
 from infra.constructs.bridge_function import BridgeFunction
-from infra.constructs.work_queue import queue_worker
+from infra.constructs.work_queue import dead_letter_queue, queue_worker
 from infra.names import (
     PAYMENT_FAN_OUT_TIMEOUT_SECONDS,
     PAYMENT_POLL_BATCH_SIZE,
@@ -97,13 +96,7 @@ class PaymentSync(Construct):
         access.fan_out_polls(self.fan_out, resources, self.poll_work.queue)
         # A tick EventBridge could not hand to the function (throttled, failed twice) is kept for a person to see; the
         # next tick still finds every tenant it would have enqueued, since nothing advanced their schedules.
-        self.schedule_dead_letters = sqs.Queue(
-            self,
-            "ScheduleDeadLetters",
-            retention_period=cdk.Duration.days(14),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-        )
+        self.schedule_dead_letters = dead_letter_queue(self, "ScheduleDeadLetters")
         events.Rule(
             self,
             "Schedule",

@@ -10,16 +10,22 @@ from infra.constructs.bridge_function import BridgeFunction
 from infra.names import MAX_RECEIVE_COUNT
 
 
+def dead_letter_queue(scope: Construct, construct_id: str) -> sqs.Queue:
+    """Where a work queue's or a schedule's failures wait for a person: 14 days (SQS's most), encrypted, TLS only.
+    ``monitoring.py`` finds every one of them by walking the stack and alarms on its depth."""
+    return sqs.Queue(
+        scope,
+        construct_id,
+        retention_period=cdk.Duration.days(14),
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+    )
+
+
 class WorkQueue(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, visibility_timeout: cdk.Duration) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            retention_period=cdk.Duration.days(14),
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-        )
+        self.dead_letters = dead_letter_queue(self, "DeadLetters")
         self.queue = sqs.Queue(
             self,
             "Queue",
