@@ -318,8 +318,13 @@ def _log_from(raw: dict[str, Any] | None) -> WindowLog:
         return WindowLog(0)
     try:
         item = {name: _deserializer.deserialize(value) for name, value in raw.items()}
+        version = item["version"]
+        # Only a positive whole number can be matched by the next write's condition: a hand-edited 0 reads as "no
+        # item" and a string never equals a number, so every write would be lost until the give-up, as contention.
+        if not isinstance(version, Decimal) or version != version.to_integral_value() or version < 1:
+            raise ValueError(f"version {version!r} is not a positive whole number")
         # Both limiters write the log sorted; a hand-edited one is sorted here, or its newest sends would be misread.
-        return WindowLog(int(item["version"]), tuple(sorted(float(value) for value in item.get("sent", []))))
+        return WindowLog(int(version), tuple(sorted(float(value) for value in item.get("sent", []))))
     except (KeyError, TypeError, ValueError) as error:
         key = raw.get("PK", {}).get("S", "?")
         raise RetryableError(
