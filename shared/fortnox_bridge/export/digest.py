@@ -109,6 +109,10 @@ class FailureDigest:
             return False
         failures = self._untold(ExportScope(state.tenant_id, connection.fortnox_tenant_id), state.told_until)
         payments = _untold_payment_failure(state, tenant, connection)
+        if state.payment_failure is not None and not _tellable(state.payment_failure, tenant, connection):
+            # Left noted, the polls that go on failing once the tenant is back (sync on again, the company connected
+            # again) would find it there and note nothing, and the settle below takes the tenant out of GSI1.
+            self._notes.drop_payment_failure(state.tenant_id, state.payment_failure)
         if not failures and payments is None:
             self._notes.settle(state.tenant_id, told_until=None, seen=state)
             return False
@@ -157,11 +161,18 @@ def _untold_payment_failure(
     """The tenant's failing payment polls, unless told already, of a company the tenant has left, or of a sync it
     has switched off since."""
     failure = state.payment_failure
-    if failure is None or tenant is None or Feature.PAYMENT_SYNC not in tenant.settings.features:
-        return None
-    if failure.company != connection.fortnox_tenant_id or failure.since == state.payment_failure_told:
+    if failure is None or not _tellable(failure, tenant, connection) or failure.since == state.payment_failure_told:
         return None
     return failure
+
+
+def _tellable(failure: PaymentFailureNote, tenant: Tenant | None, connection: Connection) -> bool:
+    """The failure is of the tenant's payment sync as it is now: switched on, and of the company connected."""
+    return (
+        tenant is not None
+        and Feature.PAYMENT_SYNC in tenant.settings.features
+        and failure.company == connection.fortnox_tenant_id
+    )
 
 
 def compose(

@@ -559,7 +559,8 @@ def _listed_as_exported(scope: ExportScope) -> tuple[str, dict[str, str]]:
 
 class PaymentFailureNote(BaseModel):
     """Payment polls of the tenant stopped working for a reason a person must fix, since ``since``: the fix as the
-    poll recorded it, for the next digest. Removed by the first poll that succeeds again."""
+    poll recorded it, for the next digest. Removed by the first poll that succeeds again, and by a digest that will
+    not tell it (payment sync off, another company connected); a poll still failing then notes it again."""
 
     company: FortnoxTenantId
     since: datetime
@@ -592,21 +593,58 @@ class FailureNotes(StoreBase):
             ExpressionAttributeValues={":pending": DIGEST_PENDING, ":at": when, ":tenant": tenant},
         )
 
-    def note_payment_failure(self, tenant: TenantId, failure: PaymentFailureNote) -> None:
+    def note_payment_failure(self, tenant: TenantId, failure: PaymentFailureNote, *, at: datetime) -> None:
         """Payment polls started failing for a reason a person must fix: the next digest tells it."""
-        self._table.update_item(
-            Key=digest_key(tenant),
-            UpdateExpression=(
+        self._table.update_item(**self._payment_failure_noted(tenant, failure, at))
+
+    def note_payment_failure_if_missing(self, tenant: TenantId, failure: PaymentFailureNote, *, at: datetime) -> None:
+        """Payment polls are still failing: note it again if no note of ``failure.company`` is there (the digest
+        dropped it, or it names a company the tenant has come back from). A note that is there, told or not, stays
+        as it is, so a failure is told once."""
+        noted = self._payment_failure_noted(tenant, failure, at)
+        noted["ExpressionAttributeValues"][":company"] = failure.company
+        try:
+            self._table.update_item(
+                **noted,
+                ConditionExpression="attribute_not_exists(payment_failure) OR payment_failure.company <> :company",
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+
+    @staticmethod
+    def _payment_failure_noted(tenant: TenantId, failure: PaymentFailureNote, at: datetime) -> dict[str, Any]:
+        # ``last_noted_at`` is the time of this write, not the failure's start: a digest that read the item before
+        # it must see that something was noted since, or its settle would take the tenant out of GSI1 untold.
+        return {
+            "Key": digest_key(tenant),
+            "UpdateExpression": (
                 "SET payment_failure = :failure, GSI1PK = :pending, GSI1SK = if_not_exists(GSI1SK, :at), "
                 "last_noted_at = :at, tenant_id = :tenant"
             ),
-            ExpressionAttributeValues={
+            "ExpressionAttributeValues": {
                 ":failure": failure.model_dump(mode="json"),
                 ":pending": DIGEST_PENDING,
-                ":at": failure.since.isoformat(),
+                ":at": at.isoformat(),
                 ":tenant": tenant,
             },
-        )
+        }
+
+    def drop_payment_failure(self, tenant: TenantId, failure: PaymentFailureNote) -> None:
+        """The digest will not tell ``failure`` (payment sync is off, or it names a company the tenant is not
+        connected to): remove it, so a poll that fails again later notes it afresh. Only this very note: one noted
+        since is left for the digest."""
+        dumped = failure.model_dump(mode="json")  # as ``note_payment_failure`` wrote it
+        try:
+            self._table.update_item(
+                Key=digest_key(tenant),
+                UpdateExpression="REMOVE payment_failure",
+                ConditionExpression="payment_failure.company = :company AND payment_failure.since = :since",
+                ExpressionAttributeValues={":company": dumped["company"], ":since": dumped["since"]},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
 
     def clear_payment_failure(self, tenant: TenantId, company: FortnoxTenantId) -> None:
         """A poll of ``company`` succeeded: its failure is no longer news, told or not."""

@@ -221,7 +221,8 @@ class PaymentSyncStore(StoreBase):
         """Record a poll that did not advance (failed, or not connected), and let this poll's lease go. ``lasting``:
         it failed for a reason that will not pass by itself (a lost connection, a missing permission, Fortnox
         refusing); the first such failure after a good poll is noted for the tenant's failure digest, the ones after it
-        are not, so the bookkeeper is told once and not at every tick."""
+        only put the note back when the digest has dropped it, so the bookkeeper is told once and not at every
+        tick."""
         values: dict[str, Any] = {
             ":outcome": outcome.value,
             ":at": at.isoformat(),
@@ -263,9 +264,23 @@ class PaymentSyncStore(StoreBase):
                 raise
             # Another poll took over the expired lease: its outcome is the one to show.
             return
-        if lasting and reason_sv and reason_en and "failing_since" not in before.get("Attributes", {}):
-            FailureNotes(self._table).note_payment_failure(
-                scope.tenant, PaymentFailureNote(company=scope.company, since=at, sv=reason_sv, en=reason_en)
+        if not (lasting and reason_sv and reason_en):
+            return
+        failing_since = before.get("Attributes", {}).get("failing_since")
+        notes = FailureNotes(self._table)
+        if failing_since is None:
+            notes.note_payment_failure(
+                scope.tenant, PaymentFailureNote(company=scope.company, since=at, sv=reason_sv, en=reason_en), at=at
+            )
+        else:
+            # Still failing: noted already, unless the digest dropped the note while it could not tell it (sync
+            # switched off, another company connected) and the tenant has come back to this failure since.
+            notes.note_payment_failure_if_missing(
+                scope.tenant,
+                PaymentFailureNote(
+                    company=scope.company, since=datetime.fromisoformat(str(failing_since)), sv=reason_sv, en=reason_en
+                ),
+                at=at,
             )
 
     def _under_lease(self, scope: ExportScope, owner: str, update: str, values: dict[str, Any]) -> None:
