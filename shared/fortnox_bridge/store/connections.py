@@ -168,6 +168,10 @@ class ConnectionStore(StoreBase):
                 if reason.get("Code") == "ConditionalCheckFailed"
             ]
             raise (failed[0] if failed else taken) from None
+        if connection.state is ConnectionState.CONNECTED:
+            # Again after the write: payment sync switched on meanwhile may have scheduled the tenant out of the
+            # index on reading it not yet connected; its own check after its write may have come before this one.
+            PaymentSchedule(self._table).resume(connection.tenant_id, datetime.now(UTC))
 
     def record_refresh(self, tenant: TenantId, at: datetime) -> None:
         self._table.update_item(

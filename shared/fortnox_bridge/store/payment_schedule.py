@@ -68,14 +68,19 @@ class PaymentSchedule(StoreBase):
             self._table.delete_item(Key=payment_schedule_key(tenant))
             return
         interval = timedelta(minutes=settings.payment_sync.interval_minutes)
-        # A tenant not connected is scheduled out of the index: connecting puts it in (``resume``).
-        connection = self._table.get_item(Key=connection_key(tenant), ConsistentRead=True).get("Item")
-        indexed = connection is not None and connection.get("state") == CONNECTED
         # The first write assumes a tenant not yet scheduled (one write); a scheduled one is read to keep its time.
         due, condition = now, "attribute_not_exists(PK)"
         values: dict[str, Any] = {}
         for _ in range(APPLY_ATTEMPTS):
+            # A tenant not connected is scheduled out of the index: connecting puts it in (``resume``). Read anew
+            # for each write: a connect may have completed since the last one.
+            indexed = self._connected(tenant)
             if self._schedule(tenant, settings.payment_sync.interval_minutes, due, condition, values, indexed=indexed):
+                if not indexed and self._connected(tenant):
+                    # A connect completed between the read and the write: its ``resume`` (before its connection
+                    # was written) found nothing to put in, or was undone by this write. Of this read and the
+                    # connect's ``resume`` after its write, one sees the other (docs/decisions.md).
+                    self.resume(tenant, now)
                 return
             item = self._table.get_item(Key=payment_schedule_key(tenant), ConsistentRead=True).get("Item")
             if item is None:
@@ -85,6 +90,10 @@ class PaymentSchedule(StoreBase):
                 due = min(datetime.fromisoformat(seen), now + interval)
                 condition, values = "next_due_at = :seen", {":seen": seen}
         raise RuntimeError(f"the payment schedule of {tenant} kept changing while its settings were applied")
+
+    def _connected(self, tenant: TenantId) -> bool:
+        connection = self._table.get_item(Key=connection_key(tenant), ConsistentRead=True).get("Item")
+        return connection is not None and connection.get("state") == CONNECTED
 
     def _schedule(
         self, tenant: TenantId, interval: int, due: datetime, condition: str, values: dict[str, Any], *, indexed: bool
