@@ -42,6 +42,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "lost": len(report.lost),
             "postponed": len(report.postponed),
             "failed": len(report.failed),
+            "skipped": len(report.skipped),
         },
     )
     return {
@@ -49,4 +50,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "lost": report.lost,
         "postponed": report.postponed,
         "failed": report.failed,
+        "skipped": report.skipped,
     }

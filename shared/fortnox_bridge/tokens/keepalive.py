@@ -8,7 +8,7 @@ from fortnox_bridge.errors import BridgeError, RetryableError
 from fortnox_bridge.fortnox.ports import TokenProvider
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import logger
-from fortnox_bridge.store.connections import ConnectionStore
+from fortnox_bridge.store.connections import ConnectionState, ConnectionStore
 from fortnox_bridge.tokens.tenant_tokens import ConnectionLost
 
 DEFAULT_THRESHOLD = timedelta(days=30)
@@ -22,6 +22,8 @@ class KeepAliveReport:
     """A passing failure (Fortnox down, a refresh in another worker): tomorrow's run may well succeed."""
     failed: list[TenantId] = field(default_factory=list)
     """Refused in a way that repeats: tomorrow's run fails the same way, and at day 45 the connection is lost."""
+    skipped: list[TenantId] = field(default_factory=list)
+    """Disconnected on request while the run went on: nothing to keep alive, nothing lost."""
 
 
 class ForcedRefresh:
@@ -48,7 +50,10 @@ def keep_alive(
         try:
             ForcedRefresh(tokens_for(connection.tenant_id)).run()
         except ConnectionLost:
-            report.lost.append(connection.tenant_id)
+            if _left_on_request(connections, connection.tenant_id):
+                report.skipped.append(connection.tenant_id)
+            else:
+                report.lost.append(connection.tenant_id)
         except RetryableError:
             report.postponed.append(connection.tenant_id)
         except BridgeError as error:
@@ -61,3 +66,17 @@ def keep_alive(
         else:
             report.refreshed.append(connection.tenant_id)
     return report
+
+
+def _left_on_request(connections: ConnectionStore, tenant: TenantId) -> bool:
+    """The connection was listed as connected but is now ended on request (a disconnect deletes the tokens, then
+    marks it revoked or disconnected) or gone, not lost to Fortnox refusing its refresh token (which marks it
+    ``needs_reconnect`` and tells upstream): nothing to keep alive, and no alarm is due."""
+    current = connections.get(tenant)
+    if current is not None and current.state not in (ConnectionState.REVOKED, ConnectionState.DISCONNECTED):
+        return False
+    logger.info(
+        "keep-alive passed over a tenant that disconnected during the run",
+        extra={"tenant_id": tenant, "state": current.state if current is not None else None},
+    )
+    return True
