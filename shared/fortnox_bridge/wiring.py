@@ -276,12 +276,14 @@ def status_links() -> "StatusLinks":
 def status_service() -> "StatusService":
     from fortnox_bridge.status.payments import PaymentSyncOverview
     from fortnox_bridge.status.service import StatusService
+    from fortnox_bridge.store.ledger import ExportLedger
 
     return StatusService(
         tenants=TenantStore(table()),
         connections=ConnectionStore(table()),
         review=export_review(),
         payments=PaymentSyncOverview.on(table()),
+        ledger=ExportLedger(table()),
     )
 
 

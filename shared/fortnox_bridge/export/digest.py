@@ -108,11 +108,14 @@ class FailureDigest:
             self._notes.settle(state.tenant_id, told_until=None, seen=state)
             return False
         failures = self._untold(ExportScope(state.tenant_id, connection.fortnox_tenant_id), state.told_until)
-        payments = _untold_payment_failure(state, tenant, connection)
-        if state.payment_failure is not None and not _tellable(state.payment_failure, tenant, connection):
+        payments = state.payment_failure
+        if payments is not None and not _tellable(payments, tenant, connection):
             # Left noted, the polls that go on failing once the tenant is back (sync on again, the company connected
             # again) would find it there and note nothing, and the settle below takes the tenant out of GSI1.
-            self._notes.drop_payment_failure(state.tenant_id, state.payment_failure)
+            self._notes.drop_payment_failure(state.tenant_id, payments)
+            payments = None
+        elif payments is not None and payments.since == state.payment_failure_told:
+            payments = None  # told already, once is enough
         if not failures and payments is None:
             self._notes.settle(state.tenant_id, told_until=None, seen=state)
             return False
@@ -153,17 +156,6 @@ class FailureDigest:
             if page.next_start is None:
                 return sorted(found, key=lambda entry: entry.failure.failed_at if entry.failure else entry.updated_at)
             start = page.next_start
-
-
-def _untold_payment_failure(
-    state: DigestState, tenant: Tenant | None, connection: Connection
-) -> PaymentFailureNote | None:
-    """The tenant's failing payment polls, unless told already, of a company the tenant has left, or of a sync it
-    has switched off since."""
-    failure = state.payment_failure
-    if failure is None or not _tellable(failure, tenant, connection) or failure.since == state.payment_failure_told:
-        return None
-    return failure
 
 
 def _tellable(failure: PaymentFailureNote, tenant: Tenant | None, connection: Connection) -> bool:

@@ -108,6 +108,7 @@ class StatusService:
     connections: ConnectionStore
     review: ExportReview
     payments: PaymentSyncOverview
+    ledger: ExportLedger
 
     def overview(self, tenant_id: TenantId) -> Overview:
         tenant = self.tenants.require(tenant_id)
@@ -135,10 +136,9 @@ class StatusService:
         if connection is None:
             return []
         scope = ExportScope(connection.tenant_id, connection.fortnox_tenant_id)
-        ledger = self.connections.beside(ExportLedger)
-        recent = ledger.recent(scope, limit=RECENT)
+        recent = self.ledger.recent(scope, limit=RECENT)
         if len(recent) < RECENT:
-            recent += sorted(_exported_unlisted(ledger, scope), key=lambda e: e.updated_at, reverse=True)
+            recent += sorted(_exported_unlisted(self.ledger, scope), key=lambda e: e.updated_at, reverse=True)
         return [ReviewedExport.of(entry) for entry in recent[:RECENT]]
 
     def language(self, tenant_id: TenantId) -> str:

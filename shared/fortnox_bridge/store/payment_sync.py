@@ -267,21 +267,14 @@ class PaymentSyncStore(StoreBase):
         if not (lasting and reason_sv and reason_en):
             return
         failing_since = before.get("Attributes", {}).get("failing_since")
-        notes = FailureNotes(self._table)
+        since = at if failing_since is None else datetime.fromisoformat(str(failing_since))
+        note = PaymentFailureNote(company=scope.company, since=since, sv=reason_sv, en=reason_en)
         if failing_since is None:
-            notes.note_payment_failure(
-                scope.tenant, PaymentFailureNote(company=scope.company, since=at, sv=reason_sv, en=reason_en), at=at
-            )
+            FailureNotes(self._table).note_payment_failure(scope.tenant, note, at=at)
         else:
             # Still failing: noted already, unless the digest dropped the note while it could not tell it (sync
             # switched off, another company connected) and the tenant has come back to this failure since.
-            notes.note_payment_failure_if_missing(
-                scope.tenant,
-                PaymentFailureNote(
-                    company=scope.company, since=datetime.fromisoformat(str(failing_since)), sv=reason_sv, en=reason_en
-                ),
-                at=at,
-            )
+            FailureNotes(self._table).note_payment_failure_if_missing(scope.tenant, note, at=at)
 
     def _under_lease(self, scope: ExportScope, owner: str, update: str, values: dict[str, Any]) -> None:
         try:

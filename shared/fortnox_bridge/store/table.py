@@ -1,6 +1,6 @@
 """Keys of the single table. Every entity's key is built here and nowhere else."""
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -116,16 +116,9 @@ def plain(item: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in item.items() if name not in _KEY_ATTRIBUTES}
 
 
-StoreT = TypeVar("StoreT", bound="StoreBase")
-
-
 class StoreBase:
     def __init__(self, table: "Table") -> None:
         self._table = table
-
-    def beside(self, store: type[StoreT]) -> StoreT:
-        """Another store on the same table, for a reader that was handed this one."""
-        return store(self._table)
 
 
 # -- voucher export (issue 10) --------------------------------------------------------------------------------------
