@@ -3,13 +3,13 @@
 No client exists at import time, so tests can start moto first; ``reset()`` forgets them between tests.
 """
 
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 
 from fortnox_bridge import settings
+from fortnox_bridge.once import once
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -30,38 +30,38 @@ def _options() -> dict[str, Any]:
     return options
 
 
-@cache
+@once
 def dynamodb() -> "DynamoDBServiceResource":
     return boto3.resource("dynamodb", **_options())
 
 
-@cache
+@once
 def dynamodb_client() -> "DynamoDBClient":
     """The low-level client, for libraries that write typed attribute values themselves (Powertools)."""
     return boto3.client("dynamodb", **_options())
 
 
-@cache
+@once
 def sqs() -> "SQSClient":
     return boto3.client("sqs", **_options())
 
 
-@cache
+@once
 def secrets() -> "SecretsManagerClient":
     return boto3.client("secretsmanager", **_options())
 
 
-@cache
+@once
 def events() -> "EventBridgeClient":
     return boto3.client("events", **_options())
 
 
-@cache
+@once
 def s3() -> "S3Client":
     return boto3.client("s3", **_options())
 
 
-@cache
+@once
 def ses() -> Any:
     """The e-mail digest's client (the project ships no SES type stubs; ``export/digest.py`` types the one call)."""
     return boto3.client("ses", **_options())

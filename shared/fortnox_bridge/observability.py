@@ -2,6 +2,7 @@
 
 import logging
 import os
+import threading
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -17,13 +18,17 @@ for libraries no function uses."""
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE, patch_modules=TRACED_MODULES)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+# Powertools' add_metric reads, extends and stores back the metric's entry: two records counting the same name at
+# once (the invoice export works two at a time) would lose one count.
+_counting = threading.Lock()
 
 
 def count(name: str, value: int = 1) -> None:
     """Count ``name`` for the function at hand: domain code (the token providers, the export path) says what happened
     without knowing which handler flushes it. The only dimension is the function's service: a tenant id as a
     dimension would make a billed metric per tenant and put the id in CloudWatch."""
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    with _counting:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 # httpx writes every request line at INFO, query string included, and Lambda's JSON log level is INFO by default: a

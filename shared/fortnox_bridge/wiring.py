@@ -8,7 +8,6 @@ clients, one Secrets Manager provider (with its cache), one HTTP pool per Fortno
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -23,6 +22,7 @@ from fortnox_bridge.fortnox.http import shared_client
 from fortnox_bridge.fortnox.oauth import ServiceAccountTokens, TokenEndpoint, fortnox_tenant_claim
 from fortnox_bridge.fortnox.ports import StaticToken, TokenProvider
 from fortnox_bridge.ids import TenantId
+from fortnox_bridge.once import once
 from fortnox_bridge.ratelimit.sliding_window import DynamoDbSlidingWindow, WindowRule
 from fortnox_bridge.store.connections import Connection, ConnectionStore
 from fortnox_bridge.store.links import ConsentStates, LinkStore
@@ -54,23 +54,23 @@ if TYPE_CHECKING:
     from fortnox_bridge.webhooks.secrets import WebhookSecretIssuer
 
 
-@cache
+@once
 def fortnox_settings() -> settings.FortnoxSettings:
     return settings.load(settings.FortnoxSettings)
 
 
-@cache
+@once
 def table() -> "Table":
     return aws.dynamodb().Table(settings.load(settings.TableSettings).table_name)
 
 
-@cache
+@once
 def window_rule() -> WindowRule:
     limits = settings.load(settings.RateLimitSettings)
     return WindowRule(limits.requests_per_window, limits.window_seconds, limits.margin_seconds)
 
 
-@cache
+@once
 def secrets_provider() -> parameters.SecretsProvider:
     """One per process: Powertools caches values per provider, so a provider made per call reads every time."""
     return parameters.SecretsProvider(boto3_client=aws.secrets())
@@ -102,7 +102,7 @@ def http_pool(url: str) -> httpx.Client:
         return pool
 
 
-@cache
+@once
 def token_endpoint() -> TokenEndpoint:
     config = fortnox_settings()
     return TokenEndpoint(
@@ -114,7 +114,7 @@ def token_endpoint() -> TokenEndpoint:
     )
 
 
-@cache
+@once
 def token_cache() -> TokenCache:
     return TokenCache()
 
@@ -224,7 +224,7 @@ def read_company(access_token: str) -> "CompanyInformation":
         return client.company_information.get()
 
 
-@cache
+@once
 def signing_keys() -> SigningKeys:
     """The connect signing key's current and previous versions, one cache per process (``SigningKeys``).
 
@@ -233,7 +233,7 @@ def signing_keys() -> SigningKeys:
     return SigningKeys(lambda: read_key_ring(aws.secrets(), settings.load(settings.SigningSettings).signing_key_id))
 
 
-@cache
+@once
 def connect_service() -> "ConnectService":
     # Imported here: workers need the connect flow only when a tenant's connection is lost (cold-start cost).
     from fortnox_bridge.connect.service import ConnectConfig, ConnectService
@@ -334,7 +334,7 @@ def read_pdf(reference: "S3ObjectRef") -> bytes:
     return bytes(body)
 
 
-@cache
+@once
 def tenant_reader() -> "TenantReader":
     """One per process: it remembers which company each tenant was last connected to (``store/tenant_reads.py``)."""
     from fortnox_bridge.store.tenant_reads import TenantReader
@@ -514,7 +514,7 @@ def webhook_deliverer() -> "WebhookDeliverer":
     )
 
 
-@cache
+@once
 def previous_secrets_provider() -> parameters.SecretsProvider:
     """Powertools keys its cache by name alone: a secret's previous version (a webhook secret in its rotation grace)
     is read through a provider of its own, or it would be served the current one."""

@@ -123,6 +123,10 @@ class _Memory:
 
     log: WindowLog = field(default_factory=lambda: WindowLog(0))
     writes: deque[float] = field(default_factory=lambda: deque(maxlen=8))
+    turn: threading.Lock = field(default_factory=threading.Lock)
+    """Held while a limiter of this process writes the log: two requests of one process (the invoice export works
+    two records at a time) then reserve one after the other, the second over the version the first wrote, instead
+    of both writing over the same version and one losing. Not held while a request waits for its slot."""
 
     def lead(self) -> float:
         """How far ahead to reserve, so a slot is not already past when the write that reserves it returns.
@@ -210,6 +214,10 @@ class DynamoDbSlidingWindow:
         The first write goes over the version this process last saw, with no read. When another worker wrote
         since, the refused write returns the item as it is (``ALL_OLD``), and the next attempt starts from that.
         """
+        with self._memory.turn:
+            return self._reserve_in_turn(replacing)
+
+    def _reserve_in_turn(self, replacing: float | None) -> _Reservation:
         log = self._memory.log
         contended = 0.0
         losses = 0

@@ -6,6 +6,7 @@ so a tenant that reconnects to another company replays the same event ids there,
 the attribute the table's TTL reads, so DynamoDB forgets them.
 """
 
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -42,7 +43,22 @@ Work = Callable[..., dict[str, Any]]
 
 class _CompanyPartitioned(DynamoDBPersistenceLayer):
     """Powertools names a record ``{key prefix}#{hash}``; we pass the company partition as the prefix and split it
-    back into the table's keys, so one persistence layer (and one boto3 client) serves every tenant."""
+    back into the table's keys, so one persistence layer (and one boto3 client) serves every tenant.
+
+    Powertools stores the prefix on the layer at every call (``configure`` sets ``function_name``) and reads it back
+    when it names the record. Two records handled at once (the invoice export works two at a time) would then name
+    one company's record with the other's partition, so the prefix is kept per thread: a call configures and names
+    in the thread it runs in. A layer per call would not do: each registers a handler on the shared client."""
+
+    _prefixes = threading.local()
+
+    @property
+    def function_name(self) -> str:
+        return str(getattr(self._prefixes, "value", ""))
+
+    @function_name.setter
+    def function_name(self, value: str) -> None:
+        self._prefixes.value = value
 
     def _get_key(self, idempotency_key: str) -> dict[str, Any]:
         partition, _, digest = idempotency_key.rpartition("#")

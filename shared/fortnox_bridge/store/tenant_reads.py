@@ -10,6 +10,7 @@ guess costs only that read, the memory is bounded (the tenants seen most recentl
 of tenants a warm process has served.
 """
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -69,9 +70,13 @@ class TenantReader:
         self._remembered = remembered
         # Least recently read first: the one forgotten when a new tenant comes and the memory is full.
         self._companies: OrderedDict[TenantId, FortnoxTenantId] = OrderedDict()
+        # Two records read at once (the invoice export works two at a time): a move and an eviction interleaved
+        # would raise KeyError or drop the wrong tenant.
+        self._guard = threading.Lock()
 
     def read(self, tenant: TenantId, customer_number: str | None) -> TenantReads:
-        guess = self._companies.get(tenant)
+        with self._guard:
+            guess = self._companies.get(tenant)
         keys = [connection_key(tenant), tenant_key(tenant), mapping_key(tenant)]
         if customer_number is not None and guess is not None:
             keys.append(customer_hash_key(tenant, guess, customer_number))
@@ -95,7 +100,8 @@ class TenantReader:
         )
 
     def _remember(self, tenant: TenantId, company: FortnoxTenantId) -> None:
-        self._companies[tenant] = company
-        self._companies.move_to_end(tenant)
-        if len(self._companies) > self._remembered:
-            self._companies.popitem(last=False)
+        with self._guard:
+            self._companies[tenant] = company
+            self._companies.move_to_end(tenant)
+            if len(self._companies) > self._remembered:
+                self._companies.popitem(last=False)
