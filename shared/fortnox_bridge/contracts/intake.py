@@ -58,7 +58,7 @@ class RefusedBody(Exception):
 
 def parse_event(body: str) -> Any:
     """The event in ``body`` (an ``InvoiceEvent``), or ``RefusedBody`` with the reason."""
-    raw = _json_within_limits(body)
+    raw = json_within_limits(body)
     try:
         return EVENTS.validate_python(raw)
     except ValidationError as error:
@@ -67,7 +67,7 @@ def parse_event(body: str) -> Any:
 
 def parse_voucher_event(body: str) -> "SalesDayClosed | VoucherReady":
     """The event in ``body`` for the voucher queue, or ``RefusedBody`` with the reason, under the same limits."""
-    raw = _json_within_limits(body)
+    raw = json_within_limits(body)
     try:
         return _voucher_events().validate_python(raw)
     except ValidationError as error:
@@ -84,7 +84,8 @@ def _voucher_events() -> "TypeAdapter[SalesDayClosed | VoucherReady]":
     return TypeAdapter(VoucherEvent)
 
 
-def _json_within_limits(body: str) -> Any:
+def json_within_limits(body: str) -> Any:
+    """The body's JSON, parsed only within the size and depth limits; ``RefusedBody`` for anything else."""
     size = len(body.encode())
     if size > MAX_BODY_BYTES:
         raise RefusedBody(

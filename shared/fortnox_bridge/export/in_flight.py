@@ -1,0 +1,137 @@
+"""An SQS batch worked two records at a time, each after the records before it in the batch that change what it
+names.
+
+Why two. Fortnox takes 100-300 ms to answer, and a tenant may send 25 requests in any 5 s: one every 200 ms, about
+what one answer takes. A worker that waits for each answer before it starts the next record cannot sit at the limit
+(a fast answer cannot be banked beyond the window and a slow one cannot be won back: 0.92-0.95 of it at best), and
+is billed for the wait. With a second record in flight its request goes while the first one's answer is on its
+way, and the tenant's limiter, not the worker, sets the pace. A third would only wait in the limiter for a batch of
+one tenant (docs/decisions.md, "Two records in flight per invoice export worker").
+
+Why an order. Records of one batch are independent only when they name different things. A credit note of an
+invoice in the same batch must find the invoice exported, and a customer event must not race an invoice to that
+customer to create it in Fortnox (the loser's create is refused and retried as an update: two of the tenant's 25
+requests spent on one customer). So a record waits for the earlier records of its batch that change what it names:
+its document (its own number, the invoice it credits) and, for a customer event, its customer; an invoice waits
+for an earlier customer event of its customer, and a customer event for the earlier invoices to it. Invoices to
+one customer do not wait for one another: a batch of a transport company's daily invoices often names one customer
+ten times, and what keeps concurrent Lambdas apart keeps two threads apart too: a customer created by both is
+refused to one and updated instead (``CUSTOMER_NUMBER_USED``), and ``applied_at`` never moves it back to older
+data. That race costs a call only the first time a customer is seen, and only while both its invoices are in
+flight. A record waits whatever the outcome of the one it waits for, as when the batch went one record at a time.
+A body that names nothing readable (one the export refuses) waits for nothing: it fails on its own.
+
+Powertools' ``AsyncBatchProcessor`` keeps the partial-failure bookkeeping; the record's work itself stays the
+synchronous code every other queue runs, in a thread of the event loop's executor.
+"""
+
+import asyncio
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from fortnox_bridge.contracts.intake import RefusedBody, json_within_limits
+
+RECORDS_IN_FLIGHT = 2
+
+OrderingKey = tuple[str, str, str]
+"""(tenant id, "document" or "customer", its number)."""
+
+
+@dataclass(frozen=True)
+class Names:
+    """What a record changes (its documents; a customer event's customer) and what it only uses (an invoice's
+    customer)."""
+
+    changes: frozenset[OrderingKey] = frozenset()
+    uses: frozenset[OrderingKey] = frozenset()
+
+
+def names_of(body: str) -> Names:
+    """What a record names; nothing for a body that is not an event (it is parsed within the limits the export
+    parses it under, so a hostile body costs no more here)."""
+    try:
+        raw = json_within_limits(body)
+    except RefusedBody:
+        return Names()
+    if not isinstance(raw, dict) or not isinstance(raw.get("tenant_id"), str) or not isinstance(raw.get("data"), dict):
+        return Names()
+    tenant: str = raw["tenant_id"]
+    data: dict[str, Any] = raw["data"]
+    documents = {
+        (tenant, "document", data[field])
+        for field in ("invoice_number", "credits_invoice_number")
+        if isinstance(data.get(field), str)
+    }
+    customer = data if raw.get("type") == "customer.upserted" else data.get("customer")
+    customers = (
+        {(tenant, "customer", customer["customer_number"])}
+        if isinstance(customer, dict) and isinstance(customer.get("customer_number"), str)
+        else set()
+    )
+    if raw.get("type") == "customer.upserted":
+        return Names(changes=frozenset(customers))
+    return Names(changes=frozenset(documents), uses=frozenset(customers))
+
+
+def earlier_to_wait_for(batch: Sequence[Names]) -> list[list[int]]:
+    """For each record, the earlier records of the batch it waits for: the last one that changed anything it
+    names, and, for what it changes, every one that used it since (each of those waited for the changes before)."""
+    last_change: dict[OrderingKey, int] = {}
+    used_since: defaultdict[OrderingKey, list[int]] = defaultdict(list)
+    waits: list[list[int]] = []
+    for index, names in enumerate(batch):
+        before = {last_change[key] for key in names.changes | names.uses if key in last_change}
+        for key in names.changes:
+            before.update(used_since[key])
+        waits.append(sorted(before))
+        for key in names.changes:
+            last_change[key] = index
+            used_since[key] = []
+        for key in names.uses:
+            used_since[key].append(index)
+    return waits
+
+
+class InFlight:
+    """One invocation's batch: an async record handler for ``async_process_partial_response`` that runs ``work``
+    for at most ``lanes`` records at once, each after the earlier records it waits for."""
+
+    def __init__(
+        self,
+        records: Iterable[Mapping[str, Any]],
+        work: Callable[[SQSRecord], None],
+        *,
+        lanes: int = RECORDS_IN_FLIGHT,
+    ) -> None:
+        batch = list(records)
+        self._work = work
+        self._lanes_allowed = lanes
+        self._waits = earlier_to_wait_for([names_of(str(record.get("body", ""))) for record in batch])
+        # SQS never repeats a message id within a batch; a hand-made event might, so each id maps to its places.
+        self._places: defaultdict[str, deque[int]] = defaultdict(deque)
+        for index, record in enumerate(batch):
+            self._places[str(record.get("messageId", ""))].append(index)
+        self._done: list[asyncio.Event] = []
+        self._lanes: asyncio.Semaphore | None = None
+
+    def _lanes_in_loop(self) -> asyncio.Semaphore:
+        # Made in the running loop, on the first record: Powertools runs the batch in a loop of its own.
+        if self._lanes is None:
+            self._lanes = asyncio.Semaphore(self._lanes_allowed)
+            self._done = [asyncio.Event() for _ in self._waits]
+        return self._lanes
+
+    async def __call__(self, record: SQSRecord) -> None:
+        lanes = self._lanes_in_loop()
+        index = self._places[record.message_id].popleft()
+        try:
+            for earlier in self._waits[index]:
+                await self._done[earlier].wait()
+            async with lanes:
+                await asyncio.to_thread(self._work, record)
+        finally:
+            self._done[index].set()
