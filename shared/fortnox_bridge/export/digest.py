@@ -105,7 +105,9 @@ class FailureDigest:
         connection = self._connections.get(state.tenant_id)
         notifications = tenant.settings.notifications if tenant is not None else None
         if notifications is None or connection is None:
-            self._notes.settle(state.tenant_id, told_until=None, seen=state)
+            # Nobody to tell: what waits stays untold. An address saved later brings back a payment failure that
+            # lasts (``TenantStore.put_settings``); export failures wait for the next one to be noted.
+            self._notes.settle(state.tenant_id, seen=state)
             return False
         failures = self._untold(ExportScope(state.tenant_id, connection.fortnox_tenant_id), state.told_until)
         payments = state.payment_failure
@@ -117,7 +119,7 @@ class FailureDigest:
         elif payments is not None and payments.since == state.payment_failure_told:
             payments = None  # told already, once is enough
         if not failures and payments is None:
-            self._notes.settle(state.tenant_id, told_until=None, seen=state)
+            self._notes.settle(state.tenant_id, seen=state)
             return False
         now = self._clock()
         if not self._notes.claim_send(state.tenant_id, now, timedelta(minutes=notifications.interval_minutes)):
@@ -128,13 +130,14 @@ class FailureDigest:
         except Exception:
             self._notes.unclaim(state.tenant_id, now, state.last_sent_at)
             raise
-        told = max((entry.failure.failed_at for entry in failures if entry.failure is not None), default=None)
-        self._notes.settle(
-            state.tenant_id,
-            told_until=told,
-            seen=state,
-            payment_failure_told=payments.since if payments is not None else None,
-        )
+        # Each failure the e-mail told, and only those, is marked on its own item: a time bound compared with
+        # ``failed_at`` would also cover a failure whose write lands after the list was read but whose clock came
+        # before one listed (two exports at once), which no e-mail would ever tell.
+        for entry in failures:
+            self._ledger.mark_told(entry)
+        if payments is not None:
+            self._notes.payment_failure_was_told(state.tenant_id, payments)
+        self._notes.settle(state.tenant_id, seen=state)
         logger.info(
             "failure digest sent",
             extra={"tenant_id": state.tenant_id, "failures": len(failures), "payments_failing": payments is not None},
@@ -142,6 +145,8 @@ class FailureDigest:
         return True
 
     def _untold(self, scope: ExportScope, told_until: datetime | None) -> list[LedgerEntry]:
+        """The company's failed exports no e-mail has told: not marked told, and recorded after ``told_until``, the
+        bound digests kept before failures were marked one by one."""
         found: list[LedgerEntry] = []
         start: tuple[str, str] | None = None
         while True:
@@ -151,6 +156,7 @@ class FailureDigest:
                 for entry in page.entries
                 if entry.failure is not None
                 and entry.marked_exported is None
+                and entry.failure_told != entry.failure.failed_at
                 and (told_until is None or entry.failure.failed_at > told_until)
             ]
             if page.next_start is None:

@@ -220,6 +220,8 @@ class ConnectionStore(StoreBase):
             raise
         if state is not ConnectionState.CONNECTED:
             # After the mark: should this write fail, the tenant stays due and a tick passes over it, as before.
+            # Settings saved meanwhile may write the tenant back into the index on reading it still connected;
+            # their own check after their write may have come before this one (``PaymentSchedule.apply``).
             PaymentSchedule(self._table).pause(tenant)
         return True
 

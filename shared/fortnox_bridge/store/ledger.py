@@ -136,6 +136,8 @@ class LedgerEntry(BaseModel):
     last_error: str | None = None
     failure: FailureRecord | None = None
     """Why the last attempt was refused, explained; cleared when the document is confirmed."""
+    failure_told: datetime | None = None
+    """``failed_at`` of the failure a digest e-mail told: that failure is told once, a later one is news again."""
     event_body: str | None = None
     """The event last refused, exactly as it came, so a retry can send it again once the cause is fixed."""
     marked_exported: ManualMark | None = None
@@ -452,6 +454,23 @@ class ExportLedger(StoreBase):
         FailureNotes(self._table).note(scope.tenant, now)
         return LedgerEntry.model_validate(plain(attributes))
 
+    def mark_told(self, entry: LedgerEntry) -> None:
+        """A digest e-mail told ``entry``'s failure: the next digest passes over it. Only that very failure: one
+        recorded since (another ``failed_at``) stays news, and an entry that moved on is left alone."""
+        if entry.failure is None:
+            return
+        failed_at = entry.failure.model_dump(mode="json")["failed_at"]  # as ``record_refusal`` wrote it
+        try:
+            self._table.update_item(
+                Key=_key(entry.scope, entry.kind, entry.business_key),
+                UpdateExpression="SET failure_told = :failed_at",
+                ConditionExpression="failure.failed_at = :failed_at",
+                ExpressionAttributeValues={":failed_at": failed_at},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+
     def mark_exported(self, scope: ExportScope, kind: str, business_key: str, *, reason: str) -> LedgerEntry:
         """A person put the document in Fortnox by hand (typed in, or imported as SIE): the entry is confirmed with
         the mark and no Fortnox number, and no later delivery exports it. Only a failed entry with no live lease can
@@ -573,7 +592,8 @@ class DigestState(BaseModel):
     last_noted_at: datetime | None = None
     last_sent_at: datetime | None = None
     told_until: datetime | None = None
-    """Failures recorded up to this time were in an e-mail already."""
+    """Written by digests before each failure carried its own ``failure_told``, and no longer: failures recorded up
+    to this time were in an e-mail already (or counted as such)."""
     payment_failure: PaymentFailureNote | None = None
     payment_failure_told: datetime | None = None
     """``since`` of the payment failure last e-mailed: a failing poll is told once, not at every tick."""
@@ -592,6 +612,24 @@ class FailureNotes(StoreBase):
             ),
             ExpressionAttributeValues={":pending": DIGEST_PENDING, ":at": when, ":tenant": tenant},
         )
+
+    def note_untold_payment_failure(self, tenant: TenantId, at: datetime) -> None:
+        """The tenant has a notification address where it had none: a payment failure noted and not yet told (a
+        digest passed over it while there was nobody to tell, and the polls failing since find it noted) goes to
+        that address in the next digest. Nothing else is noted: export failures wait for the next one, as before."""
+        try:
+            self._table.update_item(
+                Key=digest_key(tenant),
+                UpdateExpression="SET GSI1PK = :pending, GSI1SK = if_not_exists(GSI1SK, :at), last_noted_at = :at",
+                ConditionExpression=(
+                    "attribute_exists(payment_failure) AND "
+                    "(attribute_not_exists(payment_failure_told) OR payment_failure_told <> payment_failure.since)"
+                ),
+                ExpressionAttributeValues={":pending": DIGEST_PENDING, ":at": at.isoformat()},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
 
     def note_payment_failure(self, tenant: TenantId, failure: PaymentFailureNote, *, at: datetime) -> None:
         """Payment polls started failing for a reason a person must fix: the next digest tells it."""
@@ -709,32 +747,33 @@ class FailureNotes(StoreBase):
             if not is_condition_failure(error):
                 raise
 
-    def settle(
-        self,
-        tenant: TenantId,
-        *,
-        told_until: datetime | None,
-        seen: DigestState,
-        payment_failure_told: datetime | None = None,
-    ) -> None:
-        """Everything noted up to ``seen`` is told (or there is nobody to tell): out of GSI1, unless a failure was
-        noted meanwhile, which keeps the tenant waiting for the next interval. ``payment_failure_told``: the
-        ``since`` of the payment failure the e-mail told."""
-        values: dict[str, Any] = {":seen": seen.last_noted_at.isoformat() if seen.last_noted_at else ""}
-        sets = []
-        if told_until is not None:
-            sets.append("told_until = :told")
-            values[":told"] = told_until.isoformat()
-        if payment_failure_told is not None:
-            sets.append("payment_failure_told = :payment")
-            values[":payment"] = payment_failure_told.isoformat()
-        expression = ("SET " + ", ".join(sets) + " " if sets else "") + "REMOVE GSI1PK, GSI1SK"
+    def payment_failure_was_told(self, tenant: TenantId, failure: PaymentFailureNote) -> None:
+        """An e-mail told ``failure``: the digest tells it no more while it lasts (``payment_failure_told``). Written
+        whatever was noted meanwhile, and only while that failure is noted: a poll that succeeded since has removed
+        it, and a new failure (another ``since``) is news again."""
+        dumped = failure.model_dump(mode="json")  # as ``note_payment_failure`` wrote it
         try:
             self._table.update_item(
                 Key=digest_key(tenant),
-                UpdateExpression=expression,
+                UpdateExpression="SET payment_failure_told = :since",
+                ConditionExpression="payment_failure.company = :company AND payment_failure.since = :since",
+                ExpressionAttributeValues={":company": dumped["company"], ":since": dumped["since"]},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+
+    def settle(self, tenant: TenantId, *, seen: DigestState) -> None:
+        """Everything noted up to ``seen`` is told (or there is nobody to tell): out of GSI1, unless a failure was
+        noted meanwhile, which keeps the tenant waiting for the next interval. What an e-mail told is recorded
+        apart (``ExportLedger.mark_told``, ``payment_failure_was_told``), so a note landing meanwhile neither loses
+        it nor has it told again."""
+        try:
+            self._table.update_item(
+                Key=digest_key(tenant),
+                UpdateExpression="REMOVE GSI1PK, GSI1SK",
                 ConditionExpression="attribute_not_exists(last_noted_at) OR last_noted_at = :seen",
-                ExpressionAttributeValues=values,
+                ExpressionAttributeValues={":seen": seen.last_noted_at.isoformat() if seen.last_noted_at else ""},
             )
         except ClientError as error:
             if not is_condition_failure(error):

@@ -4,7 +4,8 @@ partition ``PAYMENT_POLL_DUE`` sorted by that time, so a tick reads the due tena
 A tick reads the due tenants from the index, checks them against the table (``still_due``: the index lags), and
 moves each one on only after its poll job was accepted (``advance_entry``), conditional on the due time and interval
 it read: a tenant switched off or rescheduled meanwhile keeps what its settings set. A tenant that is not connected
-keeps its item but is out of the index (``pause``), so no tick reads it, until it connects again (``resume``).
+keeps its item but is out of the index (``pause``), so no tick reads it, until it connects again (``resume``);
+settings saved while it connects or disconnects follow the connection after their write (``apply``).
 """
 
 from collections.abc import Sequence
@@ -76,11 +77,7 @@ class PaymentSchedule(StoreBase):
             # for each write: a connect may have completed since the last one.
             indexed = self._connected(tenant)
             if self._schedule(tenant, settings.payment_sync.interval_minutes, due, condition, values, indexed=indexed):
-                if not indexed and self._connected(tenant):
-                    # A connect completed between the read and the write: its ``resume`` (before its connection
-                    # was written) found nothing to put in, or was undone by this write. Of this read and the
-                    # connect's ``resume`` after its write, one sees the other (docs/decisions.md).
-                    self.resume(tenant, now)
+                self._follow_connection(tenant, indexed=indexed, now=now)
                 return
             item = self._table.get_item(Key=payment_schedule_key(tenant), ConsistentRead=True).get("Item")
             if item is None:
@@ -90,6 +87,23 @@ class PaymentSchedule(StoreBase):
                 due = min(datetime.fromisoformat(seen), now + interval)
                 condition, values = "next_due_at = :seen", {":seen": seen}
         raise RuntimeError(f"the payment schedule of {tenant} kept changing while its settings were applied")
+
+    def _follow_connection(self, tenant: TenantId, *, indexed: bool, now: datetime) -> None:
+        """After a write that put the tenant in the index (``indexed``) or out of it: a connect or a disconnect may
+        have landed between the read that decided it and the write, and its own ``resume`` or ``pause`` come before
+        this write, undone by it. Read the connection again and follow it, until a read agrees with the last write:
+        of that read and the ``resume`` or ``pause`` a connect or disconnect makes after its own write, one sees
+        the other (docs/decisions.md)."""
+        for _ in range(APPLY_ATTEMPTS):
+            connected = self._connected(tenant)
+            if connected is indexed:
+                return
+            if connected:
+                self.resume(tenant, now)
+            else:
+                self.pause(tenant)
+            indexed = connected
+        raise RuntimeError(f"the connection of {tenant} kept changing while its payment schedule was applied")
 
     def _connected(self, tenant: TenantId) -> bool:
         connection = self._table.get_item(Key=connection_key(tenant), ConsistentRead=True).get("Item")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fortnox_bridge.errors import BadInputError
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
+from fortnox_bridge.store.ledger import FailureNotes
 from fortnox_bridge.store.table import StoreBase, is_condition_failure, plain, tenant_key
 
 
@@ -141,17 +142,27 @@ class TenantStore(StoreBase):
         return found
 
     def put_settings(self, tenant: TenantId, settings: TenantSettings) -> None:
+        """Save the settings. An address for the failure digest where there was none is told of a payment failure
+        that lasts untold: the digest passed over the tenant while there was nobody to tell, and the polls failing
+        since find the failure noted, so nothing else would bring it back."""
         try:
-            self._table.update_item(
+            before = self._table.update_item(
                 Key=tenant_key(tenant),
                 UpdateExpression="SET settings = :settings",
                 ConditionExpression="attribute_exists(PK)",
                 ExpressionAttributeValues={":settings": settings.model_dump(mode="json")},
+                ReturnValues="UPDATED_OLD",
             )
         except ClientError as error:
             if is_condition_failure(error):
                 raise UnknownTenant(f"no tenant {tenant}") from None
             raise
+        previous = before.get("Attributes", {}).get("settings")
+        had_address = isinstance(previous, dict) and previous.get("notifications") is not None
+        if settings.notifications is not None and not had_address:
+            # After the settings' write: a digest reading the tenant before it sees this note land after its own
+            # reading, and so keeps the tenant waiting (``FailureNotes.settle``).
+            FailureNotes(self._table).note_untold_payment_failure(tenant, datetime.now(UTC))
 
     def record_probe(self, tenant: TenantId, probe: CompanyProbe) -> None:
         self._table.update_item(
