@@ -19,7 +19,7 @@ from fortnox_bridge.events import InvoiceExportFailed, PublishedEvent
 from fortnox_bridge.export.in_flight import InFlight
 from fortnox_bridge.export.queue_work import QueueWork, Rejection
 from fortnox_bridge.ids import TenantId
-from fortnox_bridge.observability import logger, metrics, tracer
+from fortnox_bridge.observability import in_this_trace, logger, metrics, tracer
 from fortnox_bridge.store.connections import Connection
 from fortnox_bridge.store.idempotency import IDEMPOTENCY
 from fortnox_bridge.store.tenant_reads import TenantReads
@@ -86,5 +86,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     wiring.lambda_context(context)
     IDEMPOTENCY.register_lambda_context(context)
     # Two records at a time, each after the earlier ones naming its document or customer (export/in_flight.py).
-    batch = InFlight(event.get("Records", []), record_handler)
+    batch = InFlight(event.get("Records", []), in_this_trace(record_handler))
     return async_process_partial_response(event=event, record_handler=batch, processor=processor, context=context)

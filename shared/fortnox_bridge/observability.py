@@ -3,6 +3,8 @@
 import logging
 import os
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -21,6 +23,33 @@ metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 # Powertools' add_metric reads, extends and stores back the metric's entry: two records counting the same name at
 # once (the invoice export works two at a time) would lose one count.
 _counting = threading.Lock()
+
+
+Arg = TypeVar("Arg")
+Result = TypeVar("Result")
+
+
+def in_this_trace(work: Callable[[Arg], Result]) -> Callable[[Arg], Result]:
+    """``work``, to run on another thread under the trace entity open where this is called (the X-Ray SDK keeps its
+    context per thread): the invoice export's lanes trace their records under the invocation's handler, as the
+    X-Ray SDK's guide for threads does, instead of under a facade of their own or, outside Lambda, nowhere."""
+    # Imported already: Powertools' Tracer loads the SDK even to switch it off.
+    from aws_xray_sdk import global_sdk_config
+    from aws_xray_sdk.core import xray_recorder
+
+    if not global_sdk_config.sdk_enabled():
+        return work
+    entity = xray_recorder.get_trace_entity()
+
+    def traced(argument: Arg) -> Result:
+        xray_recorder.set_trace_entity(entity)
+        try:
+            return work(argument)
+        finally:
+            # Executor threads outlive the invocation: nothing of this one may stay on them.
+            xray_recorder.clear_trace_entities()
+
+    return traced
 
 
 def count(name: str, value: int = 1) -> None:

@@ -37,26 +37,55 @@ def _is_create(request: Request) -> bool:
     return request.method == "POST" and request.path == "/3/invoices"
 
 
-def test_a_batch_has_two_invoice_creates_on_their_way_at_once(export: Export, held_creates: Any) -> None:
-    # Each create is held until a second one arrives beside it: one record at a time, none ever would.
-    pair = threading.Barrier(2, timeout=5)
-    alone: list[str] = []
+def _to_customer(export: Export, number: str, customer: str) -> dict[str, Any]:
+    event = export.event(number)
+    event["data"]["customer"] = {**event["data"]["customer"], "customer_number": customer}
+    return event
 
-    def in_pairs(request: Request, dispatch: Dispatch) -> Response:
+
+class Pairs:
+    """Holds each invoice create until a second one arrives beside it; a create that waits ``alone_after`` seconds
+    in vain goes on alone and is counted."""
+
+    def __init__(self, alone_after: float) -> None:
+        self._pair = threading.Barrier(2, timeout=alone_after)
+        self.alone = 0
+
+    def __call__(self, request: Request, dispatch: Dispatch) -> Response:
         if _is_create(request):
             try:
-                pair.wait()
+                self._pair.wait()
             except threading.BrokenBarrierError:
-                alone.append(request.path)
-                pair.reset()
+                self.alone += 1
+                self._pair.reset()
         return dispatch(request)
 
-    held_creates(in_pairs)
-    outcome = export.deliver_once(*(export.event(str(number)) for number in range(200, 204)))
+
+def test_a_batch_has_two_invoice_creates_on_their_way_at_once(export: Export, held_creates: Any) -> None:
+    pairs = Pairs(alone_after=5)
+    held_creates(pairs)
+    outcome = export.deliver_once(*(_to_customer(export, str(n), f"K{n}") for n in range(200, 204)))
 
     assert (outcome.received, outcome.failed) == (4, 0)
-    assert alone == []
+    assert pairs.alone == 0  # one record at a time, every create would have waited alone
     assert len(export.invoices()) == 4
+
+
+def test_invoices_to_one_customer_wait_only_for_the_first_to_name_it(export: Export, held_creates: Any) -> None:
+    pairs = Pairs(alone_after=1)
+    held_creates(pairs)
+    outcome = export.deliver_once(*(_to_customer(export, str(n), "K-ONE") for n in range(210, 215)))
+
+    assert (outcome.received, outcome.failed) == (5, 0)
+    # The first creates the customer alone; the four after it go two by two, and the customer is created once and
+    # never updated (its hash is known after the first).
+    assert pairs.alone == 1
+    customer_calls = [
+        (row["method"], row["path"])
+        for row in export.scene.control.requests(export.company)
+        if row["path"].startswith("/3/customers")
+    ]
+    assert customer_calls == [("POST", "/3/customers")]
 
 
 def test_a_credit_note_in_the_same_batch_waits_for_its_invoice(export: Export, held_creates: Any) -> None:

@@ -9,17 +9,17 @@ way, and the tenant's limiter, not the worker, sets the pace. A third would only
 one tenant (docs/decisions.md, "Two records in flight per invoice export worker").
 
 Why an order. Records of one batch are independent only when they name different things. A credit note of an
-invoice in the same batch must find the invoice exported, and a customer event must not race an invoice to that
-customer to create it in Fortnox (the loser's create is refused and retried as an update: two of the tenant's 25
-requests spent on one customer). So a record waits for the earlier records of its batch that change what it names:
-its document (its own number, the invoice it credits) and, for a customer event, its customer; an invoice waits
-for an earlier customer event of its customer, and a customer event for the earlier invoices to it. Invoices to
-one customer do not wait for one another: a batch of a transport company's daily invoices often names one customer
-ten times, and what keeps concurrent Lambdas apart keeps two threads apart too: a customer created by both is
-refused to one and updated instead (``CUSTOMER_NUMBER_USED``), and ``applied_at`` never moves it back to older
-data. That race costs a call only the first time a customer is seen, and only while both its invoices are in
-flight. A record waits whatever the outcome of the one it waits for, as when the batch went one record at a time.
-A body that names nothing readable (one the export refuses) waits for nothing: it fails on its own.
+invoice in the same batch must find the invoice exported, and two records must not race to create a customer in
+Fortnox (the loser's create is refused and retried as an update: two of the tenant's 25 requests spent on one
+customer, and a customer created once, never updated, is what a batch of one customer's invoices has always cost).
+So a record waits for the earlier records of its batch that change what it names: its document (its own number,
+the invoice it credits), and its customer when a customer event changes it or when it is the first record of the
+batch to name that customer (it may create it). Later invoices to that customer wait for that first one only, not
+for one another: a transport company's batch often names one customer ten times, and after the first its hash is
+known, so the rest cost no customer call at all (and ``applied_at`` keeps concurrent updates from moving it back to
+older data, as it does for concurrent Lambdas). A customer event waits for the earlier invoices to its customer. A
+record waits whatever the outcome of the one it waits for, as when the batch went one record at a time. A body
+that names nothing readable (one the export refuses) waits for nothing: it fails on its own.
 
 Powertools' ``AsyncBatchProcessor`` keeps the partial-failure bookkeeping; the record's work itself stays the
 synchronous code every other queue runs, in a thread of the event loop's executor.
@@ -79,19 +79,21 @@ def names_of(body: str) -> Names:
 
 def earlier_to_wait_for(batch: Sequence[Names]) -> list[list[int]]:
     """For each record, the earlier records of the batch it waits for: the last one that changed anything it
-    names, and, for what it changes, every one that used it since (each of those waited for the changes before)."""
+    names, and, for what it changes, every one that used it since (each of those waited for the change before)."""
     last_change: dict[OrderingKey, int] = {}
     used_since: defaultdict[OrderingKey, list[int]] = defaultdict(list)
     waits: list[list[int]] = []
     for index, names in enumerate(batch):
+        # The first record to name a thing may create it in Fortnox: it counts as changing it.
+        changes = names.changes | {key for key in names.uses if key not in last_change}
         before = {last_change[key] for key in names.changes | names.uses if key in last_change}
-        for key in names.changes:
+        for key in changes:
             before.update(used_since[key])
         waits.append(sorted(before))
-        for key in names.changes:
+        for key in changes:
             last_change[key] = index
             used_since[key] = []
-        for key in names.uses:
+        for key in names.uses - changes:
             used_since[key].append(index)
     return waits
 
