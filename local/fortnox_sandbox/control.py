@@ -13,7 +13,7 @@ from werkzeug.wrappers import Request, Response
 from fortnox_bridge import json_codec
 from fortnox_sandbox.errors import ApiError
 from fortnox_sandbox.http_util import json_response, public
-from fortnox_sandbox.oauth import OAuthEndpoints
+from fortnox_sandbox.oauth import REFUSALS, OAuthEndpoints
 from fortnox_sandbox.resources import articles, customers, payments
 from fortnox_sandbox.state import App, Fault, SandboxState, new_company
 
@@ -62,6 +62,7 @@ class Control:
 
     def reset(self, request: Request) -> Response:
         self.state.reset()
+        self.oauth.clear_refusals()
         return json_response({"reset": True})
 
     def create_app(self, request: Request) -> Response:
@@ -132,26 +133,34 @@ class Control:
         )
 
     def add_fault(self, request: Request) -> Response:
+        """``500``, ``429``, ``timeout`` and ``drop_after_commit`` on any path; ``invalid_grant`` and
+        ``invalid_client`` (``oauth.REFUSALS``) on the token endpoint, answered as Fortnox refuses. A ``tenant_id``
+        aims a fault at one company: the one an API call's token belongs to, or a refusal's grant (the token
+        endpoint's other faults take no aim)."""
         body = self._body(request)
         kind = str(body["kind"])
-        if kind not in {"500", "429", "timeout", "drop_after_commit"}:
+        if kind not in {"500", "429", "timeout", "drop_after_commit", *REFUSALS}:
             return json_response({"error": f"unknown fault kind {kind}"}, 400)
-        with self.state.lock:
-            self.state.faults.append(
-                Fault(
-                    kind=kind,
-                    remaining=int(body.get("count", 1)),
-                    method=body.get("method"),
-                    path_prefix=body.get("path_prefix"),
-                    tenant_id=body.get("tenant_id"),
-                    delay_seconds=float(body.get("delay_seconds", 3.0)),
-                )
-            )
+        tenant_id = body.get("tenant_id")
+        fault = Fault(
+            kind=kind,
+            remaining=int(body.get("count", 1)),
+            method=body.get("method"),
+            path_prefix=body.get("path_prefix"),
+            tenant_id=int(tenant_id) if tenant_id is not None else None,
+            delay_seconds=float(body.get("delay_seconds", 3.0)),
+        )
+        if kind in REFUSALS:
+            self.oauth.refuse(fault)
+        else:
+            with self.state.lock:
+                self.state.faults.append(fault)
         return json_response({"queued": kind}, 201)
 
     def clear_faults(self, request: Request) -> Response:
         with self.state.lock:
             self.state.faults.clear()
+        self.oauth.clear_refusals()
         return json_response({"cleared": True})
 
     def request_log(self, request: Request) -> Response:

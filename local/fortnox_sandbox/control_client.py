@@ -106,13 +106,21 @@ class SandboxControl:
         method: str | None = None,
         path_prefix: str | None = None,
         delay_seconds: float = 3.0,
+        tenant_id: int | None = None,
     ) -> None:
+        """The next ``count`` matching requests fail as ``kind`` says; ``tenant_id`` aims the fault at one company
+        (``Control.add_fault``)."""
         body: dict[str, Any] = {"kind": kind, "count": count, "delay_seconds": Decimal(str(delay_seconds))}
         if method is not None:
             body["method"] = method
         if path_prefix is not None:
             body["path_prefix"] = path_prefix
+        if tenant_id is not None:
+            body["tenant_id"] = tenant_id
         self._call("POST", "/faults", body)
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/faults")
 
     def requests(self, tenant_id: int | None = None) -> list[dict[str, Any]]:
         suffix = f"?tenant_id={tenant_id}" if tenant_id is not None else ""

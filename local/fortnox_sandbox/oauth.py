@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request, Response
 from fortnox_bridge import json_codec
 from fortnox_sandbox import tokens
 from fortnox_sandbox.errors import OAuthError
-from fortnox_sandbox.state import App, AuthCode, Consent, SandboxState
+from fortnox_sandbox.state import App, AuthCode, Consent, Fault, SandboxState
 
 KNOWN_SCOPES = frozenset(
     [
@@ -49,11 +49,32 @@ KNOWN_SCOPES = frozenset(
 )
 
 
+REFUSALS = frozenset({"invalid_grant", "invalid_client"})
+"""Fault kinds the token endpoint answers as Fortnox refuses, with the answer a real cause gets: ``invalid_client`` as
+for a wrong client secret (revoke too), ``invalid_grant`` as for a dead grant of the kind the request presents."""
+INVALID_GRANT = {
+    "authorization_code": "Invalid authorization code",
+    "refresh_token": "Invalid refresh token",
+    "client_credentials": "No service account consent for this tenant",
+}
+"""What Fortnox says when it refuses each grant: the refresh token's words are recorded."""
+
+
+def invalid_client() -> OAuthError:
+    return OAuthError("invalid_client", "The client credentials are invalid", 401)
+
+
+def invalid_grant(grant_type: str) -> OAuthError:
+    return OAuthError("invalid_grant", INVALID_GRANT[grant_type])
+
+
 def oauth_error(error: OAuthError) -> Response:
-    # Fortnox labels these JSON bodies text/html (invalid_grant) or text/plain (invalid_client): recorded.
+    # Fortnox labels these JSON bodies text/html (invalid_grant) or text/plain (invalid_client), and names each answer
+    # with an eight-hex-digit X-Uid, which the bridge keeps as the request id: recorded.
     content_type = "text/plain;charset=UTF-8" if error.error == "invalid_client" else "text/html; charset=UTF-8"
     body = json_codec.dumps({"error": error.error, "error_description": error.description})
-    return Response(body, status=error.status, content_type=content_type, headers={"Server": "Fortnox"})
+    headers = {"Server": "Fortnox", "X-Uid": secrets.token_hex(4)}
+    return Response(body, status=error.status, content_type=content_type, headers=headers)
 
 
 def _page(title: str, body: str, status: int = 200) -> Response:
@@ -68,6 +89,45 @@ button{{font-size:1rem;padding:.5rem 1.2rem;margin-right:.5rem}}li{{margin:.2rem
 class OAuthEndpoints:
     def __init__(self, state: SandboxState) -> None:
         self.state = state
+        self._refusals: list[Fault] = []
+
+    # -- faults ----------------------------------------------------------------------------------------------
+    def refuse(self, fault: Fault) -> None:
+        """Queue a refusal (``REFUSALS``); its ``tenant_id`` is the company of the grant the request presents."""
+        with self.state.lock:
+            self._refusals.append(fault)
+
+    def clear_refusals(self) -> None:
+        with self.state.lock:
+            self._refusals.clear()
+
+    def _queued_refusal(self, request: Request, grant: str | None, company: int | None) -> OAuthError | None:
+        """The answer a queued refusal gives this request, taking one of its count; the state's lock is held."""
+        for fault in self._refusals:
+            if not fault.matches(request.method, request.path, company):
+                continue
+            if fault.kind == "invalid_client":
+                fault.remaining -= 1
+                return invalid_client()
+            if grant in INVALID_GRANT:
+                fault.remaining -= 1
+                return invalid_grant(grant)
+        return None
+
+    def _company_of(self, request: Request, grant: str | None) -> int | None:
+        """The company whose grant a token request (``grant``) or a revoke (None) presents, for a refusal aimed at
+        one company; None when the request names none the sandbox knows."""
+        form = request.form
+        if grant == "authorization_code":
+            code = self.state.codes.get(form.get("code", ""))
+            return code.tenant_id if code is not None else None
+        if grant == "client_credentials":
+            header = request.headers.get("TenantId", "")
+            return int(header) if header.isdigit() else None
+        if grant not in (None, "refresh_token"):
+            return None
+        token = self.state.refresh_tokens.get(form.get("token" if grant is None else "refresh_token", ""))
+        return token.tenant_id if token is not None else None
 
     # -- consent ---------------------------------------------------------------------------------------------
     def authorize_page(self, request: Request) -> Response:
@@ -189,6 +249,9 @@ class OAuthEndpoints:
             app = self._client(request)
             grant = request.form.get("grant_type")
             with self.state.lock:
+                refusal = self._queued_refusal(request, grant, self._company_of(request, grant))
+                if refusal is not None:
+                    raise refusal
                 if grant == "authorization_code":
                     answer = self._exchange_code(app, request)
                 elif grant == "refresh_token":
@@ -204,6 +267,10 @@ class OAuthEndpoints:
     def revoke(self, request: Request) -> Response:
         try:
             app = self._client(request)
+            with self.state.lock:
+                refusal = self._queued_refusal(request, None, self._company_of(request, None))
+            if refusal is not None:
+                raise refusal
         except OAuthError as error:
             return oauth_error(error)
         with self.state.lock:
@@ -216,7 +283,7 @@ class OAuthEndpoints:
 
     def _client(self, request: Request) -> App:
         header = request.headers.get("Authorization", "")
-        invalid = OAuthError("invalid_client", "The client credentials are invalid", 401)
+        invalid = invalid_client()
         if not header.startswith("Basic "):
             raise invalid
         try:
@@ -231,7 +298,7 @@ class OAuthEndpoints:
     def _exchange_code(self, app: App, request: Request) -> dict[str, object]:
         code = self.state.codes.get(request.form.get("code", ""))
         if code is None or code.used or code.client_id != app.client_id or code.expires_at <= self.state.now():
-            raise OAuthError("invalid_grant", "Invalid authorization code")
+            raise invalid_grant("authorization_code")
         if code.redirect_uri is not None and request.form.get("redirect_uri") != code.redirect_uri:
             raise OAuthError("invalid_grant", "Redirect URI mismatch")
         code.used = True
@@ -254,10 +321,10 @@ class OAuthEndpoints:
             or token.client_id != app.client_id
             or token.expires_at <= self.state.now()
         ):
-            raise OAuthError("invalid_grant", "Invalid refresh token")
+            raise invalid_grant("refresh_token")
         consent = self.state.consents.get((app.client_id, token.tenant_id))
         if consent is None or consent.revoked:
-            raise OAuthError("invalid_grant", "Invalid refresh token")
+            raise invalid_grant("refresh_token")
         token.used = True
         return tokens.issue(
             self.state, client_id=app.client_id, tenant_id=token.tenant_id, scopes=token.scopes, refresh=True
@@ -270,7 +337,7 @@ class OAuthEndpoints:
             raise OAuthError("invalid_request", "TenantId header is required") from None
         consent = self.state.consents.get((app.client_id, tenant_id))
         if consent is None or consent.revoked or not consent.service_account:
-            raise OAuthError("invalid_grant", "No service account consent for this tenant")
+            raise invalid_grant("client_credentials")
         return tokens.issue(
             self.state, client_id=app.client_id, tenant_id=tenant_id, scopes=consent.scopes, refresh=False
         )

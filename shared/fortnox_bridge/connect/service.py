@@ -33,11 +33,14 @@ from fortnox_bridge.store.links import ConnectLink, ConsentStates, LinkGate, Lin
 from fortnox_bridge.store.locks import LockStore
 from fortnox_bridge.store.tenants import Feature, Tenant, TenantStore
 from fortnox_bridge.tokens.secret_store import SecretTokenStore, StoredTokens
+from fortnox_bridge.tokens.tenant_tokens import lease_seconds, refresh_lock_name
 
 DEFAULT_LINK_LIFETIME = timedelta(days=7)
 COMPLETION_LEASE_SECONDS = 30.0
 COMPLETION_WAIT_SECONDS = 10.0
-"""How long a callback waits for another callback of the same tenant before asking the person to try again."""
+"""How long a callback waits for another callback of the same tenant before asking the person to try again, and a
+disconnect for a refresh of the tenant's tokens before asking the caller to."""
+ENDED = (ConnectionState.REVOKED, ConnectionState.DISCONNECTED)
 REMOVE_IN_FORTNOX = (
     "En systemadministratör behöver ta bort integrationen i Fortnox under Inställningar > Integrationer. "
     "Till dess kan Fortnox fortfarande utfärda behörighet till den.",
@@ -76,6 +79,10 @@ class AlreadyConnected(NeedsTenantActionError):
 
 class CompletionBusy(RetryableError):
     """Another callback of the same tenant is being completed; the person opens the link again."""
+
+
+class DisconnectBusy(RetryableError):
+    """A refresh of the tenant's tokens did not finish in time; the disconnect changed nothing and may be sent again."""
 
 
 @dataclass(frozen=True)
@@ -432,10 +439,14 @@ class ConnectService:
             raise LinkRefused("the connection changed while it was being completed", "superseded")
 
     def _lock(self, tenant_id: TenantId, owner: str) -> None:
+        busy = CompletionBusy(f"another connect of tenant {tenant_id} is being completed")
+        self._take(self._lock_name(tenant_id), owner, COMPLETION_LEASE_SECONDS, busy)
+
+    def _take(self, name: str, owner: str, lease: float, busy: RetryableError) -> None:
         deadline = self._clock() + COMPLETION_WAIT_SECONDS
-        while not self._locks.acquire(self._lock_name(tenant_id), owner=owner, lease_seconds=COMPLETION_LEASE_SECONDS):
+        while not self._locks.acquire(name, owner=owner, lease_seconds=lease):
             if self._clock() >= deadline:
-                raise CompletionBusy(f"another connect of tenant {tenant_id} is being completed")
+                raise busy
             self._sleep(0.1)
 
     @staticmethod
@@ -490,51 +501,75 @@ class ConnectService:
         owner = f"disconnect-{uuid.uuid4()}"
         self._lock(tenant_id, owner)
         try:
-            connection = self._end_connection(tenant_id)
+            connection = self._end_connection(tenant_id, owner)
         finally:
             self._locks.release(self._lock_name(tenant_id), owner=owner)
         # A service account has no refresh token to revoke: its consent lives at Fortnox until the tenant ends it.
         revoked = not connection.service_account
-        self._publisher.publish(
-            ConnectionRevoked(
-                tenant_id=tenant_id, fortnox_tenant_id=connection.fortnox_tenant_id, revoked_at_fortnox=revoked
-            )
-        )
         return Disconnected(
             **self.status(tenant_id).model_dump(),
             revoked_at_fortnox=revoked,
             tenant_action=None if revoked else TenantAction(sv=REMOVE_IN_FORTNOX[0], en=REMOVE_IN_FORTNOX[1]),
         )
 
-    def _end_connection(self, tenant_id: TenantId) -> Connection:
+    def _end_connection(self, tenant_id: TenantId, owner: str) -> Connection:
+        """Revoke at Fortnox, mark, forget the tokens, end the links, tell upstream, release the company, in this
+        order (docs/decisions.md, "A disconnect ends the grant before it says so"): whichever step fails, a tenant
+        shown as disconnected holds no live refresh token, and the disconnect sent again carries on to the end."""
         connection = self._connections.get(tenant_id)
-        if connection is None or connection.state in (ConnectionState.REVOKED, ConnectionState.DISCONNECTED):
+        if connection is None or (connection.state in ENDED and not self._left_behind(connection)):
             raise NotConnected(f"tenant {tenant_id} is not connected")
-        stored = self._secrets.read(tenant_id)
-        if stored is not None and stored.refresh_token is not None:
-            try:
-                self._endpoint.revoke(stored.refresh_token.get_secret_value())
-            except FortnoxInvalidGrant:
-                # Already dead at Fortnox (used, expired or revoked there): nothing is left to revoke, and refusing
-                # the disconnect would leave the tenant unable to ever finish it.
-                logger.info("refresh token already dead at disconnect", extra={"tenant_id": tenant_id})
-        self._secrets.delete(tenant_id)
         state, reason = (
             (ConnectionState.DISCONNECTED, f"disconnected on request; {REMOVE_IN_FORTNOX[1]}")
             if connection.service_account
             else (ConnectionState.REVOKED, "disconnected on request")
         )
-        self._connections.mark(
-            tenant_id,
-            state,
-            reason,
-            only_from=(ConnectionState.CONNECTED, ConnectionState.NEEDS_RECONNECT),
-            generation=connection.generation,
-        )
+        # Under the tenant's refresh lease no refresh runs: none rotates the token read here into one this disconnect
+        # never sees, and none meets the revoked token and reports the connection lost. A refresh waiting for the
+        # lease finds the connection ended once it gets it.
+        busy = DisconnectBusy(f"the tokens of tenant {tenant_id} are being refreshed; nothing was changed")
+        self._take(refresh_lock_name(tenant_id), owner, lease_seconds(self._endpoint), busy)
+        try:
+            stored = self._secrets.read(tenant_id)
+            if stored is not None and stored.refresh_token is not None:
+                try:
+                    self._endpoint.revoke(stored.refresh_token.get_secret_value())
+                except FortnoxInvalidGrant:
+                    # Already dead at Fortnox (used, expired or revoked there, by a disconnect that stopped
+                    # half-way): nothing is left to revoke, and refusing would leave the disconnect unfinishable.
+                    logger.info("refresh token already dead at disconnect", extra={"tenant_id": tenant_id})
+            # Marked once Fortnox no longer honours the token, and before the tokens go: the tokens are never gone
+            # from a tenant that is still shown connected. A connection already ended is marked anew, so that a
+            # disconnect sent again redoes what the mark does.
+            self._connections.mark(
+                tenant_id,
+                state,
+                reason,
+                only_from=(ConnectionState.CONNECTED, ConnectionState.NEEDS_RECONNECT, state),
+                generation=connection.generation,
+            )
+            self._secrets.delete(tenant_id)
+        finally:
+            self._locks.release(refresh_lock_name(tenant_id), owner=owner)
         # An unused link made to replace this connection must not reconnect it without a new confirmation.
         self._links.revoke_all(tenant_id)
+        self._publisher.publish(
+            ConnectionRevoked(
+                tenant_id=tenant_id,
+                fortnox_tenant_id=connection.fortnox_tenant_id,
+                revoked_at_fortnox=not connection.service_account,
+            )
+        )
+        # Last: the binding still held is how a disconnect sent again knows that this one stopped before the end.
         self._connections.release(connection)
         return connection
+
+    def _left_behind(self, connection: Connection) -> bool:
+        """An ended connection whose disconnect stopped half-way: its tokens or its company binding are still there."""
+        return (
+            self._secrets.read(connection.tenant_id) is not None
+            or self._connections.bound_tenant(connection.fortnox_tenant_id) == connection.tenant_id
+        )
 
     def mark_needs_reconnect(self, tenant_id: TenantId, reason: str, *, generation: int | None = None) -> bool:
         """The connection is lost: say so on the tenant and, on the move from connected only, upstream once.

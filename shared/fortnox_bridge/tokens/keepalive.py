@@ -69,9 +69,11 @@ def keep_alive(
 
 
 def _left_on_request(connections: ConnectionStore, tenant: TenantId) -> bool:
-    """The connection was listed as connected but is now ended on request (a disconnect deletes the tokens, then
-    marks it revoked or disconnected) or gone, not lost to Fortnox refusing its refresh token (which marks it
-    ``needs_reconnect`` and tells upstream): nothing to keep alive, and no alarm is due."""
+    """The connection was listed as connected but is now ended on request or gone, not lost to Fortnox refusing its
+    refresh token (which marks it ``needs_reconnect`` and tells upstream): nothing to keep alive, and no alarm is due.
+
+    A disconnect holds the tenant's refresh lease while it revokes, marks the connection ended and deletes the
+    tokens, in that order: a refresh that raced it finds the tokens gone only once the mark is there to read."""
     current = connections.get(tenant)
     if current is not None and current.state not in (ConnectionState.REVOKED, ConnectionState.DISCONNECTED):
         return False

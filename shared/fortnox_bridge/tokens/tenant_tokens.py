@@ -55,6 +55,12 @@ def refresh_seconds(endpoint: TokenEndpoint) -> float:
     return REFRESH_ATTEMPTS * endpoint.attempt_seconds
 
 
+def refresh_lock_name(tenant: TenantId) -> str:
+    """The lease every refresher of ``tenant`` holds while it refreshes; a disconnect holds it while it ends the
+    connection, so no refresh runs in between (``ConnectService.disconnect``)."""
+    return f"token-refresh#{tenant}"
+
+
 def lease_seconds(endpoint: TokenEndpoint) -> float:
     """The refresh lease outlives the bounded refresh and the write after it, so no waiter can take over from a
     holder that is still working; it is renewed right before the first token request."""
@@ -162,7 +168,7 @@ class TenantTokens:
 
     @property
     def _lock_name(self) -> str:
-        return f"token-refresh#{self._tenant}"
+        return refresh_lock_name(self._tenant)
 
     def _held_for_a_request(self) -> str | None:
         return None if self._usable_for is None else self._held(self._usable_for)
