@@ -57,3 +57,27 @@ def test_a_body_the_export_refuses_names_nothing_and_waits_for_nothing() -> None
     for body in (bomb, "not json", "[]", json.dumps({"tenant_id": 7, "data": {}}), json.dumps({"tenant_id": "t1"})):
         assert names_of(body) == Names()
     assert _waits(_invoice("1", "C"), "not json", _invoice("1", "D")) == [[], [], [0]]
+
+
+def test_an_invoice_carrying_other_customer_data_changes_the_customer() -> None:
+    moved = json.dumps(
+        {
+            "type": "invoice.ready",
+            "tenant_id": "t1",
+            "data": {"invoice_number": "3", "customer": {"customer_number": "C", "city": "Kiruna"}},
+        }
+    )
+    # The second and third carry the first's data and go side by side; the fourth moves the customer and waits
+    # for both, and the fifth (the first's data again) is another change, after the fourth.
+    assert _waits(_invoice("1", "C"), _invoice("2", "C"), _invoice("4", "C"), moved, _invoice("5", "C")) == [
+        [],
+        [0],
+        [0],
+        [0, 1, 2],
+        [3],
+    ]
+
+
+def test_numbers_are_read_as_the_contract_reads_them() -> None:
+    assert _waits(_invoice("310", "C"), _note("311", " 310 ", "D")) == [[], [0]]
+    assert _waits(_invoice("1", " C"), _invoice("2", "C")) == [[], [0]]

@@ -8,24 +8,26 @@ is billed for the wait. With a second record in flight its request goes while th
 way, and the tenant's limiter, not the worker, sets the pace. A third would only wait in the limiter for a batch of
 one tenant (docs/decisions.md, "Two records in flight per invoice export worker").
 
-Why an order. Records of one batch are independent only when they name different things. A credit note of an
-invoice in the same batch must find the invoice exported, and two records must not race to create a customer in
-Fortnox (the loser's create is refused and retried as an update: two of the tenant's 25 requests spent on one
-customer, and a customer created once, never updated, is what a batch of one customer's invoices has always cost).
-So a record waits for the earlier records of its batch that change what it names: its document (its own number,
-the invoice it credits), and its customer when a customer event changes it or when it is the first record of the
-batch to name that customer (it may create it). Later invoices to that customer wait for that first one only, not
-for one another: a transport company's batch often names one customer ten times, and after the first its hash is
-known, so the rest cost no customer call at all (and ``applied_at`` keeps concurrent updates from moving it back to
-older data, as it does for concurrent Lambdas). A customer event waits for the earlier invoices to its customer. A
-record waits whatever the outcome of the one it waits for, as when the batch went one record at a time. A body
-that names nothing readable (one the export refuses) waits for nothing: it fails on its own.
+Why an order. Records of one batch are independent only when they name different things. A credit note of an invoice
+in the same batch must find the invoice exported, and two records must not race to create a customer in Fortnox (the
+loser's create is refused and retried as an update: two of the tenant's 25 requests spent on one customer, and a
+customer created once, never updated, is what a batch of one customer's invoices has always cost). So a record waits
+for the earlier records of its batch that change what it names: its document (its own number, the invoice it
+credits), and its customer when a customer event changes it, when it is the first record of the batch to name that
+customer (it may create it), or when it carries other customer data than the record before it that named the
+customer (it updates it, and two updates side by side leave whichever lands last in Fortnox, not the newer). Other
+invoices to that customer go side by side: a transport company's batch often names one customer ten times with the
+same data, and after the first its hash is known, so the rest cost no customer call at all. A customer event waits
+for the earlier invoices to its customer. A record waits whatever the outcome of the one it waits for, as when the
+batch went one record at a time. A body that names nothing readable (one the export refuses) waits for nothing: it
+fails on its own.
 
 Powertools' ``AsyncBatchProcessor`` keeps the partial-failure bookkeeping; the record's work itself stays the
 synchronous code every other queue runs, in a thread of the event loop's executor.
 """
 
 import asyncio
+import json
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,15 +46,17 @@ OrderingKey = tuple[str, str, str]
 @dataclass(frozen=True)
 class Names:
     """What a record changes (its documents; a customer event's customer) and what it only uses (an invoice's
-    customer)."""
+    customer), and the customer data it carries."""
 
     changes: frozenset[OrderingKey] = frozenset()
     uses: frozenset[OrderingKey] = frozenset()
+    customer_data: str | None = None
 
 
 def names_of(body: str) -> Names:
     """What a record names; nothing for a body that is not an event (it is parsed within the limits the export
-    parses it under, so a hostile body costs no more here)."""
+    parses it under, so a hostile body costs no more here). Numbers are read as the contract reads them (stripped
+    of surrounding whitespace): " 310" and "310" are one invoice."""
     try:
         raw = json_within_limits(body)
     except RefusedBody:
@@ -62,30 +66,35 @@ def names_of(body: str) -> Names:
     tenant: str = raw["tenant_id"]
     data: dict[str, Any] = raw["data"]
     documents = {
-        (tenant, "document", data[field])
+        (tenant, "document", data[field].strip())
         for field in ("invoice_number", "credits_invoice_number")
         if isinstance(data.get(field), str)
     }
     customer = data if raw.get("type") == "customer.upserted" else data.get("customer")
-    customers = (
-        {(tenant, "customer", customer["customer_number"])}
-        if isinstance(customer, dict) and isinstance(customer.get("customer_number"), str)
-        else set()
-    )
+    if not isinstance(customer, dict) or not isinstance(customer.get("customer_number"), str):
+        return Names(changes=frozenset(documents))
+    key = (tenant, "customer", customer["customer_number"].strip())
+    carried = json.dumps(customer, sort_keys=True)
     if raw.get("type") == "customer.upserted":
-        return Names(changes=frozenset(customers))
-    return Names(changes=frozenset(documents), uses=frozenset(customers))
+        return Names(changes=frozenset({key}), customer_data=carried)
+    return Names(changes=frozenset(documents), uses=frozenset({key}), customer_data=carried)
 
 
 def earlier_to_wait_for(batch: Sequence[Names]) -> list[list[int]]:
     """For each record, the earlier records of the batch it waits for: the last one that changed anything it
-    names, and, for what it changes, every one that used it since (each of those waited for the change before)."""
+    names, and, for what it changes, every one that used it since (each of those waited for the change before).
+
+    A record that uses a customer changes it when it is the first of the batch to name it (it may create it in
+    Fortnox) or when it carries other customer data than the last record that named it (it updates it in Fortnox,
+    and two updates side by side would leave whichever lands last, not the newer)."""
     last_change: dict[OrderingKey, int] = {}
+    last_data: dict[OrderingKey, str | None] = {}
     used_since: defaultdict[OrderingKey, list[int]] = defaultdict(list)
     waits: list[list[int]] = []
     for index, names in enumerate(batch):
-        # The first record to name a thing may create it in Fortnox: it counts as changing it.
-        changes = names.changes | {key for key in names.uses if key not in last_change}
+        changes = names.changes | {
+            key for key in names.uses if key not in last_change or last_data.get(key) != names.customer_data
+        }
         before = {last_change[key] for key in names.changes | names.uses if key in last_change}
         for key in changes:
             before.update(used_since[key])
@@ -95,6 +104,9 @@ def earlier_to_wait_for(batch: Sequence[Names]) -> list[list[int]]:
             used_since[key] = []
         for key in names.uses - changes:
             used_since[key].append(index)
+        for key in names.changes | names.uses:
+            if key[1] == "customer":
+                last_data[key] = names.customer_data
     return waits
 
 

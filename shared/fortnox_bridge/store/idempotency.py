@@ -74,6 +74,10 @@ class EventRecords:
             expiry_attr="expires_at",
             boto3_client=client,
         )
+        # Configured here, before any record uses it: Powertools marks a layer configured before it has read the
+        # config, so two records configuring it at once let the second use it half built (no key expression).
+        # Later calls only set their key prefix (per thread).
+        self._persistence.configure(IDEMPOTENCY, key_prefix="unset")
 
     def once(self, tenant: TenantId, company: FortnoxTenantId, event: dict[str, Any], work: Work) -> dict[str, Any]:
         """``work(event=event)`` unless this company already handled the event: then its stored answer.
