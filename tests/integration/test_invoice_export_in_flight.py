@@ -3,7 +3,6 @@ while the first one's is on its way, a credit still waits for its invoice, and t
 same moment each land in their own company's records."""
 
 import threading
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -11,70 +10,29 @@ from werkzeug.wrappers import Request, Response
 
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.store.mappings import MappingStore
-from fortnox_sandbox.server import SandboxServer
 from local_stack.onboarding import connect_service_account
 from tests.conftest import Scene
 from tests.exporting import Export, export, freight_mapping
+from tests.sandbox_front import Dispatch, Pairs, in_front, is_create, to_customer
 
 pytestmark = pytest.mark.integration
-__all__ = ["export"]  # the fixture, imported so pytest finds it
-
-Dispatch = Callable[[Request], Response]
+__all__ = ["export", "in_front"]  # the fixture, imported so pytest finds it
 
 
-@pytest.fixture
-def held_creates(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Dispatch], None]]:
-    """Lets a test put itself in front of the sandbox's dispatch (the server thread calls it for every request)."""
-    original: Dispatch = sandbox.app._dispatch
-
-    def install(wrapper: Callable[[Request, Dispatch], Response]) -> None:
-        monkeypatch.setattr(sandbox.app, "_dispatch", lambda request: wrapper(request, original))
-
-    yield install  # type: ignore[misc]
-
-
-def _is_create(request: Request) -> bool:
-    return request.method == "POST" and request.path == "/3/invoices"
-
-
-def _to_customer(export: Export, number: str, customer: str) -> dict[str, Any]:
-    event = export.event(number)
-    event["data"]["customer"] = {**event["data"]["customer"], "customer_number": customer}
-    return event
-
-
-class Pairs:
-    """Holds each invoice create until a second one arrives beside it; a create that waits ``alone_after`` seconds
-    in vain goes on alone and is counted."""
-
-    def __init__(self, alone_after: float) -> None:
-        self._pair = threading.Barrier(2, timeout=alone_after)
-        self.alone = 0
-
-    def __call__(self, request: Request, dispatch: Dispatch) -> Response:
-        if _is_create(request):
-            try:
-                self._pair.wait()
-            except threading.BrokenBarrierError:
-                self.alone += 1
-                self._pair.reset()
-        return dispatch(request)
-
-
-def test_a_batch_has_two_invoice_creates_on_their_way_at_once(export: Export, held_creates: Any) -> None:
+def test_a_batch_has_two_invoice_creates_on_their_way_at_once(export: Export, in_front: Any) -> None:
     pairs = Pairs(alone_after=5)
-    held_creates(pairs)
-    outcome = export.deliver_once(*(_to_customer(export, str(n), f"K{n}") for n in range(200, 204)))
+    in_front(pairs)
+    outcome = export.deliver_once(*(to_customer(f"K{n}", export.event(str(n))) for n in range(200, 204)))
 
     assert (outcome.received, outcome.failed) == (4, 0)
     assert pairs.alone == 0  # one record at a time, every create would have waited alone
     assert len(export.invoices()) == 4
 
 
-def test_invoices_to_one_customer_wait_only_for_the_first_to_name_it(export: Export, held_creates: Any) -> None:
+def test_invoices_to_one_customer_wait_only_for_the_first_to_name_it(export: Export, in_front: Any) -> None:
     pairs = Pairs(alone_after=1)
-    held_creates(pairs)
-    outcome = export.deliver_once(*(_to_customer(export, str(n), "K-ONE") for n in range(210, 215)))
+    in_front(pairs)
+    outcome = export.deliver_once(*(to_customer("K-ONE", export.event(str(n))) for n in range(210, 215)))
 
     assert (outcome.received, outcome.failed) == (5, 0)
     # The first creates the customer alone; the four after it go two by two, and the customer is created once and
@@ -88,19 +46,19 @@ def test_invoices_to_one_customer_wait_only_for_the_first_to_name_it(export: Exp
     assert customer_calls == [("POST", "/3/customers")]
 
 
-def test_a_credit_note_in_the_same_batch_waits_for_its_invoice(export: Export, held_creates: Any) -> None:
+def test_a_credit_note_in_the_same_batch_waits_for_its_invoice(export: Export, in_front: Any) -> None:
     note_first = threading.Event()
     note_sent = threading.Event()
 
     def hold_the_invoice(request: Request, dispatch: Dispatch) -> Response:
-        if _is_create(request) and b"Kreditfaktura" in request.get_data():
+        if is_create(request) and b"Kreditfaktura" in request.get_data():
             note_sent.set()
-        elif _is_create(request) and note_sent.wait(1.0):
+        elif is_create(request) and note_sent.wait(1.0):
             # Held until the credit note's create arrives beside it (it must not) or a second passes.
             note_first.set()
         return dispatch(request)
 
-    held_creates(hold_the_invoice)
+    in_front(hold_the_invoice)
     outcome = export.deliver_once(export.event("300"), export.credit_note("301", credits="300"))
 
     assert (outcome.received, outcome.failed) == (2, 0)
@@ -109,18 +67,18 @@ def test_a_credit_note_in_the_same_batch_waits_for_its_invoice(export: Export, h
     assert correction["InvoiceReference"] == original["DocumentNumber"] and correction["Credit"] == "true"
 
 
-def test_a_customer_event_and_an_invoice_to_that_customer_keep_their_order(export: Export, held_creates: Any) -> None:
+def test_a_customer_event_and_an_invoice_to_that_customer_keep_their_order(export: Export, in_front: Any) -> None:
     invoice_first = threading.Event()
     invoice_sent = threading.Event()
 
     def hold_the_customer(request: Request, dispatch: Dispatch) -> Response:
-        if _is_create(request):
+        if is_create(request):
             invoice_sent.set()
         elif request.path.startswith("/3/customers") and request.method in ("POST", "PUT") and invoice_sent.wait(1.0):
             invoice_first.set()
         return dispatch(request)
 
-    held_creates(hold_the_customer)
+    in_front(hold_the_customer)
     customer = export.customer("evt-customer-7001", customer_number="7001", name="Nya Kunden AB")
     invoice = export.event("500", customer={**export.event()["data"]["customer"], "customer_number": "7001"})
     outcome = export.deliver_once(customer, invoice)
@@ -134,7 +92,7 @@ def test_a_customer_event_and_an_invoice_to_that_customer_keep_their_order(expor
 
 
 def test_two_tenants_at_the_same_moment_keep_their_own_records(
-    export: Export, scene: Scene, table: Any, unique: str, held_creates: Any
+    export: Export, scene: Scene, table: Any, unique: str, in_front: Any
 ) -> None:
     other_tenant = f"{unique}-b"
     other_company = scene.new_company("Andra Åkeriet AB")
@@ -147,17 +105,7 @@ def test_two_tenants_at_the_same_moment_keep_their_own_records(
         display_name="Andra",
     )
     MappingStore(table).put(TenantId(other_tenant), freight_mapping())
-    pair = threading.Barrier(2, timeout=5)
-
-    def together(request: Request, dispatch: Dispatch) -> Response:
-        if _is_create(request):
-            try:
-                pair.wait()
-            except threading.BrokenBarrierError:
-                pair.reset()
-        return dispatch(request)
-
-    held_creates(together)
+    in_front(Pairs())
     mine = export.event("400", event_id="evt-same-moment-a")
     theirs = {**export.event("400", event_id="evt-same-moment-b"), "tenant_id": other_tenant}
     first = export.deliver_once(mine, theirs)

@@ -3,7 +3,6 @@ handler against the sandbox and moto: a repeating refusal is "failed" (its own m
 stays "postponed"."""
 
 import json
-from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +13,7 @@ from fortnox_bridge import wiring
 from fortnox_bridge.observability import metrics
 from local_stack.runner import LocalRunner
 from tests.conftest import Scene
+from tests.emitted_metrics import emitted
 from tests.exporting import connect_as_a_person
 
 pytestmark = pytest.mark.integration
@@ -25,18 +25,6 @@ def _last_refreshed(table: Any, tenant: str, when: datetime) -> None:
         UpdateExpression="SET last_refresh_at = :when, GSI1SK = :when",
         ExpressionAttributeValues={":when": when.isoformat()},
     )
-
-
-def _emitted(printed: str) -> Counter[str]:
-    """Each metric's total in what the handler flushed (CloudWatch's embedded metric format on stdout)."""
-    totals: Counter[str] = Counter()
-    for line in printed.splitlines():
-        blob = json.loads(line) if line.startswith("{") else {}
-        for directive in blob.get("_aws", {}).get("CloudWatchMetrics", []):
-            for metric in directive["Metrics"]:
-                value = blob[metric["Name"]]
-                totals[metric["Name"]] += int(sum(value) if isinstance(value, list) else value)
-    return totals
 
 
 @pytest.fixture
@@ -83,7 +71,7 @@ def test_a_refusal_that_repeats_is_failed_and_counted_apart_from_a_postponed_ref
     # Then the repeating refusal is failed, not postponed, and the passing one stays postponed.
     assert stuck.tenant_id in report["failed"] and stuck.tenant_id not in report["postponed"]
     assert waiting.tenant_id in report["postponed"] and waiting.tenant_id not in report["failed"]
-    totals = _emitted(capsys.readouterr().out)
+    totals = emitted(capsys.readouterr().out)
     assert totals["ConnectionsFailed"] == len(report["failed"]) >= 1
     assert totals["ConnectionsPostponed"] == len(report["postponed"]) >= 1
     # The log says which tenant and why, at ERROR, with no token in it.

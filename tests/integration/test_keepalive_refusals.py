@@ -2,8 +2,6 @@
 through the real scheduled handler against the sandbox and moto: ``invalid_grant`` loses the connection (marked and
 told upstream once), ``invalid_client`` postpones it (the client secret may have been rotated; tomorrow may pass)."""
 
-import json
-from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +14,7 @@ from fortnox_bridge.observability import metrics
 from fortnox_bridge.store.connections import ConnectionStore
 from local_stack.runner import LocalRunner
 from tests.conftest import Scene
+from tests.emitted_metrics import emitted
 from tests.exporting import connect_as_a_person
 
 pytestmark = pytest.mark.integration
@@ -42,18 +41,6 @@ def due(table: Any) -> Iterator[list[str]]:
         connection = store.get(TenantId(tenant))
         if connection is not None and connection.state.value == "connected":
             _last_refreshed(table, tenant, datetime.now(UTC))
-
-
-def _emitted(printed: str) -> Counter[str]:
-    """Each metric's total in what the handler flushed (CloudWatch's embedded metric format on stdout)."""
-    totals: Counter[str] = Counter()
-    for line in printed.splitlines():
-        blob = json.loads(line) if line.startswith("{") else {}
-        for directive in blob.get("_aws", {}).get("CloudWatchMetrics", []):
-            for metric in directive["Metrics"]:
-                value = blob[metric["Name"]]
-                totals[metric["Name"]] += int(sum(value) if isinstance(value, list) else value)
-    return totals
 
 
 def _token_answers(scene: Scene, since: int) -> list[int]:
@@ -83,7 +70,7 @@ def test_a_refresh_refused_with_invalid_grant_loses_the_connection_and_says_so_o
 
     # When the keep-alive runs, and runs again the next day
     first = runner.run_scheduled(runner.function("ConnectKeepAlive"))
-    first_metrics = _emitted(capsys.readouterr().out)
+    first_metrics = emitted(capsys.readouterr().out)
     second = runner.run_scheduled(runner.function("ConnectKeepAlive"))
 
     # Then the first run counts the tenant lost, on the metric the Lost alarm reads, after one refused refresh
@@ -133,7 +120,7 @@ def test_a_refresh_refused_with_invalid_client_is_postponed_and_counted_for_its_
     # Then the tenant is postponed, not lost nor failed, and counted on the metric the Postponed alarm reads
     assert connection.tenant_id in report["postponed"]
     assert connection.tenant_id not in report["lost"] + report["failed"] + report["skipped"]
-    totals = _emitted(capsys.readouterr().out)
+    totals = emitted(capsys.readouterr().out)
     assert totals["ConnectionsPostponed"] == len(report["postponed"]) >= 1
     assert totals["ConnectionsLost"] == len(report["lost"])
     # The secret was read again past its cache and was the same: no second try with it, nothing else asked

@@ -9,8 +9,6 @@ libraries the bridge builds on, never by sleeping; a bounded wait only keeps a c
 import json
 import sys
 import threading
-from collections import Counter
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import jmespath  # type: ignore[import-untyped]
@@ -21,38 +19,15 @@ from fortnox_bridge import wiring
 from fortnox_bridge.export.in_flight import earlier_to_wait_for, names_of
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.store.connections import ConnectionState, ConnectionStore
-from fortnox_sandbox.server import SandboxServer
+from tests.emitted_metrics import emitted
 from tests.exporting import Export, person_export, rejected_by_event
+from tests.sandbox_front import Dispatch, Wrapper, in_front, is_create, to_customer
 
 pytestmark = pytest.mark.integration
-__all__ = ["person_export"]  # the fixture, imported so pytest finds it
+__all__ = ["in_front", "person_export"]  # the fixture, imported so pytest finds it
 
-Dispatch = Callable[[Request], Response]
-Wrapper = Callable[[Request, Dispatch], Response]
 HOLD_SECONDS = 2.0
 """How long a held request waits for what a correct run never does; only bounds the test."""
-
-
-@pytest.fixture
-def in_front(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Wrapper], None]]:
-    """Puts a test in front of the sandbox's dispatch."""
-    original: Dispatch = sandbox.app._dispatch
-
-    def install(wrapper: Wrapper) -> None:
-        monkeypatch.setattr(sandbox.app, "_dispatch", lambda request: wrapper(request, original))
-
-    yield install
-
-
-def _is_create(request: Request) -> bool:
-    return request.method == "POST" and request.path == "/3/invoices"
-
-
-def _to(export: Export, customer_number: str, event: dict[str, Any]) -> dict[str, Any]:
-    """``event`` to a customer of its own: the first record of a batch to name a customer goes before the others
-    naming it (it may create it), so records meant to be in flight together name different customers."""
-    event["data"]["customer"] = {**event["data"]["customer"], "customer_number": customer_number}
-    return event
 
 
 def _hold_first_create(seconds: float = HOLD_SECONDS) -> Wrapper:
@@ -62,7 +37,7 @@ def _hold_first_create(seconds: float = HOLD_SECONDS) -> Wrapper:
     never = threading.Event()
 
     def hold(request: Request, dispatch: Dispatch) -> Response:
-        if _is_create(request) and first.acquire(blocking=False):
+        if is_create(request) and first.acquire(blocking=False):
             never.wait(seconds)
         return dispatch(request)
 
@@ -78,7 +53,7 @@ def test_a_credit_note_naming_its_invoice_with_a_stray_space_still_waits_for_it(
     never = threading.Event()
 
     def slow_second_create(request: Request, dispatch: Dispatch) -> Response:
-        if _is_create(request) and reference in request.get_data():
+        if is_create(request) and reference in request.get_data():
             never.wait(HOLD_SECONDS)
         return dispatch(request)
 
@@ -141,8 +116,8 @@ def test_the_same_event_id_for_two_invoices_in_one_batch_is_refused_while_the_fi
 ) -> None:
     # Given a careless upstream that gave two different invoices one event id, both in one batch
     in_front(_hold_first_create())
-    first = _to(export, "8320", export.event("320", event_id="evt-reused-in-batch"))
-    second = _to(export, "8321", export.event("321", event_id="evt-reused-in-batch"))
+    first = to_customer("8320", export.event("320", event_id="evt-reused-in-batch"))
+    second = to_customer("8321", export.event("321", event_id="evt-reused-in-batch"))
 
     # When the batch is delivered once: the two name different documents, so both are in flight together
     assert earlier_to_wait_for([names_of(json.dumps(event)) for event in (first, second)]) == [[], []]
@@ -184,7 +159,7 @@ def test_the_first_two_records_of_a_cold_process_both_go_through(
         return compile_expression(expression, *args, **kwargs)
 
     def watch(request: Request, dispatch: Dispatch) -> Response:
-        if _is_create(request):
+        if is_create(request):
             other_lane_created.set()
         return dispatch(request)
 
@@ -193,8 +168,8 @@ def test_the_first_two_records_of_a_cold_process_both_go_through(
 
     # When its first batch, two invoices, is delivered once
     batch = [
-        _to(export, "8330", export.event("330", event_id="evt-cold-a")),
-        _to(export, "8331", export.event("331", event_id="evt-cold-b")),
+        to_customer("8330", export.event("330", event_id="evt-cold-a")),
+        to_customer("8331", export.event("331", event_id="evt-cold-b")),
     ]
     assert earlier_to_wait_for([names_of(json.dumps(event)) for event in batch]) == [[], []]
     outcome = export.deliver_once(*batch)
@@ -238,7 +213,7 @@ def test_a_persons_token_expiring_under_two_records_at_once_is_refreshed_once(
     in_front(refresh_after_both)
 
     # When a batch of two invoices is delivered once
-    outcome = export.deliver_once(_to(export, "8340", export.event("340")), _to(export, "8341", export.event("341")))
+    outcome = export.deliver_once(to_customer("8340", export.event("340")), to_customer("8341", export.event("341")))
 
     # Then both went through on one refresh, and the connection was never lost
     assert both_refused.is_set(), "the two records never stood refused together: this test staged nothing"
@@ -251,18 +226,6 @@ def test_a_persons_token_expiring_under_two_records_at_once_is_refreshed_once(
     assert wiring.secrets_store().read(TenantId(export.tenant)) is not None
 
 
-def _emitted(printed: str) -> Counter[str]:
-    """Each metric's total in what the handler flushed (CloudWatch's embedded metric format on stdout)."""
-    totals: Counter[str] = Counter()
-    for line in printed.splitlines():
-        blob = json.loads(line) if line.startswith("{") else {}
-        for directive in blob.get("_aws", {}).get("CloudWatchMetrics", []):
-            for metric in directive["Metrics"]:
-                value = blob[metric["Name"]]
-                totals[metric["Name"]] += int(sum(value) if isinstance(value, list) else value)
-    return totals
-
-
 def test_invoices_exported_side_by_side_are_each_counted_once(
     export: Export, in_front: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -271,7 +234,7 @@ def test_invoices_exported_side_by_side_are_each_counted_once(
 
     def in_pairs(request: Request, dispatch: Dispatch) -> Response:
         response = dispatch(request)
-        if _is_create(request):
+        if is_create(request):
             try:
                 pair.wait()
             except threading.BrokenBarrierError:
@@ -282,10 +245,10 @@ def test_invoices_exported_side_by_side_are_each_counted_once(
     capsys.readouterr()
 
     # When six invoices are delivered in one batch
-    outcome = export.deliver_once(*(_to(export, f"8{number}", export.event(str(number))) for number in range(350, 356)))
+    outcome = export.deliver_once(*(to_customer(f"8{number}", export.event(str(number))) for number in range(350, 356)))
 
     # Then the metric the dashboards read says six, and nothing failed
     assert (outcome.received, outcome.failed) == (6, 0)
-    totals = _emitted(capsys.readouterr().out)
+    totals = emitted(capsys.readouterr().out)
     assert totals["InvoiceExported"] == 6
     assert totals["InvoiceFailed"] == 0

@@ -5,7 +5,6 @@ are made to meet at the sandbox's dispatch, never by sleeping."""
 
 import json
 import threading
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -15,54 +14,15 @@ from werkzeug.wrappers import Request, Response
 from fortnox_bridge.fortnox.retry import RetryPolicy
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.store.mappings import MappingStore
-from fortnox_sandbox.server import SandboxServer
 from infra.names import MAX_RECEIVE_COUNT
 from local_stack.moto_server import REGION
 from local_stack.onboarding import connect_service_account
 from tests.conftest import Scene
 from tests.exporting import Export, freight_mapping, rejected_by_event
+from tests.sandbox_front import Dispatch, Pairs, in_front, to_customer
 
 pytestmark = pytest.mark.integration
-
-Dispatch = Callable[[Request], Response]
-Wrapper = Callable[[Request, Dispatch], Response]
-
-
-@pytest.fixture
-def in_front(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Wrapper], None]]:
-    """Puts a test in front of the sandbox's dispatch."""
-    original: Dispatch = sandbox.app._dispatch
-
-    def install(wrapper: Wrapper) -> None:
-        monkeypatch.setattr(sandbox.app, "_dispatch", lambda request: wrapper(request, original))
-
-    yield install
-
-
-def _is_create(request: Request) -> bool:
-    return request.method == "POST" and request.path == "/3/invoices"
-
-
-def _to(customer_number: str, event: dict[str, Any]) -> dict[str, Any]:
-    """``event`` to a customer of its own: the first record of a batch to name a customer goes before the others
-    naming it (it may create it), so records meant to be in flight together name different customers."""
-    event["data"]["customer"] = {**event["data"]["customer"], "customer_number": customer_number}
-    return event
-
-
-def _creates_in_pairs() -> Wrapper:
-    """Each invoice create waits for a second one beside it (or five seconds) before Fortnox sees it."""
-    pair = threading.Barrier(2, timeout=5)
-
-    def in_pairs(request: Request, dispatch: Dispatch) -> Response:
-        if _is_create(request):
-            try:
-                pair.wait()
-            except threading.BrokenBarrierError:
-                pair.reset()
-        return dispatch(request)
-
-    return in_pairs
+__all__ = ["in_front"]  # the fixture, imported so pytest finds it
 
 
 def _of(events_tap: Any, detail_type: str) -> list[dict[str, Any]]:
@@ -89,12 +49,12 @@ def test_a_create_answer_lost_while_the_other_lane_creates_is_still_exported_onc
     export: Export, in_front: Any, events_tap: Any
 ) -> None:
     # Given two creates on their way together, one of which Fortnox commits and whose answer is then lost
-    in_front(_creates_in_pairs())
+    in_front(Pairs())
     export.scene.control.fault("drop_after_commit", count=1, method="POST", path_prefix="/3/invoices")
     events_tap.received()
 
     # When the batch is delivered, and again until the queue is empty (SQS redelivers what failed)
-    events = [_to("8910", export.event("910")), _to("8911", export.event("911"))]
+    events = [to_customer("8910", export.event("910")), to_customer("8911", export.event("911"))]
     export.send(*events)
 
     # Then Fortnox holds each invoice once, and upstream heard once of each
@@ -110,11 +70,11 @@ def test_two_records_failing_their_last_delivery_together_are_each_given_up_once
     # Given Fortnox answering every invoice create with 500 (no waits between attempts: only their count matters)
     monkeypatch.setattr(RetryPolicy, "backoff", lambda self, attempt: 0.0)
     export.scene.control.fault("500", count=1000, method="POST", path_prefix="/3/invoices")
-    in_front(_creates_in_pairs())
+    in_front(Pairs())
     events_tap.received()
 
     # When two invoices are delivered until SQS gives up on them
-    events = [_to("8920", export.event("920")), _to("8921", export.event("921"))]
+    events = [to_customer("8920", export.event("920")), to_customer("8921", export.event("921"))]
     outcomes = export.send(*events)
     export.scene.control.clear_faults()
 
@@ -139,7 +99,7 @@ def test_one_batch_of_two_tenants_a_hostile_body_and_a_stranger_ends_each_record
         table, scene.control, scene.app, tenant_id=TenantId(other), fortnox_tenant_id=other_company, display_name="B"
     )
     MappingStore(table).put(TenantId(other), freight_mapping())
-    in_front(_creates_in_pairs())
+    in_front(Pairs())
     events_tap.received()
     lines_before = len(log_capture.lines)
     mine = export.event("930", event_id="evt-mix-mine")
@@ -228,8 +188,8 @@ def test_pdfs_read_and_uploaded_side_by_side_are_each_attached_to_their_own_invo
 
     # When the batch is delivered
     events = [
-        _to("8940", export.event("940", pdf=pdfs["940"])),
-        _to("8941", export.event("941", pdf=pdfs["941"])),
+        to_customer("8940", export.event("940", pdf=pdfs["940"])),
+        to_customer("8941", export.event("941", pdf=pdfs["941"])),
         export.event("942", pdf=missing),
     ]
     export.send(*events)
