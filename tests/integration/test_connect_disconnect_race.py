@@ -9,7 +9,7 @@ interleaving happens the same way every time."""
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,19 +30,13 @@ from fortnox_bridge.tokens.tenant_tokens import refresh_lock_name
 from local_stack.runner import LocalRunner
 from tests.conftest import LOCAL_API_KEY, Scene
 from tests.exporting import connect_as_a_person
+from tests.keepalive_due import due, last_refreshed
 
 pytestmark = pytest.mark.integration
+__all__ = ["due"]  # the fixture, imported so pytest finds it
 
 WAIT_SECONDS = 60.0
 """Only a bound on a hang: each step below waits for an event the code under test causes."""
-
-
-def _last_refreshed(table: Any, tenant: str, when: datetime) -> None:
-    table.update_item(
-        Key={"PK": f"TENANT#{tenant}", "SK": "CONNECTION"},
-        UpdateExpression="SET last_refresh_at = :when, GSI1SK = :when",
-        ExpressionAttributeValues={":when": when.isoformat()},
-    )
 
 
 @pytest.fixture
@@ -52,19 +46,6 @@ def service(runner: LocalRunner, monkeypatch: pytest.MonkeyPatch) -> ConnectServ
         monkeypatch.setenv(name, value)
     wiring.reset()
     return wiring.connect_service()
-
-
-@pytest.fixture
-def due(table: Any) -> Iterator[list[str]]:
-    """Tenants made 31 days stale for a keep-alive run, and fresh again after it if still connected: the session's
-    table is shared, and a tenant left due would be refreshed by every later test's keep-alive run."""
-    tenants: list[str] = []
-    yield tenants
-    store = ConnectionStore(table)
-    for tenant in tenants:
-        connection = store.get(TenantId(tenant))
-        if connection is not None and connection.state is ConnectionState.CONNECTED:
-            _last_refreshed(table, tenant, datetime.now(UTC))
 
 
 class KeepAliveAlongside:
@@ -193,7 +174,7 @@ def test_a_keep_alive_racing_a_disconnect_passes_the_tenant_over_and_leaves_no_l
     # Given a connected tenant the keep-alive will refresh, and a note of every refresh token it will ever hold
     connection = connect_as_a_person(gateway, scene, unique, "Avsked AB")
     due.append(connection.tenant_id)
-    _last_refreshed(table, connection.tenant_id, datetime.now(UTC) - timedelta(days=31))
+    last_refreshed(table, connection.tenant_id, datetime.now(UTC) - timedelta(days=31))
     first = wiring.secrets_store().read(connection.tenant_id)
     assert first is not None and first.refresh_token is not None
     held = [first.refresh_token.get_secret_value()]
@@ -287,7 +268,7 @@ def test_a_disconnect_arriving_during_a_refresh_waits_for_it_and_revokes_what_it
     # Given a connected tenant the keep-alive will refresh, and a note of every refresh token it will ever hold
     connection = connect_as_a_person(gateway, scene, unique, "Mitt i AB")
     due.append(connection.tenant_id)
-    _last_refreshed(table, connection.tenant_id, datetime.now(UTC) - timedelta(days=31))
+    last_refreshed(table, connection.tenant_id, datetime.now(UTC) - timedelta(days=31))
     first = wiring.secrets_store().read(connection.tenant_id)
     assert first is not None and first.refresh_token is not None
     held = [first.refresh_token.get_secret_value()]

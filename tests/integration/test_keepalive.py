@@ -3,7 +3,6 @@ handler against the sandbox and moto: a repeating refusal is "failed" (its own m
 stays "postponed"."""
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,26 +14,10 @@ from local_stack.runner import LocalRunner
 from tests.conftest import Scene
 from tests.emitted_metrics import emitted
 from tests.exporting import connect_as_a_person
+from tests.keepalive_due import due, last_refreshed
 
 pytestmark = pytest.mark.integration
-
-
-def _last_refreshed(table: Any, tenant: str, when: datetime) -> None:
-    table.update_item(
-        Key={"PK": f"TENANT#{tenant}", "SK": "CONNECTION"},
-        UpdateExpression="SET last_refresh_at = :when, GSI1SK = :when",
-        ExpressionAttributeValues={":when": when.isoformat()},
-    )
-
-
-@pytest.fixture
-def due(table: Any) -> Iterator[list[str]]:
-    """Tenants made 31 days stale for one keep-alive run, and fresh again after it: the session's table is shared,
-    and a tenant left due would fail every later test's keep-alive run too."""
-    tenants: list[str] = []
-    yield tenants
-    for tenant in tenants:
-        _last_refreshed(table, tenant, datetime.now(UTC))
+__all__ = ["due"]  # the fixture, imported so pytest finds it
 
 
 def test_a_refusal_that_repeats_is_failed_and_counted_apart_from_a_postponed_refresh(
@@ -59,7 +42,7 @@ def test_a_refusal_that_repeats_is_failed_and_counted_apart_from_a_postponed_ref
     waiting = connect_as_a_person(gateway, scene, f"{unique}-waiting", "Väntande AB")
     for tenant in (stuck.tenant_id, waiting.tenant_id):
         due.append(tenant)
-        _last_refreshed(table, tenant, datetime.now(UTC) - timedelta(days=31))
+        last_refreshed(table, tenant, datetime.now(UTC) - timedelta(days=31))
     scene.control.fault("500", method="POST", path_prefix="/oauth-v1/token", count=1000)
     metrics.clear_metrics()
     capsys.readouterr()

@@ -2,45 +2,24 @@
 through the real scheduled handler against the sandbox and moto: ``invalid_grant`` loses the connection (marked and
 told upstream once), ``invalid_client`` postpones it (the client secret may have been rotated; tomorrow may pass)."""
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from fortnox_bridge import wiring
-from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import metrics
 from fortnox_bridge.store.connections import ConnectionStore
 from local_stack.runner import LocalRunner
 from tests.conftest import Scene
 from tests.emitted_metrics import emitted
 from tests.exporting import connect_as_a_person
+from tests.keepalive_due import due, last_refreshed
 
 pytestmark = pytest.mark.integration
+__all__ = ["due"]  # the fixture, imported so pytest finds it
 
 TOKEN_ENDPOINT = "/oauth-v1/token"
-
-
-def _last_refreshed(table: Any, tenant: str, when: datetime) -> None:
-    table.update_item(
-        Key={"PK": f"TENANT#{tenant}", "SK": "CONNECTION"},
-        UpdateExpression="SET last_refresh_at = :when, GSI1SK = :when",
-        ExpressionAttributeValues={":when": when.isoformat()},
-    )
-
-
-@pytest.fixture
-def due(table: Any) -> Iterator[list[str]]:
-    """Tenants made 31 days stale for the test's runs, and fresh again after it: the session's table is shared, and
-    a tenant left due and connected would be refreshed by every later test's keep-alive run."""
-    tenants: list[str] = []
-    yield tenants
-    store = ConnectionStore(table)
-    for tenant in tenants:
-        connection = store.get(TenantId(tenant))
-        if connection is not None and connection.state.value == "connected":
-            _last_refreshed(table, tenant, datetime.now(UTC))
 
 
 def _token_answers(scene: Scene, since: int) -> list[int]:
@@ -60,7 +39,7 @@ def test_a_refresh_refused_with_invalid_grant_loses_the_connection_and_says_so_o
     # Given a connected tenant due for its keep-alive, whose refresh Fortnox refuses with invalid_grant from now on
     connection = connect_as_a_person(gateway, scene, unique, "Utgången AB")
     due.append(connection.tenant_id)
-    _last_refreshed(table, connection.tenant_id, datetime.now(UTC) - timedelta(days=31))
+    last_refreshed(table, connection.tenant_id, datetime.now(UTC) - timedelta(days=31))
     held = wiring.secrets_store().read(connection.tenant_id)
     scene.control.fault("invalid_grant", count=100, path_prefix=TOKEN_ENDPOINT, tenant_id=connection.fortnox_tenant_id)
     events_tap.received()
@@ -106,7 +85,7 @@ def test_a_refresh_refused_with_invalid_client_is_postponed_and_counted_for_its_
     # Given a connected tenant due for its keep-alive, and Fortnox refusing the bridge's client secret today
     connection = connect_as_a_person(gateway, scene, unique, "Nyckelbyte AB")
     due.append(connection.tenant_id)
-    _last_refreshed(table, connection.tenant_id, datetime.now(UTC) - timedelta(days=31))
+    last_refreshed(table, connection.tenant_id, datetime.now(UTC) - timedelta(days=31))
     held = wiring.secrets_store().read(connection.tenant_id)
     scene.control.fault("invalid_client", count=100, path_prefix=TOKEN_ENDPOINT, tenant_id=connection.fortnox_tenant_id)
     events_tap.received()

@@ -1,0 +1,31 @@
+"""Connections made due for the keep-alive (last refreshed a month ago), and fresh again after the test."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from fortnox_bridge.ids import TenantId
+from fortnox_bridge.store.connections import ConnectionStore
+
+
+def last_refreshed(table: Any, tenant: str, when: datetime) -> None:
+    table.update_item(
+        Key={"PK": f"TENANT#{tenant}", "SK": "CONNECTION"},
+        UpdateExpression="SET last_refresh_at = :when, GSI1SK = :when",
+        ExpressionAttributeValues={":when": when.isoformat()},
+    )
+
+
+@pytest.fixture
+def due(table: Any) -> Iterator[list[str]]:
+    """Tenants the test made stale, fresh again after it: the session's table is shared, and a tenant left due and
+    connected would be refreshed (or fail) in every later test's keep-alive run."""
+    tenants: list[str] = []
+    yield tenants
+    store = ConnectionStore(table)
+    for tenant in tenants:
+        connection = store.get(TenantId(tenant))
+        if connection is not None and connection.state.value == "connected":
+            last_refreshed(table, tenant, datetime.now(UTC))
