@@ -146,6 +146,10 @@ def test_one_batch_of_two_tenants_a_hostile_body_and_a_stranger_ends_each_record
         record = json.loads(line)
         if record.get("event_id") in owners and "tenant_id" in record:
             assert record["tenant_id"] == owners[record["event_id"]], record.get("msg")
+    # and each refusal's line names whose event it refused, as lines of two tenants interleave
+    refusals = [json.loads(line) for line in log_capture.lines[lines_before:] if "invoice event rejected" in line]
+    by_message = {record["message_id"]: record.get("tenant_id") for record in refusals}
+    assert sorted(by_message.values(), key=str) == sorted([export.tenant, other, f"{unique}-nobody"])
 
 
 def test_pdfs_read_and_uploaded_side_by_side_are_each_attached_to_their_own_invoice(

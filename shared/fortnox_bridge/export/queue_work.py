@@ -214,8 +214,10 @@ class QueueWork(ABC, Generic[EventT]):
         if rejection.tenant_id is not None:
             wiring.publisher().publish(self.failed(rejection, rejection.event_id or record.message_id))
         count(f"{self._metric}EventRejected")
+        # The tenant too: with two records in flight, lines of two tenants interleave.
         logger.warning(
-            f"{self.noun} event rejected", extra={"message_id": record.message_id, "reason": rejection.reason}
+            f"{self.noun} event rejected",
+            extra={"message_id": record.message_id, "tenant_id": rejection.tenant_id, "reason": rejection.reason},
         )
 
     @property
