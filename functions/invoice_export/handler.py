@@ -7,7 +7,7 @@ same on every export queue: ``export/queue_work.py``. This module says what an i
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -16,7 +16,7 @@ from fortnox_bridge import settings, wiring
 from fortnox_bridge.contracts.intake import RefusedBody, parse_event
 from fortnox_bridge.contracts.invoices import CreditNoteReady, CustomerUpserted, InvoiceCredited, InvoiceReady
 from fortnox_bridge.events import InvoiceExportFailed, PublishedEvent
-from fortnox_bridge.export.in_flight import InFlight
+from fortnox_bridge.export.in_flight import InFlightBatchProcessor
 from fortnox_bridge.export.queue_work import QueueWork, Rejection
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import in_this_trace, logger, metrics, tracer
@@ -25,7 +25,7 @@ from fortnox_bridge.store.idempotency import IDEMPOTENCY
 from fortnox_bridge.store.tenant_reads import TenantReads
 
 settings.require(*settings.FORTNOX_CALLER, settings.PdfSettings, settings.QueueSettings)
-processor = AsyncBatchProcessor(event_type=EventType.SQS)
+processor = InFlightBatchProcessor(event_type=EventType.SQS)
 Invoice = InvoiceReady | CreditNoteReady | InvoiceCredited | CustomerUpserted
 
 
@@ -85,6 +85,8 @@ def record_handler(record: SQSRecord) -> None:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     wiring.lambda_context(context)
     IDEMPOTENCY.register_lambda_context(context)
-    # Two records at a time, each after the earlier ones naming its document or customer (export/in_flight.py).
-    batch = InFlight(event.get("Records", []), in_this_trace(record_handler))
-    return async_process_partial_response(event=event, record_handler=batch, processor=processor, context=context)
+    # Two records at a time, each after the earlier ones changing what it names (export/in_flight.py); each lane
+    # traces under this invocation's handler.
+    return process_partial_response(
+        event=event, record_handler=in_this_trace(record_handler), processor=processor, context=context
+    )

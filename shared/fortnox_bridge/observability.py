@@ -4,7 +4,8 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from functools import wraps
+from typing import ParamSpec, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -25,11 +26,11 @@ metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 _counting = threading.Lock()
 
 
-Arg = TypeVar("Arg")
+Params = ParamSpec("Params")
 Result = TypeVar("Result")
 
 
-def in_this_trace(work: Callable[[Arg], Result]) -> Callable[[Arg], Result]:
+def in_this_trace(work: Callable[Params, Result]) -> Callable[Params, Result]:
     """``work``, to run on another thread under the trace entity open where this is called (the X-Ray SDK keeps its
     context per thread): the invoice export's lanes trace their records under the invocation's handler, as the
     X-Ray SDK's guide for threads does, instead of under a facade of their own or, outside Lambda, nowhere."""
@@ -41,10 +42,11 @@ def in_this_trace(work: Callable[[Arg], Result]) -> Callable[[Arg], Result]:
         return work
     entity = xray_recorder.get_trace_entity()
 
-    def traced(argument: Arg) -> Result:
+    @wraps(work)  # Powertools reads the handler's signature (does it take ``lambda_context``?)
+    def traced(*args: Params.args, **kwargs: Params.kwargs) -> Result:
         xray_recorder.set_trace_entity(entity)
         try:
-            return work(argument)
+            return work(*args, **kwargs)
         finally:
             # Executor threads outlive the invocation: nothing of this one may stay on them.
             xray_recorder.clear_trace_entities()

@@ -22,18 +22,21 @@ for the earlier invoices to its customer. A record waits whatever the outcome of
 batch went one record at a time. A body that names nothing readable (one the export refuses) waits for nothing: it
 fails on its own.
 
-Powertools' ``AsyncBatchProcessor`` keeps the partial-failure bookkeeping; the record's work itself stays the
-synchronous code every other queue runs, in a thread of the event loop's executor.
+Powertools' ``BatchProcessor`` keeps the partial-failure bookkeeping; only the loop over the records is ours, in two
+threads of our own. Not its ``AsyncBatchProcessor``: that one needs the calling thread to have no running event loop
+(it calls ``asyncio.run``), which a host embedding the handler (a browser test driving Playwright's sync API, say)
+does not guarantee, and the record's work is synchronous anyway.
 """
 
-import asyncio
+import contextvars
 import json
-from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 
 from fortnox_bridge.contracts.intake import RefusedBody, json_within_limits
 
@@ -110,42 +113,60 @@ def earlier_to_wait_for(batch: Sequence[Names]) -> list[list[int]]:
     return waits
 
 
-class InFlight:
-    """One invocation's batch: an async record handler for ``async_process_partial_response`` that runs ``work``
-    for at most ``lanes`` records at once, each after the earlier records it waits for."""
+class InFlightBatchProcessor(BatchProcessor):
+    """Powertools' batch processor, its records worked in ``lanes`` threads: each lane takes the first record of the
+    batch that no lane has taken and whose earlier records it waits for are done, so a record that waits holds no
+    lane. Powertools' own per-record handling (``_process_record``: the partial-failure bookkeeping) is unchanged."""
 
-    def __init__(
-        self,
-        records: Iterable[Mapping[str, Any]],
-        work: Callable[[SQSRecord], None],
-        *,
-        lanes: int = RECORDS_IN_FLIGHT,
-    ) -> None:
-        batch = list(records)
-        self._work = work
-        self._lanes_allowed = lanes
-        self._waits = earlier_to_wait_for([names_of(str(record.get("body", ""))) for record in batch])
-        # SQS never repeats a message id within a batch; a hand-made event might, so each id maps to its places.
-        self._places: defaultdict[str, deque[int]] = defaultdict(deque)
-        for index, record in enumerate(batch):
-            self._places[str(record.get("messageId", ""))].append(index)
-        self._done: list[asyncio.Event] = []
-        self._lanes: asyncio.Semaphore | None = None
+    def __init__(self, event_type: EventType, *, lanes: int = RECORDS_IN_FLIGHT) -> None:
+        super().__init__(event_type=event_type)
+        self._lane_count = lanes
 
-    def _lanes_in_loop(self) -> asyncio.Semaphore:
-        # Made in the running loop, on the first record: Powertools runs the batch in a loop of its own.
-        if self._lanes is None:
-            self._lanes = asyncio.Semaphore(self._lanes_allowed)
-            self._done = [asyncio.Event() for _ in self._waits]
-        return self._lanes
+    def process(self) -> list[tuple[Any, ...]]:
+        records: list[dict[str, Any]] = list(self.records)
+        waits = earlier_to_wait_for([names_of(str(record.get("body", ""))) for record in records])
+        results: list[tuple[Any, ...] | None] = [None] * len(records)
+        done = [False] * len(records)
+        taken = [False] * len(records)
+        broken: list[BaseException] = []
+        changed = threading.Condition()
 
-    async def __call__(self, record: SQSRecord) -> None:
-        lanes = self._lanes_in_loop()
-        index = self._places[record.message_id].popleft()
-        try:
-            for earlier in self._waits[index]:
-                await self._done[earlier].wait()
-            async with lanes:
-                await asyncio.to_thread(self._work, record)
-        finally:
-            self._done[index].set()
+        def next_ready() -> int | None:
+            """Under ``changed``: the first record ready to go, None when none is left to take."""
+            while not all(taken):
+                for index, waiting_for in enumerate(waits):
+                    if not taken[index] and all(done[earlier] for earlier in waiting_for):
+                        taken[index] = True
+                        return index
+                changed.wait()
+            return None
+
+        def lane() -> None:
+            while True:
+                with changed:
+                    index = next_ready()
+                if index is None:
+                    return
+                try:
+                    results[index] = self._process_record(records[index])
+                except BaseException as error:  # Powertools catches the handler's; anything else is ours
+                    broken.append(error)
+                finally:
+                    with changed:
+                        done[index] = True
+                        changed.notify_all()
+
+        # Each lane in a copy of the caller's context, as the handler would have run in it.
+        threads = [
+            threading.Thread(target=contextvars.copy_context().run, args=(lane,), name=f"record-lane-{number}")
+            for number in range(min(self._lane_count, len(records)))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if broken:
+            # A record neither counted as success nor as failure must not be deleted as one: the whole batch goes
+            # back to the queue, as when a handler without lanes raises.
+            raise broken[0]
+        return [result for result in results if result is not None]
