@@ -173,12 +173,8 @@ IDLE_SECONDS = 300
 """How long a kept-alive connection may idle before the server closes it. A client that sends on a connection the
 server is closing that very moment sees a lost answer (it cannot tell it from a lost request), so the window is
 made rare: longer than a test waits between two calls."""
-THREADS = 128
-"""Requests answered at once; more wait in the queue. Faults that hold a request (``timeout``) and tests that hold
-one until another arrives each hold a thread, and werkzeug's server, before this one, had no cap at all. With 32, a
-fresh-clone CI run once saw a management call wait past its client's 5 s late in the suite; the cause was not
-pinned down, and a cap low enough to queue requests is the one new way for one to wait. An idle thread costs
-nothing."""
+THREADS = 32
+"""Requests answered at once; more wait in the queue. Faults that hold a request (``timeout``) hold a thread."""
 BACKLOG = 128
 """Connections waiting to be accepted, as werkzeug's server had: a hundred bench workers connect at once, and a
 connect the backlog drops is retried by the kernel a second later."""
