@@ -243,12 +243,12 @@ def _serve_moto() -> None:
 def _serve_sandbox(rate_limit: int, rate_window_seconds: float) -> None:
     import logging
 
-    from fortnox_sandbox.server import REQUEST_LOG, SandboxApp, SandboxServer
+    from fortnox_sandbox.server import SandboxApp, SandboxServer
     from fortnox_sandbox.state import SandboxState
 
     # The sandbox logs each request (``make sandbox`` shows them); a bench run sends tens of thousands, and writing a
     # line for each would be sandbox CPU that Fortnox does not spend, counted in every rate row's cost.
-    REQUEST_LOG.setLevel(logging.WARNING)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = SandboxApp(SandboxState(rate_limit=rate_limit, rate_window_seconds=rate_window_seconds))
     with SandboxServer(app=app) as server:
         print(server.url, flush=True)

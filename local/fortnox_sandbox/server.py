@@ -1,15 +1,16 @@
-"""The sandbox as a WSGI app, and the HTTP/1.1 server that serves it (and the local moto) on 127.0.0.1."""
+"""The sandbox as a WSGI app and a threaded server on 127.0.0.1."""
 
-import logging
+import contextlib
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
-from cheroot.server import HTTPConnection, HTTPRequest
-from cheroot.wsgi import Server
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from fortnox_sandbox import codes, tokens
@@ -21,12 +22,10 @@ from fortnox_sandbox.oauth import OAuthEndpoints
 from fortnox_sandbox.state import LoggedRequest, SandboxState
 
 StartResponse = Callable[..., Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-class DropConnection(Exception):
-    """Raised by an app that `KeepAliveServer` serves: the connection closes without an answer, and the client sees
-    a lost response."""
+class _DropConnection(Exception):
+    """Close the socket without an answer: the client sees a lost response."""
 
 
 class SandboxApp:
@@ -48,7 +47,16 @@ class SandboxApp:
         self.routes = Map(rules, strict_slashes=False, merge_slashes=False)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        return self._dispatch(Request(environ))(environ, start_response)
+        request = Request(environ)
+        try:
+            response = self._dispatch(request)
+        except _DropConnection:
+            connection = environ.get("werkzeug.socket")
+            if isinstance(connection, socket.socket):
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+            response = Response(b"", status=500)
+        return response(environ, start_response)
 
     def _dispatch(self, request: Request) -> Response:
         adapter = self.routes.bind_to_environ(request.environ)
@@ -74,7 +82,7 @@ class SandboxApp:
         response = endpoint(request)
         self._log(request, response.status_code, None, request.form.get("grant_type"))
         if fault is not None and fault.kind == "drop_after_commit":
-            raise DropConnection
+            raise _DropConnection
         return response
 
     def _not_found(self, request: Request) -> Response:
@@ -111,7 +119,7 @@ class SandboxApp:
             )
         self._log(request, response.status_code, tenant_id, client_id, response)
         if fault is not None and fault.kind == "drop_after_commit":
-            raise DropConnection
+            raise _DropConnection
         return response
 
     def _handle(self, request: Request, route: ApiRoute, values: Mapping[str, Any], claims: dict[str, Any]) -> Response:
@@ -133,7 +141,7 @@ class SandboxApp:
         if kind == "timeout":
             time.sleep(delay)
             self._log(request, 0, tenant_id, client_id)
-            raise DropConnection
+            raise _DropConnection
         status = int(kind)
         self._log(request, status, tenant_id, client_id)
         if status == 429:
@@ -165,112 +173,17 @@ class SandboxApp:
             )
 
 
-REQUEST_LOG = logging.getLogger("werkzeug")
-"""The sandbox's request log keeps the name it had under werkzeug's server: the local stack, the bench and the tests
-turn it down or read it by that name."""
+class RequestLog(WSGIRequestHandler):
+    """Logs a request's method, path and status, never its query: the consent page's query carries the OAuth state,
+    which werkzeug's own line prints with the rest of the request target."""
 
-IDLE_SECONDS = 300
-"""How long a kept-alive connection may idle before the server closes it. A client that sends on a connection the
-server is closing that very moment sees a lost answer (it cannot tell it from a lost request), so the window is
-made rare: longer than a test waits between two calls."""
-THREADS = 32
-"""Requests answered at once; more wait in the queue. Faults that hold a request (``timeout``) hold a thread."""
-BACKLOG = 128
-"""Connections waiting to be accepted, as werkzeug's server had: a hundred bench workers connect at once, and a
-connect the backlog drops is retried by the kernel a second later."""
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = urlsplit(getattr(self, "path", "")).path.translate(self._control_char_table)
+        self.log("info", '"%s %s" %s %s', getattr(self, "command", "-"), path or "-", code, size)
 
-
-def _log(logger: logging.Logger, level: int, message: str, *args: object) -> None:
-    # As werkzeug's server did: a logger nobody configured prints at INFO (``make sandbox`` shows its requests).
-    if logger.level == logging.NOTSET:
-        logger.setLevel(logging.INFO)
-    if not logger.handlers and not logging.getLogger().handlers:
-        logger.addHandler(logging.StreamHandler())
-    logger.log(level, message, *args)
-
-
-def _text(value: str | bytes | None) -> str:
-    """Printable: cheroot decodes the path's escapes, and a %0A must not start a line of its own in the log."""
-    text = value.decode("latin-1") if isinstance(value, bytes) else value or ""
-    return "".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in text)
-
-
-class _LoggedRequest(HTTPRequest):
-    """Logs a request's method, path and status, never its query: the consent page's query carries the OAuth state.
-    An app's `DropConnection` closes the connection without an answer."""
-
-    log: logging.Logger | None = None
-
-    def respond(self) -> None:
-        try:
-            super().respond()
-        except DropConnection:
-            self.close_connection = True
-            self.status = "0 dropped"  # the sandbox's own log says 0 for a lost answer too
-        if self.log is not None:
-            status = _text(self.status).split(" ", 1)[0] or "-"
-            _log(self.log, logging.INFO, '"%s %s" %s', _text(self.method), _text(self.path) or "-", status)
-
-    def simple_response(self, status: Any, msg: str = "") -> None:
-        # Called for requests the server refuses before any app sees them; the request line is not repeated here.
-        if self.log is not None and not self.ready:
-            _log(self.log, logging.ERROR, "a malformed request was refused (%s)", str(status).split(" ", 1)[0])
-        super().simple_response(status, msg)
-
-
-class KeepAliveServer:
-    """A WSGI app served over HTTP/1.1 with kept-alive connections, as Fortnox's and AWS's fronts keep them, from a
-    background thread; ``log`` names the logger of its request lines (None: no request lines)."""
-
-    def __init__(
-        self, app: WsgiApp, *, host: str = "127.0.0.1", port: int = 0, name: str, log: logging.Logger | None
-    ) -> None:
-        request_class = type("Request", (_LoggedRequest,), {"log": log})
-        self._server = Server(
-            (host, port), app, numthreads=THREADS, server_name=name, timeout=IDLE_SECONDS, request_queue_size=BACKLOG
-        )
-        self._server.ConnectionClass = type("Connection", (HTTPConnection,), {"RequestHandlerClass": request_class})
-        self._server.keep_alive_conn_limit = None  # type: ignore[assignment]
-        self._server.error_log = self._error_log  # type: ignore[method-assign]
-        self._errors = log or logging.getLogger(name)
-        self._in_daemon_thread(self._server.prepare, name)
-        self._thread = threading.Thread(target=self._server.serve, name=name, daemon=True)
-
-    @staticmethod
-    def _in_daemon_thread(step: Callable[[], None], name: str) -> None:
-        """cheroot's worker threads are not daemons, and a thread inherits that from the thread that starts it: a
-        server prepared (and served) from daemon threads lets a process that never stops it exit, as werkzeug's did."""
-        failed: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                step()
-            except BaseException as error:
-                failed.append(error)
-
-        thread = threading.Thread(target=run, name=f"{name}-prepare", daemon=True)
-        thread.start()
-        thread.join()
-        if failed:
-            raise failed[0]
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.bind_addr[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> "KeepAliveServer":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-
-    def _error_log(self, msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
-        # Below WARNING cheroot reports clients that went away, which a lost-answer fault does on purpose.
-        self._errors.log(level if level >= logging.WARNING else logging.DEBUG, "%s", msg, exc_info=traceback)
+    def log_error(self, format: str, *args: Any) -> None:
+        # The standard messages quote the raw request line, query and all; its status code is all a reader needs.
+        self.log("error", "a malformed request was refused (%s)", args[0] if args else "-")
 
 
 class SandboxServer:
@@ -278,22 +191,26 @@ class SandboxServer:
 
     def __init__(self, app: SandboxApp | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app or SandboxApp()
-        self._server = KeepAliveServer(self.app, host=host, port=port, name="fortnox-sandbox", log=REQUEST_LOG)
+        self._server: BaseWSGIServer = make_server(host, port, self.app, threaded=True, request_handler=RequestLog)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fortnox-sandbox", daemon=True)
 
     @property
     def url(self) -> str:
-        return self._server.url
+        host, port = self._server.server_address[:2]
+        return f"http://{host if isinstance(host, str) else host.decode()}:{port}"
 
     @property
     def state(self) -> SandboxState:
         return self.app.state
 
     def start(self) -> "SandboxServer":
-        self._server.start()
+        self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._server.stop()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
 
     def __enter__(self) -> "SandboxServer":
         return self.start()

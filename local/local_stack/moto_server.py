@@ -9,9 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
-from fortnox_sandbox.server import KeepAliveServer
+from moto.server import ThreadedMotoServer
 
 REGION = "eu-north-1"
 ACCOUNT_ID = "123456789012"
@@ -93,14 +91,14 @@ def _idempotent_transactions() -> None:
 
 @contextmanager
 def running_moto(port: int | None = None) -> Iterator[str]:
-    # The local stack stays quiet: the sandbox's and the local gateway's request lines go to this logger.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     _serialize_dynamodb_writes()
     _idempotent_transactions()
-    app = DomainDispatcherApplication(create_backend_app)
-    server = KeepAliveServer(app, port=port or free_port(), name="moto", log=None).start()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port or free_port(), verbose=False)
+    server.start()
+    host, bound_port = server.get_host_and_port()
     try:
-        yield server.url
+        yield f"http://{host}:{bound_port}"
     finally:
         server.stop()
 

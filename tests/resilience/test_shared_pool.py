@@ -1,7 +1,8 @@
 """One HTTP pool per process and Fortnox host, shared by every tenant (issue 13, point 1).
 
-A small HTTP/1.1 host here keeps connections open as Fortnox's front (and the sandbox) does, and can also be
-restarted under a kept-alive connection or answer late, which the sandbox cannot be made to do.
+The sandbox closes every connection after its answer (werkzeug's server speaks HTTP/1.0), so a kept-alive connection
+cannot go stale against it. A small HTTP/1.1 host here keeps connections open as Fortnox's front does, and can be
+restarted or answer late.
 """
 
 import contextlib
