@@ -107,19 +107,31 @@ def test_the_email_carries_no_secret_token_or_identity_number(
         assert secret not in told and secret not in mail.subject, secret
 
 
-def test_nobody_is_emailed_without_an_address(export: Export, gateway: Any, table: Any, unique: str) -> None:
+def test_nobody_is_emailed_without_an_address_and_an_address_added_later_is_told(
+    export: Export, gateway: Any, table: Any, unique: str
+) -> None:
     _fail(export, "100356")  # this tenant has no notification address
     _run_digest(export)
     assert table.get_item(Key=digest_key(TenantId(export.tenant)))["Item"].get("GSI1PK") is None  # not waiting
 
+    # The bookkeeper adds an address: what failed while nobody could be told reaches it, with no new failure.
     mailbox = Mailbox(f"third-{unique}@example.se")
-    _notify(gateway, export.tenant, mailbox.address)
-    _run_digest(export)
-    assert mailbox.messages() == []  # nothing new since the last run
-    _fail(export, "100357")
+    _notify(gateway, export.tenant, mailbox.address, language="en")
     _run_digest(export)
     [mail] = mailbox.messages()
-    assert "100356" in mail.body and "100357" in mail.body  # neither was told to anyone
+    assert mail.subject == "1 export to Fortnox needs attention" and "Invoice 100356" in mail.body
+
+    _an_interval_passes(table, export.tenant, 60)
+    _fail(export, "100357")
+    _run_digest(export)
+    second = mailbox.messages()[1]
+    assert "Invoice 100357" in second.body and "100356" not in second.body  # told once is told
+
+    # Saving the same address again is no news: nothing waits, nothing is sent.
+    _an_interval_passes(table, export.tenant, 60)
+    _notify(gateway, export.tenant, mailbox.address, language="en")
+    _run_digest(export)
+    assert len(mailbox.messages()) == 2
 
 
 def test_an_address_that_could_carry_more_headers_is_refused(export: Export, gateway: Any) -> None:

@@ -105,8 +105,8 @@ class FailureDigest:
         connection = self._connections.get(state.tenant_id)
         notifications = tenant.settings.notifications if tenant is not None else None
         if notifications is None or connection is None:
-            # Nobody to tell: what waits stays untold. An address saved later brings back a payment failure that
-            # lasts (``TenantStore.put_settings``); export failures wait for the next one to be noted.
+            # Nobody to tell: what waits stays untold, and an address saved later notes the tenant again
+            # (``TenantStore.put_settings``).
             self._notes.settle(state.tenant_id, seen=state)
             return False
         failures = self._untold(ExportScope(state.tenant_id, connection.fortnox_tenant_id), state.told_until)

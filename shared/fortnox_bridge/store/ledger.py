@@ -613,24 +613,6 @@ class FailureNotes(StoreBase):
             ExpressionAttributeValues={":pending": DIGEST_PENDING, ":at": when, ":tenant": tenant},
         )
 
-    def note_untold_payment_failure(self, tenant: TenantId, at: datetime) -> None:
-        """The tenant has a notification address where it had none: a payment failure noted and not yet told (a
-        digest passed over it while there was nobody to tell, and the polls failing since find it noted) goes to
-        that address in the next digest. Nothing else is noted: export failures wait for the next one, as before."""
-        try:
-            self._table.update_item(
-                Key=digest_key(tenant),
-                UpdateExpression="SET GSI1PK = :pending, GSI1SK = if_not_exists(GSI1SK, :at), last_noted_at = :at",
-                ConditionExpression=(
-                    "attribute_exists(payment_failure) AND "
-                    "(attribute_not_exists(payment_failure_told) OR payment_failure_told <> payment_failure.since)"
-                ),
-                ExpressionAttributeValues={":pending": DIGEST_PENDING, ":at": at.isoformat()},
-            )
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
-
     def note_payment_failure(self, tenant: TenantId, failure: PaymentFailureNote, *, at: datetime) -> None:
         """Payment polls started failing for a reason a person must fix: the next digest tells it."""
         self._table.update_item(**self._payment_failure_noted(tenant, failure, at))

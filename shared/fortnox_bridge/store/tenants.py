@@ -142,9 +142,10 @@ class TenantStore(StoreBase):
         return found
 
     def put_settings(self, tenant: TenantId, settings: TenantSettings) -> None:
-        """Save the settings. An address for the failure digest where there was none is told of a payment failure
-        that lasts untold: the digest passed over the tenant while there was nobody to tell, and the polls failing
-        since find the failure noted, so nothing else would bring it back."""
+        """Save the settings. An address for the failure digest where there was none is told what waits untold:
+        the digest passed over the tenant while there was nobody to tell, and nothing else would bring back the
+        exports that failed then (until another failed) or a payment failure that lasts (the polls failing since
+        find it noted)."""
         try:
             before = self._table.update_item(
                 Key=tenant_key(tenant),
@@ -162,7 +163,7 @@ class TenantStore(StoreBase):
         if settings.notifications is not None and not had_address:
             # After the settings' write: a digest reading the tenant before it sees this note land after its own
             # reading, and so keeps the tenant waiting (``FailureNotes.settle``).
-            FailureNotes(self._table).note_untold_payment_failure(tenant, datetime.now(UTC))
+            FailureNotes(self._table).note(tenant, datetime.now(UTC))
 
     def record_probe(self, tenant: TenantId, probe: CompanyProbe) -> None:
         self._table.update_item(
