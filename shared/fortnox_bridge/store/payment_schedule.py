@@ -214,17 +214,42 @@ class PaymentSchedule(StoreBase):
 
     def pause(self, tenant: TenantId) -> None:
         """The tenant is no longer connected: out of the index, so ticks stop reading it; its interval and due time
-        stay, for ``resume``."""
-        try:
-            self._table.update_item(
-                Key=payment_schedule_key(tenant),
-                UpdateExpression="REMOVE GSI1PK, GSI1SK",
-                ConditionExpression="attribute_exists(PK)",
-            )
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
-            # Payment sync is off: nothing is scheduled.
+        stay, for ``resume``. Only while the connection is not connected, checked in the same write: a pause that
+        comes late (its process stalled after the connection was marked lost) must not undo the ``resume`` of a
+        reconnect that landed meanwhile, or the new connection is never polled."""
+        table = self._table.name
+        for _ in range(APPLY_ATTEMPTS):
+            try:
+                self._table.meta.client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Update": {
+                                "TableName": table,
+                                "Key": payment_schedule_key(tenant),
+                                "UpdateExpression": "REMOVE GSI1PK, GSI1SK",
+                                "ConditionExpression": "attribute_exists(PK)",
+                            }
+                        },
+                        {
+                            "ConditionCheck": {
+                                "TableName": table,
+                                "Key": connection_key(tenant),
+                                "ConditionExpression": "attribute_not_exists(PK) OR #state <> :connected",
+                                "ExpressionAttributeNames": {"#state": "state"},
+                                "ExpressionAttributeValues": {":connected": CONNECTED},
+                            }
+                        },
+                    ]
+                )
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                reasons = {reason.get("Code") for reason in error.response.get("CancellationReasons", [])}
+                if "TransactionConflict" in reasons:
+                    continue  # another write to either item was under way: the conditions were not decided
+                # Payment sync is off (nothing is scheduled), or the tenant is connected again and stays due.
+            return
+        raise RuntimeError(f"the payment schedule of {tenant} kept changing while it was paused")
 
     def resume(self, tenant: TenantId, now: datetime) -> None:
         """The tenant is connected (again): back in the index, due at once, so what it missed is fetched at the
