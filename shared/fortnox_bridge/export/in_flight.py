@@ -19,8 +19,10 @@ customer (it updates it, and two updates side by side leave whichever lands last
 invoices to that customer go side by side: a transport company's batch often names one customer ten times with the
 same data, and after the first its hash is known, so the rest cost no customer call at all. A customer event waits
 for the earlier invoices to its customer. A record waits whatever the outcome of the one it waits for, as when the
-batch went one record at a time. A body that names nothing readable (one the export refuses) waits for nothing: it
-fails on its own.
+batch went one record at a time; but a record that failed is then out of the order of the records not yet started
+(``without_failed``), so when the first invoice to name a new customer is refused before it gets to create it, the
+next one is the first again and the others wait for it, instead of going side by side and both creating it. A body
+that names nothing readable (one the export refuses) waits for nothing: it fails on its own.
 
 Powertools' ``BatchProcessor`` keeps the partial-failure bookkeeping; only the loop over the records is ours, in two
 threads of our own. Not its ``AsyncBatchProcessor``: that one needs the calling thread to have no running event loop
@@ -113,6 +115,18 @@ def earlier_to_wait_for(batch: Sequence[Names]) -> list[list[int]]:
     return waits
 
 
+def without_failed(batch: Sequence[Names], failed: set[int]) -> list[list[int]]:
+    """``earlier_to_wait_for`` over the batch less the records in ``failed``, in the batch's own numbering: what a
+    record not yet started waits for once those are known to have failed. Safe whatever a failed record did before
+    it failed: every record that waited for it has seen it finish."""
+    kept = [index for index in range(len(batch)) if index not in failed]
+    waits = earlier_to_wait_for([batch[index] for index in kept])
+    planned: list[list[int]] = [[] for _ in batch]
+    for position, index in enumerate(kept):
+        planned[index] = [kept[earlier] for earlier in waits[position]]
+    return planned
+
+
 class InFlightBatchProcessor(BatchProcessor):
     """Powertools' batch processor, its records worked in ``lanes`` threads: each lane takes the first record of the
     batch that no lane has taken and whose earlier records it waits for are done, so a record that waits holds no
@@ -124,7 +138,9 @@ class InFlightBatchProcessor(BatchProcessor):
 
     def process(self) -> list[tuple[Any, ...]]:
         records: list[dict[str, Any]] = list(self.records)
-        waits = earlier_to_wait_for([names_of(str(record.get("body", ""))) for record in records])
+        names = [names_of(str(record.get("body", ""))) for record in records]
+        waits = earlier_to_wait_for(names)
+        failed: set[int] = set()
         results: list[tuple[Any, ...] | None] = [None] * len(records)
         done = [False] * len(records)
         taken = [False] * len(records)
@@ -154,6 +170,13 @@ class InFlightBatchProcessor(BatchProcessor):
                 finally:
                     with changed:
                         done[index] = True
+                        result = results[index]
+                        if result is None or result[0] == "fail":  # Powertools' failure tuple, or none at all
+                            failed.add(index)
+                            replanned = without_failed(names, failed)
+                            for later, waiting_for in enumerate(replanned):
+                                if not taken[later]:
+                                    waits[later] = waiting_for
                         changed.notify_all()
 
         # Each lane in a copy of the caller's context, as the handler would have run in it.
