@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from fortnox_bridge.contracts.text import without_identity_numbers
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import logger
-from fortnox_bridge.store.connections import Connection, ConnectionStore
+from fortnox_bridge.store.connections import Connection, ConnectionState, ConnectionStore
 from fortnox_bridge.store.ledger import (
     DigestState,
     ExportLedger,
@@ -165,11 +165,15 @@ class FailureDigest:
 
 
 def _tellable(failure: PaymentFailureNote, tenant: Tenant | None, connection: Connection) -> bool:
-    """The failure is of the tenant's payment sync as it is now: switched on, and of the company connected."""
+    """The failure is of the tenant's payment sync as it is now: switched on, and of the company connected. A
+    connection lost (``needs_reconnect``) is still the tenant's, and reconnecting is the fix the note names; one
+    ended on request is not: no poll runs for it, so the note's promise that polls fetch what they missed once it
+    is fixed would be false, and the tenant chose to leave."""
     return (
         tenant is not None
         and Feature.PAYMENT_SYNC in tenant.settings.features
         and failure.company == connection.fortnox_tenant_id
+        and connection.state not in (ConnectionState.REVOKED, ConnectionState.DISCONNECTED)
     )
 
 
