@@ -8,7 +8,7 @@ from fortnox_bridge.errors import BridgeError, RetryableError
 from fortnox_bridge.fortnox.ports import TokenProvider
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import logger
-from fortnox_bridge.store.connections import ConnectionState, ConnectionStore
+from fortnox_bridge.store.connections import Connection, ConnectionState, ConnectionStore
 from fortnox_bridge.tokens.tenant_tokens import ConnectionLost
 
 DEFAULT_THRESHOLD = timedelta(days=30)
@@ -50,7 +50,7 @@ def keep_alive(
         try:
             ForcedRefresh(tokens_for(connection.tenant_id)).run()
         except ConnectionLost:
-            if _left_on_request(connections, connection.tenant_id):
+            if _left_on_request(connections, connection):
                 report.skipped.append(connection.tenant_id)
             else:
                 report.lost.append(connection.tenant_id)
@@ -68,14 +68,23 @@ def keep_alive(
     return report
 
 
-def _left_on_request(connections: ConnectionStore, tenant: TenantId) -> bool:
-    """The connection was listed as connected but is now ended on request or gone, not lost to Fortnox refusing its
-    refresh token (which marks it ``needs_reconnect`` and tells upstream): nothing to keep alive, and no alarm is due.
+def _left_on_request(connections: ConnectionStore, listed: Connection) -> bool:
+    """The connection listed as connected is now ended on request, gone or replaced, not lost to Fortnox refusing
+    its refresh token (which marks it ``needs_reconnect`` and tells upstream): nothing to keep alive, and no alarm
+    is due.
 
     A disconnect holds the tenant's refresh lease while it revokes, marks the connection ended and deletes the
-    tokens, in that order: a refresh that raced it finds the tokens gone only once the mark is there to read."""
+    tokens, in that order: a refresh that raced it finds the tokens gone only once the mark is there to read. A
+    tenant that connected again since (another generation, maybe another company) had the listed connection ended
+    first: what stands now is a new connection, which this run was not keeping alive."""
+    tenant = listed.tenant_id
     current = connections.get(tenant)
-    if current is not None and current.state not in (ConnectionState.REVOKED, ConnectionState.DISCONNECTED):
+    if (
+        current is not None
+        and current.state not in (ConnectionState.REVOKED, ConnectionState.DISCONNECTED)
+        and current.generation == listed.generation
+        and current.fortnox_tenant_id == listed.fortnox_tenant_id
+    ):
         return False
     logger.info(
         "keep-alive passed over a tenant that disconnected during the run",
