@@ -16,7 +16,7 @@ from fortnox_bridge.connect.scopes import scopes_for
 from fortnox_bridge.connect.signing_keys import SigningKeys
 from fortnox_bridge.errors import BadInputError, NeedsTenantActionError, RetryableError
 from fortnox_bridge.events import ConnectionConnected, ConnectionNeedsReconnect, ConnectionRevoked, EventPublisher
-from fortnox_bridge.fortnox.errors import FortnoxError, FortnoxInvalidGrant
+from fortnox_bridge.fortnox.errors import FortnoxError, FortnoxInvalidGrant, FortnoxTransportError
 from fortnox_bridge.fortnox.models.registers import CompanyInformation
 from fortnox_bridge.fortnox.oauth import TokenEndpoint, TokenSet, fortnox_tenant_claim
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
@@ -46,6 +46,12 @@ REMOVE_IN_FORTNOX = (
     "Till dess kan Fortnox fortfarande utfärda behörighet till den.",
     "A system administrator must remove the integration in Fortnox under Settings > Integrations. Until then "
     "Fortnox still issues access for it.",
+)
+REVOKE_UNCONFIRMED = (
+    "Fortnox bekräftade inte att behörigheten återkallades. Bryggan har glömt den, men för att vara säker kan en "
+    "systemadministratör ta bort integrationen i Fortnox under Inställningar > Integrationer.",
+    "Fortnox did not confirm that it revoked the access. The bridge has forgotten it, but to be sure a system "
+    "administrator can remove the integration in Fortnox under Settings > Integrations.",
 )
 
 
@@ -501,21 +507,22 @@ class ConnectService:
         owner = f"disconnect-{uuid.uuid4()}"
         self._lock(tenant_id, owner)
         try:
-            connection = self._end_connection(tenant_id, owner)
+            connection, revoked = self._end_connection(tenant_id, owner)
         finally:
             self._locks.release(self._lock_name(tenant_id), owner=owner)
         # A service account has no refresh token to revoke: its consent lives at Fortnox until the tenant ends it.
-        revoked = not connection.service_account
+        action = None if revoked else REMOVE_IN_FORTNOX if connection.service_account else REVOKE_UNCONFIRMED
         return Disconnected(
             **self.status(tenant_id).model_dump(),
             revoked_at_fortnox=revoked,
-            tenant_action=None if revoked else TenantAction(sv=REMOVE_IN_FORTNOX[0], en=REMOVE_IN_FORTNOX[1]),
+            tenant_action=None if action is None else TenantAction(sv=action[0], en=action[1]),
         )
 
-    def _end_connection(self, tenant_id: TenantId, owner: str) -> Connection:
+    def _end_connection(self, tenant_id: TenantId, owner: str) -> tuple[Connection, bool]:
         """Revoke at Fortnox, mark, forget the tokens, end the links, tell upstream, release the company, in this
         order (docs/decisions.md, "A disconnect ends the grant before it says so"): whichever step fails, a tenant
-        shown as disconnected holds no live refresh token, and the disconnect sent again carries on to the end."""
+        shown as disconnected holds no live refresh token, and the disconnect sent again carries on to the end.
+        The connection ended, and whether Fortnox is known to no longer honour its refresh token."""
         connection = self._connections.get(tenant_id)
         if connection is None or (connection.state in ENDED and not self._left_behind(connection)):
             raise NotConnected(f"tenant {tenant_id} is not connected")
@@ -531,13 +538,10 @@ class ConnectService:
         self._take(refresh_lock_name(tenant_id), owner, lease_seconds(self._endpoint), busy)
         try:
             stored = self._secrets.read(tenant_id)
+            # No tokens left of a person's connection: a disconnect that stopped half-way revoked them first.
+            revoked = not connection.service_account
             if stored is not None and stored.refresh_token is not None:
-                try:
-                    self._endpoint.revoke(stored.refresh_token.get_secret_value())
-                except FortnoxInvalidGrant:
-                    # Already dead at Fortnox (used, expired or revoked there, by a disconnect that stopped
-                    # half-way): nothing is left to revoke, and refusing would leave the disconnect unfinishable.
-                    logger.info("refresh token already dead at disconnect", extra={"tenant_id": tenant_id})
+                revoked = self._revoke_to_disconnect(tenant_id, stored.refresh_token.get_secret_value())
             # Marked once Fortnox no longer honours the token, and before the tokens go: the tokens are never gone
             # from a tenant that is still shown connected. A connection already ended is marked anew, so that a
             # disconnect sent again redoes what the mark does.
@@ -557,12 +561,41 @@ class ConnectService:
             ConnectionRevoked(
                 tenant_id=tenant_id,
                 fortnox_tenant_id=connection.fortnox_tenant_id,
-                revoked_at_fortnox=not connection.service_account,
+                revoked_at_fortnox=revoked,
             )
         )
         # Last: the binding still held is how a disconnect sent again knows that this one stopped before the end.
         self._connections.release(connection)
-        return connection
+        return connection, revoked
+
+    def _revoke_to_disconnect(self, tenant_id: TenantId, refresh_token: str) -> bool:
+        """Revoke the refresh token at Fortnox: True when Fortnox is known to no longer honour it, False when its
+        answer was lost twice. Refused before anything could change (the client refused, Fortnox failing), it raises
+        and the disconnect stops with nothing changed.
+
+        A lost answer may come after Fortnox revoked: from then on stopping would show a dead grant as connected
+        (the next refresh counts it lost and tells upstream to reconnect), so the disconnect no longer stops. It
+        asks once more (revoking is idempotent, and a token the first request killed is refused as invalid), and
+        with no answer again it ends the connection anyway: the tokens are forgotten here, so nobody uses a grant
+        Fortnox may still honour, and the tenant is told how to end it there."""
+        try:
+            self._endpoint.revoke(refresh_token)
+        except FortnoxInvalidGrant:
+            # Already dead at Fortnox (used, expired or revoked there, by a disconnect that stopped half-way):
+            # nothing is left to revoke, and refusing would leave the disconnect unfinishable.
+            logger.info("refresh token already dead at disconnect", extra={"tenant_id": tenant_id})
+        except FortnoxTransportError:
+            try:
+                self._endpoint.revoke(refresh_token)
+            except FortnoxInvalidGrant:
+                pass  # the first request revoked it
+            except FortnoxError as error:
+                logger.warning(
+                    "Fortnox did not confirm the revoke; the connection is ended here all the same",
+                    extra={"tenant_id": tenant_id, "error": type(error).__name__},
+                )
+                return False
+        return True
 
     def _left_behind(self, connection: Connection) -> bool:
         """An ended connection whose disconnect stopped half-way: its tokens or its company binding are still there."""
