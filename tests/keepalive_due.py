@@ -1,13 +1,15 @@
 """Connections made due for the keep-alive (last refreshed a month ago), and fresh again after the test."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from fortnox_bridge.ids import TenantId
-from fortnox_bridge.store.connections import ConnectionStore
+from fortnox_bridge.store.connections import Connection, ConnectionStore
+from tests.conftest import Scene
+from tests.exporting import connect_as_a_person
 
 
 def last_refreshed(table: Any, tenant: str, when: datetime) -> None:
@@ -29,3 +31,13 @@ def due(table: Any) -> Iterator[list[str]]:
         connection = store.get(TenantId(tenant))
         if connection is not None and connection.state.value == "connected":
             last_refreshed(table, tenant, datetime.now(UTC))
+
+
+@pytest.fixture
+def due_connection(gateway: Any, scene: Scene, unique: str, table: Any, due: list[str]) -> Connection:
+    """A tenant a person connected, last refreshed a month ago: the keep-alive's next run refreshes it. A module
+    that asks for it imports ``due`` too."""
+    connection = connect_as_a_person(gateway, scene, unique, "Förfallen AB")
+    due.append(connection.tenant_id)
+    last_refreshed(table, connection.tenant_id, datetime.now(UTC) - timedelta(days=31))
+    return connection

@@ -10,8 +10,7 @@ interleaving happens the same way every time."""
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 import pytest
@@ -30,13 +29,14 @@ from fortnox_bridge.tokens.tenant_tokens import refresh_lock_name
 from local_stack.runner import LocalRunner
 from tests.conftest import LOCAL_API_KEY, Scene
 from tests.exporting import connect_as_a_person
-from tests.keepalive_due import due, last_refreshed
+from tests.keepalive_due import due, due_connection
 
 pytestmark = pytest.mark.integration
-__all__ = ["due"]  # the fixture, imported so pytest finds it
+__all__ = ["due", "due_connection"]  # the fixtures, imported so pytest finds them
 
 WAIT_SECONDS = 60.0
 """Only a bound on a hang: each step below waits for an event the code under test causes."""
+Result = TypeVar("Result")
 
 
 @pytest.fixture
@@ -48,28 +48,29 @@ def service(runner: LocalRunner, monkeypatch: pytest.MonkeyPatch) -> ConnectServ
     return wiring.connect_service()
 
 
-class KeepAliveAlongside:
-    """The daily keep-alive in its own thread: it lists the due connections before the disconnect begins, and
-    refreshes them when a step of the disconnect lets it."""
+class Alongside(Generic[Result]):
+    """One side of the race, run in a thread of its own: held, when asked, right after its first call of
+    ``hold_after`` until ``go_on`` lets it go on."""
 
-    def __init__(self, runner: LocalRunner, tenant: TenantId, monkeypatch: pytest.MonkeyPatch) -> None:
-        self._runner = runner
-        self._listed = threading.Event()
+    def __init__(
+        self,
+        name: str,
+        work: Callable[[], Result],
+        tenant: TenantId,
+        monkeypatch: pytest.MonkeyPatch,
+        hold_after: tuple[type, str] | None = None,
+    ) -> None:
+        self._work = work
+        self._holds = hold_after is not None
+        self._held = threading.Event()
         self._go = threading.Event()
         self._finished = threading.Event()
         self._waiting = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="keep-alive", daemon=True)
-        self._report: dict[str, Any] | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._result: Result | None = None
         self._failure: BaseException | None = None
-        listed, acquire = ConnectionStore.due_for_refresh, LockStore.acquire
+        acquire = LockStore.acquire
         lease = refresh_lock_name(tenant)
-
-        def list_then_hold(store: ConnectionStore, refreshed_before: datetime) -> list[Connection]:
-            due = listed(store, refreshed_before)
-            if threading.current_thread() is self._thread:
-                self._listed.set()
-                assert self._go.wait(WAIT_SECONDS), "no step of the disconnect let the keep-alive go on"
-            return due
 
         def seen_waiting(store: LockStore, name: str, *, owner: str, lease_seconds: float) -> bool:
             taken = acquire(store, name, owner=owner, lease_seconds=lease_seconds)
@@ -77,35 +78,51 @@ class KeepAliveAlongside:
                 self._waiting.set()
             return taken
 
-        monkeypatch.setattr(ConnectionStore, "due_for_refresh", list_then_hold)
         monkeypatch.setattr(LockStore, "acquire", seen_waiting)
+        if hold_after is not None:
+            target, method = hold_after
+            original = getattr(target, method)
+
+            def then_hold(*args: Any, **kwargs: Any) -> Any:
+                result = original(*args, **kwargs)
+                if threading.current_thread() is self._thread:
+                    self._held.set()
+                    assert self._go.wait(WAIT_SECONDS), f"nothing let the {self._thread.name} go on"
+                return result
+
+            monkeypatch.setattr(target, method, then_hold)
 
     def _run(self) -> None:
         try:
-            self._report = self._runner.run_scheduled(self._runner.function("ConnectKeepAlive"))
-        except BaseException as failure:  # handed to the test's thread by ``report``
+            self._result = self._work()
+        except BaseException as failure:  # handed to the test's thread by ``result``
             self._failure = failure
         finally:
             self._finished.set()
 
-    def list_due(self) -> None:
+    def start(self) -> None:
+        """Start it; come back, when it is to be held, once it is."""
         self._thread.start()
-        assert self._listed.wait(WAIT_SECONDS) or self._finished.is_set(), "the keep-alive listed nothing"
+        if self._holds:
+            assert self._held.wait(WAIT_SECONDS) or self._finished.is_set(), f"the {self._thread.name} was never held"
 
-    def refresh_now(self) -> None:
-        """Let the run go on; come back when it is over or waits for the tenant's refresh lease."""
+    def go_on(self) -> None:
+        """Start it, or let it go on from where it is held; come back when it is over or waits for the tenant's
+        refresh lease."""
         self._go.set()
+        if self._thread.ident is None:
+            self._thread.start()
         deadline = time.monotonic() + WAIT_SECONDS
         while not (self._finished.wait(0.01) or self._waiting.is_set()):
-            assert time.monotonic() < deadline, "the keep-alive neither finished nor waited for the refresh lease"
+            assert time.monotonic() < deadline, f"the {self._thread.name} neither finished nor waited for the lease"
 
-    def report(self) -> dict[str, Any]:
+    def result(self) -> Result:
         self._thread.join(WAIT_SECONDS)
-        assert self._finished.is_set(), "the keep-alive did not finish once the disconnect had"
+        assert self._finished.is_set(), f"the {self._thread.name} did not finish once the other side had"
         if self._failure is not None:
             raise self._failure
-        assert self._report is not None
-        return self._report
+        assert self._result is not None
+        return self._result
 
 
 def _after_once(
@@ -150,150 +167,73 @@ def _alive_at_fortnox(scene: Scene, refresh_token: str) -> bool:
     return answer.status_code == 200
 
 
-@pytest.mark.parametrize(
-    "step",
-    [
-        "read",  # the disconnect read the refresh token it is about to revoke
-        "revoke",  # Fortnox revoked it
-        "mark",  # the connection is marked revoked
-        "delete",  # the tokens are deleted
-    ],
-)
-def test_a_keep_alive_racing_a_disconnect_passes_the_tenant_over_and_leaves_no_live_token(
-    gateway: Any,
+DISCONNECT_STEPS: dict[str, tuple[type, str]] = {
+    "read": (SecretTokenStore, "read"),  # the disconnect read the refresh token it is about to revoke
+    "revoke": (TokenEndpoint, "revoke"),  # Fortnox revoked it
+    "mark": (ConnectionStore, "mark"),  # the connection is marked revoked
+    "delete": (SecretTokenStore, "delete"),  # the tokens are deleted
+}
+KEEP_ALIVE_OUTCOMES = ("refreshed", "skipped", "postponed", "failed", "lost")
+
+
+@pytest.mark.parametrize("step", [*DISCONNECT_STEPS, "refresh"])
+def test_a_keep_alive_and_a_disconnect_racing_leave_the_disconnect_whole_and_no_live_token(
     runner: LocalRunner,
     scene: Scene,
-    unique: str,
-    table: Any,
-    due: list[str],
+    due_connection: Connection,
     events_tap: Any,
     service: ConnectService,
     monkeypatch: pytest.MonkeyPatch,
     step: str,
 ) -> None:
     # Given a connected tenant the keep-alive will refresh, and a note of every refresh token it will ever hold
-    connection = connect_as_a_person(gateway, scene, unique, "Avsked AB")
-    due.append(connection.tenant_id)
-    last_refreshed(table, connection.tenant_id, datetime.now(UTC) - timedelta(days=31))
-    first = wiring.secrets_store().read(connection.tenant_id)
+    tenant = due_connection.tenant_id
+    first = wiring.secrets_store().read(tenant)
     assert first is not None and first.refresh_token is not None
     held = [first.refresh_token.get_secret_value()]
     held_later = _refresh_tokens_written(monkeypatch)
     events_tap.received()
-    alongside = KeepAliveAlongside(runner, connection.tenant_id, monkeypatch)
-    hooked: dict[str, tuple[type, str]] = {
-        "read": (SecretTokenStore, "read"),
-        "revoke": (TokenEndpoint, "revoke"),
-        "mark": (ConnectionStore, "mark"),
-        "delete": (SecretTokenStore, "delete"),
-    }
-    _after_once(*hooked[step], alongside.refresh_now, monkeypatch)
 
-    # When the keep-alive has listed the tenant as due, the tenant is disconnected, and the keep-alive's refresh
-    # lands right after that step of the disconnect
-    alongside.list_due()
-    disconnected = service.disconnect(connection.tenant_id)
-    report = alongside.report()
+    def keep_alive() -> dict[str, Any]:
+        report: dict[str, Any] = runner.run_scheduled(runner.function("ConnectKeepAlive"))
+        return report
+
+    def disconnect() -> Disconnected:
+        return service.disconnect(tenant)
+
+    if step == "refresh":
+        # When the keep-alive refreshes the tenant, and the disconnect arrives when Fortnox has rotated the refresh
+        # token and before the keep-alive stored the new one
+        disconnecting = Alongside("disconnect", disconnect, tenant, monkeypatch)
+        _after_once(TokenEndpoint, "refresh", disconnecting.go_on, monkeypatch, lambda _, token: token == held[0])
+        report = keep_alive()
+        disconnected = disconnecting.result()
+    else:
+        # When the keep-alive has listed the tenant as due, the tenant is disconnected, and the keep-alive's refresh
+        # lands right after that step of the disconnect
+        keeping_alive = Alongside(
+            "keep-alive", keep_alive, tenant, monkeypatch, hold_after=(ConnectionStore, "due_for_refresh")
+        )
+        _after_once(*DISCONNECT_STEPS[step], keeping_alive.go_on, monkeypatch)
+        keeping_alive.start()
+        disconnected = disconnect()
+        report = keeping_alive.result()
 
     # Then the disconnect is whole
     assert disconnected.state == "revoked" and disconnected.revoked_at_fortnox
-    assert wiring.secrets_store().read(connection.tenant_id) is None
-    # And the keep-alive passed the tenant over: not lost (the Lost alarm says Fortnox refused the tokens and
+    assert wiring.secrets_store().read(tenant) is None
+    # And a refresh that came first finished and says so (it was not postponed as if its tokens had been replaced);
+    # one that came later passed the tenant over: not lost (the Lost alarm says Fortnox refused the tokens and
     # upstream was told), not postponed or failed, not refreshed behind the disconnect's back
-    assert connection.tenant_id in report["skipped"]
-    assert connection.tenant_id not in report["lost"] + report["postponed"] + report["failed"] + report["refreshed"]
+    outcome = "refreshed" if step == "refresh" else "skipped"
+    assert [name for name in KEEP_ALIVE_OUTCOMES if tenant in report[name]] == [outcome]
+    # And Fortnox honours no refresh token the tenant ever held: the disconnect revoked what a refresh stored
+    assert len(held_later) == (1 if outcome == "refreshed" else 0)
+    assert [token for token in held + held_later if _alive_at_fortnox(scene, token)] == []
     # And upstream heard only the disconnect, once
     told = [(event.detail_type, event.detail["tenant_id"]) for event in events_tap.received()]
-    assert ("connection.needs_reconnect", connection.tenant_id) not in told
-    assert told.count(("connection.revoked", connection.tenant_id)) == 1
-    # And Fortnox honours no refresh token the tenant ever held
-    assert [token for token in held + held_later if _alive_at_fortnox(scene, token)] == []
-
-
-class DisconnectAlongside:
-    """The disconnect, run in its own thread from inside a step of a refresh."""
-
-    def __init__(self, service: ConnectService, tenant: TenantId, monkeypatch: pytest.MonkeyPatch) -> None:
-        self._finished = threading.Event()
-        self._waiting = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(service, tenant), name="disconnect", daemon=True)
-        self._answer: Disconnected | None = None
-        self._failure: BaseException | None = None
-        acquire = LockStore.acquire
-        lease = refresh_lock_name(tenant)
-
-        def seen_waiting(store: LockStore, name: str, *, owner: str, lease_seconds: float) -> bool:
-            taken = acquire(store, name, owner=owner, lease_seconds=lease_seconds)
-            if not taken and name == lease and threading.current_thread() is self._thread:
-                self._waiting.set()
-            return taken
-
-        monkeypatch.setattr(LockStore, "acquire", seen_waiting)
-
-    def _run(self, service: ConnectService, tenant: TenantId) -> None:
-        try:
-            self._answer = service.disconnect(tenant)
-        except BaseException as failure:  # handed to the test's thread by ``answer``
-            self._failure = failure
-        finally:
-            self._finished.set()
-
-    def start(self) -> None:
-        """Start the disconnect; come back when it is over or waits for the tenant's refresh lease."""
-        self._thread.start()
-        deadline = time.monotonic() + WAIT_SECONDS
-        while not (self._finished.wait(0.01) or self._waiting.is_set()):
-            assert time.monotonic() < deadline, "the disconnect neither finished nor waited for the refresh lease"
-
-    def answer(self) -> Disconnected:
-        self._thread.join(WAIT_SECONDS)
-        assert self._finished.is_set(), "the disconnect did not finish once the refresh had"
-        if self._failure is not None:
-            raise self._failure
-        assert self._answer is not None
-        return self._answer
-
-
-def test_a_disconnect_arriving_during_a_refresh_waits_for_it_and_revokes_what_it_stored(
-    gateway: Any,
-    runner: LocalRunner,
-    scene: Scene,
-    unique: str,
-    table: Any,
-    due: list[str],
-    events_tap: Any,
-    service: ConnectService,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Given a connected tenant the keep-alive will refresh, and a note of every refresh token it will ever hold
-    connection = connect_as_a_person(gateway, scene, unique, "Mitt i AB")
-    due.append(connection.tenant_id)
-    last_refreshed(table, connection.tenant_id, datetime.now(UTC) - timedelta(days=31))
-    first = wiring.secrets_store().read(connection.tenant_id)
-    assert first is not None and first.refresh_token is not None
-    held = [first.refresh_token.get_secret_value()]
-    held_later = _refresh_tokens_written(monkeypatch)
-    events_tap.received()
-    alongside = DisconnectAlongside(service, connection.tenant_id, monkeypatch)
-    # The disconnect arrives when Fortnox has rotated the tenant's refresh token and before the keep-alive stored the
-    # new one
-    _after_once(TokenEndpoint, "refresh", alongside.start, monkeypatch, lambda _, token: token == held[0])
-
-    # When the keep-alive runs
-    report = runner.run_scheduled(runner.function("ConnectKeepAlive"))
-    disconnected = alongside.answer()
-
-    # Then the refresh finished first and says so; it was not postponed as if its tokens had been replaced
-    assert connection.tenant_id in report["refreshed"]
-    assert connection.tenant_id not in report["lost"] + report["postponed"] + report["failed"]
-    # And the disconnect that waited for it is whole, and revoked what the refresh stored
-    assert disconnected.state == "revoked" and disconnected.revoked_at_fortnox
-    assert wiring.secrets_store().read(connection.tenant_id) is None
-    assert len(held_later) == 1
-    assert [token for token in held + held_later if _alive_at_fortnox(scene, token)] == []
-    told = [(event.detail_type, event.detail["tenant_id"]) for event in events_tap.received()]
-    assert ("connection.needs_reconnect", connection.tenant_id) not in told
-    assert told.count(("connection.revoked", connection.tenant_id)) == 1
+    assert ("connection.needs_reconnect", tenant) not in told
+    assert told.count(("connection.revoked", tenant)) == 1
 
 
 def _fail_once(target: type, name: str, applies: Callable[..., bool], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,7 +4,6 @@ its way: neither may be lost to the bookkeeper, nor told twice. Through the sche
 DynamoDB and SES; failures are recorded as the exporters record them, the interleavings forced where they meet."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import botocore.client
@@ -14,10 +13,10 @@ from moto.ses.models import ses_backends
 from fortnox_bridge.export.explanations import Explanation
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
 from fortnox_bridge.store.ledger import ExportLedger, ExportScope
-from fortnox_bridge.store.table import digest_key
 from fortnox_bridge.store.tenants import NotificationSettings, TenantStore
 from local_stack.moto_server import ACCOUNT_ID, REGION
 from local_stack.runner import LocalRunner
+from tests.digest_interval import an_interval_passes
 from tests.exporting import Export, export
 
 pytestmark = pytest.mark.integration
@@ -75,16 +74,6 @@ def _run_digest(runner: LocalRunner) -> None:
     runner.run_scheduled(runner.function("FailureDigestFunction"))
 
 
-def _an_interval_passes(export: Export) -> None:
-    """Move the last e-mail back in time instead of waiting: no timed tests."""
-    earlier = (datetime.now(UTC) - timedelta(minutes=61)).isoformat()
-    export.table.update_item(
-        Key=digest_key(TenantId(export.tenant)),
-        UpdateExpression="SET last_sent_at = :earlier",
-        ExpressionAttributeValues={":earlier": earlier},
-    )
-
-
 def test_a_failure_written_after_a_later_one_was_emailed_is_still_emailed(
     export: Export, bookkeeper: str, runner: LocalRunner
 ) -> None:
@@ -99,7 +88,7 @@ def test_a_failure_written_after_a_later_one_was_emailed_is_still_emailed(
     assert "Invoice 100802" in first.body and "100801" not in first.body
 
     # When the next interval's digest runs
-    _an_interval_passes(export)
+    an_interval_passes(export.table, export.tenant, minutes=60)
     _run_digest(runner)
 
     # Then the slow one is e-mailed: no e-mail told it, so it is not told
@@ -129,7 +118,7 @@ def test_a_failure_noted_while_an_email_goes_out_does_not_have_that_email_told_a
     assert sending == ["SendEmail"] and "Invoice 100811" in first.body and "100812" not in first.body
 
     # When the next interval's digest runs
-    _an_interval_passes(export)
+    an_interval_passes(export.table, export.tenant, minutes=60)
     _run_digest(runner)
 
     # Then it tells the one noted meanwhile, and not again the one already e-mailed
