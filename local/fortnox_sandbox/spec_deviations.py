@@ -103,6 +103,14 @@ Invoice schema lacks (FACTS.md 3.2, softwerkab PR #106); 404 answers use PascalC
 answers lower-case ones (recorded/README.md); OAuth errors come as JSON labelled text/html or text/plain
 (recorded/authentication__*.json). The spec's schemas allow both, so the contract test does not need them here.
 
+OAuth (apps.fortnox.se/oauth-v1, outside the spec): every token answer, success or refusal, carries ``Server:
+Fortnox`` and an eight-hex-digit ``X-Uid`` (recorded/authentication__*.json); the revoke answer carries them too,
+by analogy, as no revoke answer is recorded. A revoke answers ``{"revoked": true}`` (FACTS.md 1.5) for any token,
+also one already used, revoked or never issued (RFC 7009 2.2); unverified, as no source shows what Fortnox answers a
+revoke of a dead token. An ``invalid_grant`` fault on the revoke answers 400 ``invalid_grant`` "Invalid refresh
+token", the token endpoint's recorded answer for a dead refresh token: just as unverified, and offered only because
+the bridge's disconnect has a branch for it ("already dead at Fortnox") that no test could reach otherwise.
+
 Articles and projects (accodeing/fortnox-api spec/vcr_cassettes/articles/*.yml, projects/*.yml): article list items
 carry VAT null and their stock numbers as strings (all.yml) while a single article has numbers; a 201 carries
 ``Location: articles`` / ``Location: project`` (save_new.yml); a stock quantity keeps two decimals, half up, and
