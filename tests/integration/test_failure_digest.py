@@ -1,7 +1,6 @@
 """The failure digest through the scheduled function, SES on moto and the real export path: at most one e-mail per
 tenant per interval, naming what failed and how to fix it, with a working status link and nothing secret."""
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -12,6 +11,7 @@ from fortnox_bridge.ids import TenantId
 from fortnox_bridge.store.table import digest_key
 from local_stack.moto_server import ACCOUNT_ID, REGION
 from tests.conftest import LOCAL_API_KEY
+from tests.digest_interval import an_interval_passes
 from tests.exporting import Export, export
 
 pytestmark = pytest.mark.integration
@@ -46,16 +46,6 @@ def _fail(export: Export, number: str) -> None:
     export.send(export.event(number))
 
 
-def _an_interval_passes(table: Any, tenant: str, minutes: int) -> None:
-    """Move the last e-mail back in time instead of waiting: no timed tests."""
-    earlier = (datetime.now(UTC) - timedelta(minutes=minutes + 1)).isoformat()
-    table.update_item(
-        Key=digest_key(TenantId(tenant)),
-        UpdateExpression="SET last_sent_at = :earlier",
-        ExpressionAttributeValues={":earlier": earlier},
-    )
-
-
 def test_one_email_per_interval_names_each_failure_and_its_fix(
     export: Export, gateway: Any, table: Any, unique: str
 ) -> None:
@@ -80,7 +70,7 @@ def test_one_email_per_interval_names_each_failure_and_its_fix(
     _run_digest(export)
     assert len(mailbox.messages()) == 1
 
-    _an_interval_passes(table, export.tenant, 60)
+    an_interval_passes(table, export.tenant, 60)
     _run_digest(export)
     second = mailbox.messages()[1]
     assert "Faktura 100354" in second.body and "Faktura 100353" not in second.body  # told once is told
@@ -121,14 +111,14 @@ def test_nobody_is_emailed_without_an_address_and_an_address_added_later_is_told
     [mail] = mailbox.messages()
     assert mail.subject == "1 export to Fortnox needs attention" and "Invoice 100356" in mail.body
 
-    _an_interval_passes(table, export.tenant, 60)
+    an_interval_passes(table, export.tenant, 60)
     _fail(export, "100357")
     _run_digest(export)
     second = mailbox.messages()[1]
     assert "Invoice 100357" in second.body and "100356" not in second.body  # told once is told
 
     # Saving the same address again is no news: nothing waits, nothing is sent.
-    _an_interval_passes(table, export.tenant, 60)
+    an_interval_passes(table, export.tenant, 60)
     _notify(gateway, export.tenant, mailbox.address, language="en")
     _run_digest(export)
     assert len(mailbox.messages()) == 2

@@ -2,7 +2,6 @@
 digest: told once in the next e-mail, in the tenant's language, not again at every tick, and not any more once a poll
 succeeds. Through the poll queue and its handler, the scheduled digest function, the sandbox and moto's SES."""
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,10 +12,10 @@ from fortnox_bridge.ids import FortnoxTenantId, TenantId
 from fortnox_bridge.store.connections import Connection, ConnectionStore
 from fortnox_bridge.store.mappings import MappingStore
 from fortnox_bridge.store.payment_sync import PollOutcome
-from fortnox_bridge.store.table import digest_key
 from fortnox_bridge.store.tenants import NotificationSettings, Tenant, TenantStore
 from fortnox_sandbox.control_client import ALL_SCOPES
 from local_stack.moto_server import ACCOUNT_ID, REGION
+from tests.digest_interval import an_interval_passes
 from tests.exporting import freight_mapping
 from tests.paying import PaymentSync
 
@@ -54,16 +53,6 @@ def _poll(sync: PaymentSync) -> PollOutcome | None:
 
 def _run_digest(sync: PaymentSync) -> None:
     sync.runner.run_scheduled(sync.runner.function("FailureDigestFunction"))
-
-
-def _an_interval_passes(sync: PaymentSync, minutes: int) -> None:
-    """Move the last e-mail back in time instead of waiting: no timed tests."""
-    earlier = (datetime.now(UTC) - timedelta(minutes=minutes + 1)).isoformat()
-    sync.table.update_item(
-        Key=digest_key(TenantId(sync.tenant)),
-        UpdateExpression="SET last_sent_at = :earlier",
-        ExpressionAttributeValues={":earlier": earlier},
-    )
 
 
 @pytest.fixture
@@ -112,7 +101,7 @@ def test_a_failing_poll_is_emailed_once_and_not_after_a_poll_succeeds(unpaid_acc
 
     # A poll failing the same way at each later tick is not news: no second e-mail, however many intervals pass.
     assert _poll(sync) is PollOutcome.FAILED
-    _an_interval_passes(sync, 60)
+    an_interval_passes(sync.table, sync.tenant, 60)
     _run_digest(sync)
     assert len(_emails_to(address)) == 1
 
@@ -122,7 +111,7 @@ def test_a_failing_poll_is_emailed_once_and_not_after_a_poll_succeeds(unpaid_acc
     assert _poll(sync) is PollOutcome.OK
     sync.scene.control.patch_account(sync.company, 3041, Active=False)
     sync.export.send(sync.export.event("100700"))
-    _an_interval_passes(sync, 60)
+    an_interval_passes(sync.table, sync.tenant, 60)
     _run_digest(sync)
     second = _emails_to(address)[1]
     assert second.subject == "1 export till Fortnox behöver åtgärdas"

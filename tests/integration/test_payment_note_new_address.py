@@ -3,7 +3,6 @@ the address the tenant adds while the failure lasts is told of it, once, and an 
 told somewhere is not told it again. Through the poll queue and its handler, the management API's settings route,
 the scheduled digest function, the sandbox and moto's SES."""
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,11 +14,11 @@ from fortnox_bridge.ids import FortnoxTenantId, TenantId
 from fortnox_bridge.store.connections import Connection, ConnectionStore
 from fortnox_bridge.store.mappings import MappingStore
 from fortnox_bridge.store.payment_sync import PollOutcome
-from fortnox_bridge.store.table import digest_key
 from fortnox_bridge.store.tenants import Tenant, TenantStore
 from fortnox_sandbox.control_client import ALL_SCOPES
 from local_stack.moto_server import ACCOUNT_ID, REGION
 from tests.conftest import LOCAL_API_KEY
+from tests.digest_interval import an_interval_passes
 from tests.exporting import freight_mapping
 from tests.paying import PaymentSync
 
@@ -43,16 +42,6 @@ def _poll_fails(sync: PaymentSync) -> None:
 
 def _run_digest(sync: PaymentSync) -> None:
     sync.runner.run_scheduled(sync.runner.function("FailureDigestFunction"))
-
-
-def _an_interval_passes(sync: PaymentSync) -> None:
-    """Move the last e-mail back in time instead of waiting: no timed tests."""
-    earlier = (datetime.now(UTC) - timedelta(minutes=61)).isoformat()
-    sync.table.update_item(
-        Key=digest_key(TenantId(sync.tenant)),
-        UpdateExpression="SET last_sent_at = :earlier",
-        ExpressionAttributeValues={":earlier": earlier},
-    )
 
 
 class Settings:
@@ -126,7 +115,7 @@ def test_an_address_added_while_a_payment_failure_lasts_is_told_of_it_once(
     assert mail.subject == SUBJECT
     assert "Anslut Fortnox igen och godkänn Betalningar och Faktura." in mail.body
     _poll_fails(sync)
-    _an_interval_passes(sync)
+    an_interval_passes(sync.table, sync.tenant, 60)
     _run_digest(sync)
     assert len(_emails_to(first)) == 1
 
@@ -135,6 +124,6 @@ def test_an_address_added_while_a_payment_failure_lasts_is_told_of_it_once(
     _run_digest(sync)
     settings.save(second)
     _poll_fails(sync)
-    _an_interval_passes(sync)
+    an_interval_passes(sync.table, sync.tenant, 60)
     _run_digest(sync)
     assert _emails_to(second) == [] and len(_emails_to(first)) == 1

@@ -4,7 +4,6 @@ the export and poll queues and their handlers, the management API over the local
 SES."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import botocore.client
@@ -16,11 +15,11 @@ from fortnox_bridge.ids import TenantId
 from fortnox_bridge.store.ledger import FailureNotes
 from fortnox_bridge.store.mappings import MappingStore
 from fortnox_bridge.store.payment_sync import PollOutcome
-from fortnox_bridge.store.table import digest_key
 from fortnox_bridge.store.tenants import NotificationSettings, TenantStore
 from local_stack.onboarding import connect_service_account
 from local_stack.runner import LocalRunner
 from tests.conftest import LOCAL_API_KEY
+from tests.digest_interval import an_interval_passes
 from tests.exporting import Export, freight_mapping
 from tests.integration.test_payment_failure_digest import _emails_to, _poll, _run_digest, unpaid_access
 from tests.paying import PaymentSync
@@ -47,16 +46,6 @@ def _fail(export: Export, number: str) -> None:
 
 def _digest(runner: LocalRunner) -> None:
     runner.run_scheduled(runner.function("FailureDigestFunction"))
-
-
-def _an_interval_passes(export: Export) -> None:
-    """Move the last e-mail back past the hour instead of waiting: no timed tests."""
-    earlier = (datetime.now(UTC) - timedelta(minutes=61)).isoformat()
-    export.table.update_item(
-        Key=digest_key(TenantId(export.tenant)),
-        UpdateExpression="SET last_sent_at = :earlier",
-        ExpressionAttributeValues={":earlier": earlier},
-    )
 
 
 def _second_lambda_within(
@@ -112,7 +101,7 @@ def test_two_digest_lambdas_on_the_same_failures_tell_them_once(
     assert mail.subject == "2 exports to Fortnox need attention"
     assert "Invoice 100901" in mail.body and "Invoice 100902" in mail.body
     # And no later digest tells them again
-    _an_interval_passes(export)
+    an_interval_passes(export.table, export.tenant, 60)
     _digest(export.runner)
     assert len(_emails_to(address)) == 1
 
