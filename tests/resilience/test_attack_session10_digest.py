@@ -3,6 +3,7 @@ while another's goes, a payment failure that outlives a disconnect on request. T
 the export and poll queues and their handlers, the management API over the local gateway, the sandbox and moto's
 SES."""
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from fortnox_bridge.ids import TenantId
-from fortnox_bridge.store.ledger import FailureNotes
+from fortnox_bridge.store.ledger import ExportLedger, FailureNotes
 from fortnox_bridge.store.mappings import MappingStore
 from fortnox_bridge.store.payment_sync import PollOutcome
 from fortnox_bridge.store.tenants import NotificationSettings, TenantStore
@@ -167,3 +168,34 @@ def test_a_tenant_disconnected_on_request_is_not_emailed_that_its_payments_stopp
 
     # Then nobody is told to fix payment polls of a connection the tenant ended
     assert [mail for mail in _emails_to(address) if PAYMENTS_STOPPED in mail.body] == []
+
+
+def test_a_digest_whose_marks_fail_after_the_email_went_says_it_was_sent_and_tells_again(
+    export: Export, unique: str, monkeypatch: pytest.MonkeyPatch, log_capture: Any
+) -> None:
+    # Given a refused invoice the bookkeeper has not been told of, and DynamoDB refusing the digest's marks
+    address = f"marks-{unique}@example.com"
+    _notify(export, address)
+    _fail(export, "100921")
+    logged_before = len(log_capture.lines)
+
+    def refused(self: ExportLedger, entry: Any) -> None:
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "down"}}, "UpdateItem")
+
+    monkeypatch.setattr(ExportLedger, "mark_told", refused)
+
+    # When the digest runs
+    _digest(export.runner)
+
+    # Then the e-mail went, and the log says so before it says the run did not finish (an operator must not read
+    # "not sent" for an e-mail the bookkeeper has)
+    [mail] = _emails_to(address)
+    assert "Invoice 100921" in mail.body
+    lines = [json.loads(line) for line in log_capture.lines[logged_before:]]
+    messages = [line["msg"] for line in lines if isinstance(line.get("msg"), str)]
+    assert messages.index("failure digest sent") < messages.index("failure digest not finished")
+    # And unmarked, the failure is told again after the interval: at least once, never lost
+    monkeypatch.undo()
+    an_interval_passes(export.table, export.tenant, 60)
+    _digest(export.runner)
+    assert "Invoice 100921" in _emails_to(address)[1].body

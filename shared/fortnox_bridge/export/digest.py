@@ -97,7 +97,8 @@ class FailureDigest:
                 if self._tell(state):
                     sent.append(state.tenant_id)
             except Exception:  # one tenant's bad day (an address SES refuses) must not silence the others
-                logger.exception("failure digest not sent", extra={"tenant_id": state.tenant_id})
+                # Whether the e-mail went is in the lines before: "failure digest sent" is logged as SES takes it.
+                logger.exception("failure digest not finished", extra={"tenant_id": state.tenant_id})
         return sent
 
     def _tell(self, state: DigestState) -> bool:
@@ -130,6 +131,10 @@ class FailureDigest:
         except Exception:
             self._notes.unclaim(state.tenant_id, now, state.last_sent_at)
             raise
+        logger.info(
+            "failure digest sent",
+            extra={"tenant_id": state.tenant_id, "failures": len(failures), "payments_failing": payments is not None},
+        )
         # Each failure the e-mail told, and only those, is marked on its own item: a time bound compared with
         # ``failed_at`` would also cover a failure whose write lands after the list was read but whose clock came
         # before one listed (two exports at once), which no e-mail would ever tell.
@@ -138,10 +143,6 @@ class FailureDigest:
         if payments is not None:
             self._notes.payment_failure_was_told(state.tenant_id, payments)
         self._notes.settle(state.tenant_id, seen=state)
-        logger.info(
-            "failure digest sent",
-            extra={"tenant_id": state.tenant_id, "failures": len(failures), "payments_failing": payments is not None},
-        )
         return True
 
     def _untold(self, scope: ExportScope, told_until: datetime | None) -> list[LedgerEntry]:
