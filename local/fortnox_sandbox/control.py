@@ -175,6 +175,7 @@ class Control:
                     "status": row.status,
                     "tenant_id": row.tenant_id,
                     "client_id": row.client_id,
+                    "grant_type": row.grant_type,
                     "time": Decimal(f"{row.time:.6f}"),
                 }
                 for row in self.state.requests

@@ -80,7 +80,9 @@ class SandboxApp:
         if fault is not None and fault.kind in {"500", "429", "timeout"}:
             return self._inject(request, fault.kind, fault.delay_seconds, None, None)
         response = endpoint(request)
-        self._log(request, response.status_code, None, request.form.get("grant_type"))
+        credentials = request.authorization
+        client_id = credentials.username if credentials is not None else request.form.get("client_id")
+        self._log(request, response.status_code, None, client_id, grant_type=request.form.get("grant_type"))
         if fault is not None and fault.kind == "drop_after_commit":
             raise _DropConnection
         return response
@@ -155,6 +157,8 @@ class SandboxApp:
         tenant_id: int | None,
         client_id: str | None,
         response: Response | None = None,
+        *,
+        grant_type: str | None = None,
     ) -> None:
         with self.state.lock:
             self.state.requests.append(
@@ -169,6 +173,7 @@ class SandboxApp:
                     request_body=request.get_data(),
                     request_content_type=request.headers.get("Content-Type", ""),
                     response_body=response.get_data() if response is not None else b"",
+                    grant_type=grant_type,
                 )
             )
 

@@ -82,6 +82,8 @@ class LoggedRequest:
     request_body: bytes = b""
     request_content_type: str = ""
     response_body: bytes = b""
+    grant_type: str | None = None
+    """The token endpoint's ``grant_type``; None for every other request."""
 
 
 @dataclass

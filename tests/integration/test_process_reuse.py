@@ -51,7 +51,7 @@ def secret_reads(runner: LocalRunner) -> Iterator[SecretReads]:
 
 
 def _token_requests(scene: Scene, grant: str) -> int:
-    return sum(1 for row in scene.control.requests() if row["path"] == "/oauth-v1/token" and row["client_id"] == grant)
+    return sum(1 for row in scene.control.requests() if row["path"] == "/oauth-v1/token" and row["grant_type"] == grant)
 
 
 def _refused_calls(scene: Scene) -> int:

@@ -182,7 +182,7 @@ def test_the_first_two_records_of_a_cold_process_both_go_through(
 
 
 def _refreshes(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [row for row in rows if row["path"] == "/oauth-v1/token" and row["client_id"] == "refresh_token"]
+    return [row for row in rows if row["path"] == "/oauth-v1/token" and row["grant_type"] == "refresh_token"]
 
 
 def test_a_persons_token_expiring_under_two_records_at_once_is_refreshed_once(

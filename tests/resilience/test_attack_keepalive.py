@@ -24,7 +24,7 @@ def _refreshes(scene: Scene, since: int) -> int:
     return sum(
         1
         for row in scene.control.requests()[since:]
-        if row["path"] == "/oauth-v1/token" and row["client_id"] == "refresh_token" and row["status"] == 200
+        if row["path"] == "/oauth-v1/token" and row["grant_type"] == "refresh_token" and row["status"] == 200
     )
 
 

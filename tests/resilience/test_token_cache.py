@@ -77,7 +77,7 @@ def presented(monkeypatch: pytest.MonkeyPatch) -> Presented:
 
 
 def _token_requests(scene: Scene, grant: str) -> int:
-    return sum(1 for row in scene.control.requests() if row["path"] == "/oauth-v1/token" and row["client_id"] == grant)
+    return sum(1 for row in scene.control.requests() if row["path"] == "/oauth-v1/token" and row["grant_type"] == grant)
 
 
 def _api_calls(scene: Scene, since: int = 0) -> list[dict[str, Any]]:

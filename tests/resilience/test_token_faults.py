@@ -35,7 +35,7 @@ def _still_connected(export: Export) -> None:
 
 
 def _token_calls(export: Export, grant: str) -> list[dict[str, Any]]:
-    return [r for r in export.scene.control.requests() if r["path"] == "/oauth-v1/token" and r["client_id"] == grant]
+    return [r for r in export.scene.control.requests() if r["path"] == "/oauth-v1/token" and r["grant_type"] == grant]
 
 
 @pytest.mark.parametrize("kind", ["500", "429", "timeout", "drop_after_commit"])

@@ -32,7 +32,7 @@ def _refresh_calls(scene: Scene, since: int) -> list[dict[str, Any]]:
     return [
         row
         for row in scene.control.requests()[since:]
-        if row["path"] == "/oauth-v1/token" and row["client_id"] == "refresh_token"
+        if row["path"] == "/oauth-v1/token" and row["grant_type"] == "refresh_token"
     ]
 
 

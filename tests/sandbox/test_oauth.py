@@ -126,6 +126,14 @@ def test_a_refresh_rotates_the_token_and_the_old_one_is_refused(scene: Scene) ->
         {"error": "invalid_grant", "error_description": "Invalid refresh token"},
     )
     assert replay.headers["Content-Type"].startswith("text/html")
+    # The control API's request log says which app asked and with which grant, and never the token
+    asked = [row for row in scene.control.requests() if row["path"] == "/oauth-v1/token"][-3:]
+    assert [(row["client_id"], row["grant_type"], row["status"]) for row in asked] == [
+        (scene.app.client_id, "authorization_code", 200),
+        (scene.app.client_id, "refresh_token", 200),
+        (scene.app.client_id, "refresh_token", 400),
+    ]
+    assert first["refresh_token"] not in str(asked) and second.json()["refresh_token"] not in str(asked)
 
 
 def test_a_refresh_token_lives_45_days(scene: Scene) -> None:
