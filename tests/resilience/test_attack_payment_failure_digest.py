@@ -6,8 +6,8 @@ from fortnox_bridge.ids import TenantId
 from fortnox_bridge.store.payment_sync import PollOutcome
 from fortnox_bridge.store.tenants import Feature, TenantStore
 from fortnox_sandbox.control_client import ALL_SCOPES
+from tests.digest_interval import an_interval_passes
 from tests.integration.test_payment_failure_digest import (
-    _an_interval_passes,
     _connect,
     _emails_to,
     _poll,
@@ -51,7 +51,7 @@ def test_a_failure_still_failing_after_sync_is_switched_off_and_on_is_told(unpai
     _switch_payment_sync(sync, on=True)
     assert _poll(sync) is PollOutcome.FAILED
     assert _poll(sync) is PollOutcome.FAILED
-    _an_interval_passes(sync, 60)
+    an_interval_passes(sync.table, sync.tenant, 60)
     _run_digest(sync)
 
     # Then the bookkeeper is told that payments are not fetched
@@ -72,7 +72,7 @@ def test_a_poll_that_fails_again_after_healing_is_told_again(unpaid_access: Paym
     # When the permission is taken away again and the next poll fails
     _connect(sync, NO_PERMISSION)
     assert _poll(sync) is PollOutcome.FAILED
-    _an_interval_passes(sync, 60)
+    an_interval_passes(sync.table, sync.tenant, 60)
     _run_digest(sync)
 
     # Then it is news again: a second e-mail says payments stopped
@@ -97,7 +97,7 @@ def test_a_company_left_while_failing_and_connected_again_still_failing_is_told(
     sync.company = failing
     _connect(sync, NO_PERMISSION)
     assert _poll(sync) is PollOutcome.FAILED
-    _an_interval_passes(sync, 60)
+    an_interval_passes(sync.table, sync.tenant, 60)
     _run_digest(sync)
 
     # Then the bookkeeper is told that payments are not fetched
@@ -119,17 +119,17 @@ def test_a_failure_told_is_not_told_again_when_sync_is_switched_off_and_on_while
     _switch_payment_sync(sync, on=False)
     sync.scene.control.patch_account(sync.company, 3041, Active=False)
     sync.export.send(sync.export.event("100710"))
-    _an_interval_passes(sync, 60)
+    an_interval_passes(sync.table, sync.tenant, 60)
     _run_digest(sync)
     assert len(_emails_to(address)) == 2
 
     # and switches it on again, nothing fixed, so the polls fail as before, interval after interval
     _switch_payment_sync(sync, on=True)
     assert _poll(sync) is PollOutcome.FAILED
-    _an_interval_passes(sync, 60)
+    an_interval_passes(sync.table, sync.tenant, 60)
     _run_digest(sync)
     assert _poll(sync) is PollOutcome.FAILED
-    _an_interval_passes(sync, 60)
+    an_interval_passes(sync.table, sync.tenant, 60)
     _run_digest(sync)
 
     # Then the failure, the same one that was told, is not told again
