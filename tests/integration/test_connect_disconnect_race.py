@@ -28,24 +28,16 @@ from fortnox_bridge.tokens.secret_store import SecretTokenStore, StoredTokens
 from fortnox_bridge.tokens.tenant_tokens import refresh_lock_name
 from local_stack.runner import LocalRunner
 from tests.conftest import LOCAL_API_KEY, Scene
+from tests.connect_service import service
 from tests.exporting import connect_as_a_person
 from tests.keepalive_due import due, due_connection
 
 pytestmark = pytest.mark.integration
-__all__ = ["due", "due_connection"]  # the fixtures, imported so pytest finds them
+__all__ = ["due", "due_connection", "service"]  # the fixtures, imported so pytest finds them
 
 WAIT_SECONDS = 60.0
 """Only a bound on a hang: each step below waits for an event the code under test causes."""
 Result = TypeVar("Result")
-
-
-@pytest.fixture
-def service(runner: LocalRunner, monkeypatch: pytest.MonkeyPatch) -> ConnectService:
-    """The connect service the management API's disconnect runs, built with the hosted function's settings."""
-    for name, value in runner.environment(runner.function("ConnectHosted")).items():
-        monkeypatch.setenv(name, value)
-    wiring.reset()
-    return wiring.connect_service()
 
 
 class Alongside(Generic[Result]):

@@ -17,23 +17,14 @@ from fortnox_bridge.store.locks import LockStore
 from fortnox_bridge.tokens.tenant_tokens import refresh_lock_name
 from local_stack.runner import LocalRunner
 from tests.conftest import LOCAL_API_KEY, Scene
+from tests.connect_service import service
 from tests.exporting import connect_as_a_person
 from tests.keepalive_due import due, last_refreshed
 
 pytestmark = pytest.mark.integration
-__all__ = ["due"]  # the fixture, imported so pytest finds it
+__all__ = ["due", "service"]  # the fixtures, imported so pytest finds them
 
 REVOKE = "/oauth-v1/revoke"
-
-
-@pytest.fixture
-def service(runner: LocalRunner, monkeypatch: pytest.MonkeyPatch) -> ConnectService:
-    """The connect service the management API's disconnect runs, for disconnects sent from threads of the test (the
-    local runner answers one invocation at a time)."""
-    for name, value in runner.environment(runner.function("ConnectManagement")).items():
-        monkeypatch.setenv(name, value)
-    wiring.reset()
-    return wiring.connect_service()
 
 
 def _alive_at_fortnox(scene: Scene, refresh_token: str) -> bool:

@@ -4,36 +4,24 @@ service the management API runs, the sandbox and moto; the interleaving is force
 tenant's tokens, not by sleeps."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from fortnox_bridge import wiring
 from fortnox_bridge.connect.service import ConnectService
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import metrics
-from fortnox_bridge.store.connections import ConnectionStore
+from fortnox_bridge.store.connections import Connection, ConnectionStore
 from fortnox_bridge.tokens.secret_store import SecretTokenStore, VersionedTokens
 from local_stack.onboarding import connect_service_account
 from local_stack.runner import LocalRunner
 from tests.conftest import Scene
+from tests.connect_service import service
 from tests.emitted_metrics import emitted
-from tests.exporting import connect_as_a_person
-from tests.keepalive_due import due, last_refreshed
+from tests.keepalive_due import due, due_connection
 
 pytestmark = pytest.mark.integration
-__all__ = ["due"]  # the fixture, imported so pytest finds it
-
-
-@pytest.fixture
-def service(runner: LocalRunner, monkeypatch: pytest.MonkeyPatch) -> ConnectService:
-    """The connect service the management API's disconnect runs, called from inside the keep-alive's run (the local
-    runner answers one invocation at a time, so the management API cannot be called from there)."""
-    for name, value in runner.environment(runner.function("ConnectManagement")).items():
-        monkeypatch.setenv(name, value)
-    wiring.reset()
-    return wiring.connect_service()
+__all__ = ["due", "due_connection", "service"]  # the fixtures, imported so pytest finds them
 
 
 def _around_first_read(
@@ -57,21 +45,17 @@ def _around_first_read(
 
 
 def test_a_tenant_disconnected_and_at_once_connected_elsewhere_during_the_keep_alive_is_not_counted_lost(
-    gateway: Any,
     runner: LocalRunner,
     scene: Scene,
-    unique: str,
     table: Any,
-    due: list[str],
+    due_connection: Connection,
     events_tap: Any,
     service: ConnectService,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given a connected tenant the keep-alive will refresh
-    connection = connect_as_a_person(gateway, scene, unique, "Flyttar AB")
-    due.append(connection.tenant_id)
-    last_refreshed(table, connection.tenant_id, datetime.now(UTC) - timedelta(days=31))
+    connection = due_connection
     elsewhere = scene.new_company("Nya Bolaget AB")
     events_tap.received()
     # And, as the keep-alive goes to read the tenant's tokens, the SaaS backend disconnects the tenant; right after
