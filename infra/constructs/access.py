@@ -92,9 +92,17 @@ def _read_client_secret(function: BridgeFunction, resources: Resources) -> None:
 
 def call_fortnox(function: BridgeFunction, resources: Resources, stack: cdk.Stack) -> None:
     """Fortnox calls: the shared rate limit, the app's client secret, tenant tokens and their refresh lease,
-    and what a lost connection needs (its mark and an event)."""
+    and what a lost connection needs (its mark and an event). The mark takes the tenant out of the payment poll
+    index in a transaction that checks the connection is still not connected (``PaymentSchedule.pause``), which
+    needs ``ConditionCheckItem`` beside the update."""
     function.allow(
-        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+        [
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:ConditionCheckItem",
+        ],
         [resources.table.table_arn],
     )
     _read_client_secret(function, resources)

@@ -234,6 +234,7 @@ def test_function_roles_are_least_privilege(template: dict[str, Any]) -> None:
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
         "dynamodb:Query",
         "dynamodb:BatchGetItem",
     }
@@ -354,6 +355,30 @@ def _role_actions(template: dict[str, Any], source: str) -> dict[str, list[Any]]
     return granted
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "management_api",
+        "hosted_connect",
+        "connection_keepalive",
+        "invoice_export",
+        "voucher_export",
+        "payment_poll",
+        "tenant_probe",
+    ],
+)
+def test_every_function_that_can_mark_a_connection_lost_may_check_it_in_a_transaction(
+    template: dict[str, Any], source: str
+) -> None:
+    """Marking a connection lost or ended takes the tenant out of the payment poll index in a transaction with a
+    condition check on the connection (``PaymentSchedule.pause``). moto grants everything; AWS refuses the whole
+    transaction without ``ConditionCheckItem``, and the tenant would stay due while its connection is gone."""
+    table = {"Fn::GetAtt": [_logical_id(template, "StateTable", "AWS::DynamoDB::Table"), "Arn"]}
+    actions = _role_actions(template, source)
+    assert table in actions.get("dynamodb:ConditionCheckItem", [])
+    assert table in actions["dynamodb:UpdateItem"]
+
+
 def _logical_id(template: dict[str, Any], prefix: str, resource_type: str) -> str:
     return next(
         key for key, value in template["Resources"].items() if key.startswith(prefix) and value["Type"] == resource_type
@@ -399,6 +424,7 @@ def test_voucher_exporter_role_calls_fortnox_and_nothing_more(template: dict[str
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
         "dynamodb:Query",
         "secretsmanager:GetSecretValue",
         "secretsmanager:PutSecretValue",
