@@ -75,8 +75,10 @@ work = InvoiceWork()
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> None:
-    work.handle(record)
+def record_handler(record: SQSRecord) -> bool:
+    """Whether the record's event is in Fortnox: a record that is not tells the lanes to plan again
+    (``InFlightBatchProcessor``)."""
+    return work.handle(record)
 
 
 @logger.inject_lambda_context

@@ -81,3 +81,21 @@ def test_an_invoice_carrying_other_customer_data_changes_the_customer() -> None:
 def test_numbers_are_read_as_the_contract_reads_them() -> None:
     assert _waits(_invoice("310", "C"), _note("311", " 310 ", "D")) == [[], [0]]
     assert _waits(_invoice("1", " C"), _invoice("2", "C")) == [[], [0]]
+
+
+def test_after_a_record_ends_without_its_event_in_fortnox_the_next_to_name_its_customer_goes_alone() -> None:
+    moved = json.dumps(
+        {
+            "type": "invoice.ready",
+            "tenant_id": "t1",
+            "data": {"invoice_number": "2", "customer": {"customer_number": "C", "city": "Kiruna"}},
+        }
+    )
+    batch = [names_of(body) for body in (_invoice("1", "C"), moved, _invoice("3", "C"), _invoice("4", "C"))]
+    # Planned: 3 moves the customer back after 2 moved it, and 4 (3's data) goes beside nobody but after 3.
+    assert earlier_to_wait_for(batch) == [[], [0], [1], [2]]
+    # 2 failed: it may or may not have moved the customer, so 3 goes alone again and 4 still waits for it.
+    assert earlier_to_wait_for(batch, {1}) == [[], [], [0], [2]]
+    # 1, the first to name the customer, was refused before it created it: 2 is the first now, and the rest wait.
+    plain = [names_of(_invoice(number, "C")) for number in "123"]
+    assert earlier_to_wait_for(plain, {0}) == [[], [], [1]]

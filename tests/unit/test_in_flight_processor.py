@@ -72,28 +72,36 @@ def _to_customer(number: str, customer: str) -> dict[str, Any]:
     return {"messageId": f"m-{number}", "body": json.dumps(body), "attributes": {}, "eventSource": "aws:sqs"}
 
 
-@pytest.mark.parametrize("first_fails", [True, False], ids=["first-refused", "first-exported"])
-def test_when_the_first_record_naming_a_customer_fails_the_next_one_goes_first(first_fails: bool) -> None:
+@pytest.mark.parametrize(
+    ("first", "first_fails"),
+    [("raises", True), ("refused", True), ("exported", False)],
+    ids=["first-failed", "first-refused", "first-exported"],
+)
+def test_when_the_first_record_naming_a_customer_fails_the_next_one_goes_first(first: str, first_fails: bool) -> None:
     # Invoices 1-3 name one customer new to the batch: 1 may create it, so 2 and 3 wait for it. Refused before any
-    # call, 1 created nothing: 2 and 3 side by side would both create it (one refused create, and an update).
+    # call (the export records the refusal and returns False), 1 created nothing: 2 and 3 side by side would both
+    # create it (one refused create, and an update).
     third_started = threading.Event()
     saw_third_while_second_ran: list[bool] = []
 
-    def handler(record: SQSRecord) -> None:
+    def handler(record: SQSRecord) -> bool:
         number = _numbers_of(record)
-        if number == "1" and first_fails:
-            raise ValueError("negative amount")
+        if number == "1" and first == "raises":
+            raise ValueError("Fortnox failed")
+        if number == "1":
+            return first == "exported"
         if number == "3":
             third_started.set()
         if number == "2":
             # Bounded: where 3 waits for 2, it never starts while 2 runs, and 2 goes on after the bound.
             saw_third_while_second_ran.append(third_started.wait(timeout=2.0 if not first_fails else 0.3))
+        return True
 
     event = {"Records": [_to_customer("1", "K9"), _to_customer("2", "K9"), _to_customer("3", "K9")]}
     response = process_partial_response(
         event=event, record_handler=handler, processor=InFlightBatchProcessor(EventType.SQS)
     )
 
-    assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}] if first_fails else []}
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-1"}] if first == "raises" else []}
     # Refused: 2 is the first now and 3 waits for it. Exported: the customer exists, and 2 and 3 go side by side.
     assert saw_third_while_second_ran == [not first_fails]

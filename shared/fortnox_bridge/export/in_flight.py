@@ -19,10 +19,12 @@ customer (it updates it, and two updates side by side leave whichever lands last
 invoices to that customer go side by side: a transport company's batch often names one customer ten times with the
 same data, and after the first its hash is known, so the rest cost no customer call at all. A customer event waits
 for the earlier invoices to its customer. A record waits whatever the outcome of the one it waits for, as when the
-batch went one record at a time; but a record that failed is then out of the order of the records not yet started
-(``without_failed``), so when the first invoice to name a new customer is refused before it gets to create it, the
-next one is the first again and the others wait for it, instead of going side by side and both creating it. A body
-that names nothing readable (one the export refuses) waits for nothing: it fails on its own.
+batch went one record at a time; but a record that ends without its event in Fortnox (refused, rejected or failed)
+is then out of the order of the records not yet started, so when the first invoice to name a new customer is refused
+before it gets to create it, the next one is the first again and the others wait for it, instead of going side by
+side and both creating it (and when it updated the customer before it failed, the next one to name the customer
+still goes alone). A body that names nothing readable (one the export refuses) waits for nothing: it fails on its
+own.
 
 Powertools' ``BatchProcessor`` keeps the partial-failure bookkeeping; only the loop over the records is ours, in two
 threads of our own. Not its ``AsyncBatchProcessor``: that one needs the calling thread to have no running event loop
@@ -34,7 +36,7 @@ import contextvars
 import json
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,18 +87,29 @@ def names_of(body: str) -> Names:
     return Names(changes=frozenset(documents), uses=frozenset({key}), customer_data=carried)
 
 
-def earlier_to_wait_for(batch: Sequence[Names]) -> list[list[int]]:
+def earlier_to_wait_for(batch: Sequence[Names], unsettled: Collection[int] = ()) -> list[list[int]]:
     """For each record, the earlier records of the batch it waits for: the last one that changed anything it
     names, and, for what it changes, every one that used it since (each of those waited for the change before).
 
     A record that uses a customer changes it when it is the first of the batch to name it (it may create it in
     Fortnox) or when it carries other customer data than the last record that named it (it updates it in Fortnox,
-    and two updates side by side would leave whichever lands last, not the newer)."""
+    and two updates side by side would leave whichever lands last, not the newer).
+
+    ``unsettled``: records already done without their event in Fortnox. Nobody waits for them, and what each did to
+    the customers it named is unknown (it may have created or updated one before it failed, or done nothing), so
+    the next record to name such a customer changes it, whatever data it carries. Planned again with them, the
+    records not yet started wait for no fewer of each other than before: only waits on finished records go."""
     last_change: dict[OrderingKey, int] = {}
     last_data: dict[OrderingKey, str | None] = {}
     used_since: defaultdict[OrderingKey, list[int]] = defaultdict(list)
     waits: list[list[int]] = []
     for index, names in enumerate(batch):
+        if index in unsettled:
+            waits.append([])
+            for key in names.changes | names.uses:
+                # What it did to the customer is not known: the next record to name it goes alone.
+                last_data.pop(key, None)
+            continue
         changes = names.changes | {
             key for key in names.uses if key not in last_change or last_data.get(key) != names.customer_data
         }
@@ -115,18 +128,6 @@ def earlier_to_wait_for(batch: Sequence[Names]) -> list[list[int]]:
     return waits
 
 
-def without_failed(batch: Sequence[Names], failed: set[int]) -> list[list[int]]:
-    """``earlier_to_wait_for`` over the batch less the records in ``failed``, in the batch's own numbering: what a
-    record not yet started waits for once those are known to have failed. Safe whatever a failed record did before
-    it failed: every record that waited for it has seen it finish."""
-    kept = [index for index in range(len(batch)) if index not in failed]
-    waits = earlier_to_wait_for([batch[index] for index in kept])
-    planned: list[list[int]] = [[] for _ in batch]
-    for position, index in enumerate(kept):
-        planned[index] = [kept[earlier] for earlier in waits[position]]
-    return planned
-
-
 class InFlightBatchProcessor(BatchProcessor):
     """Powertools' batch processor, its records worked in ``lanes`` threads: each lane takes the first record of the
     batch that no lane has taken and whose earlier records it waits for are done, so a record that waits holds no
@@ -140,7 +141,7 @@ class InFlightBatchProcessor(BatchProcessor):
         records: list[dict[str, Any]] = list(self.records)
         names = [names_of(str(record.get("body", ""))) for record in records]
         waits = earlier_to_wait_for(names)
-        failed: set[int] = set()
+        unsettled: set[int] = set()
         results: list[tuple[Any, ...] | None] = [None] * len(records)
         done = [False] * len(records)
         taken = [False] * len(records)
@@ -171,9 +172,10 @@ class InFlightBatchProcessor(BatchProcessor):
                     with changed:
                         done[index] = True
                         result = results[index]
-                        if result is None or result[0] == "fail":  # Powertools' failure tuple, or none at all
-                            failed.add(index)
-                            replanned = without_failed(names, failed)
+                        # Powertools' failure tuple, none at all, or a handler saying its event is not in Fortnox.
+                        if result is None or result[0] == "fail" or result[1] is False:
+                            unsettled.add(index)
+                            replanned = earlier_to_wait_for(names, unsettled)
                             for later, waiting_for in enumerate(replanned):
                                 if not taken[later]:
                                     waits[later] = waiting_for

@@ -123,24 +123,27 @@ class QueueWork(ABC, Generic[EventT]):
     def _max_receive_count(self) -> int:
         return settings.load(settings.QueueSettings).max_receive_count
 
-    def handle(self, record: SQSRecord) -> None:
+    def handle(self, record: SQSRecord) -> bool:
+        """Work one record: True when its event is in Fortnox (now or by an earlier delivery), False when it was
+        refused or rejected, for good or until a person fixes it; a passing failure raises."""
         try:
             event = self.parse(record.body)
         except RefusedBody as refused:
             self._reject(record, self._bad_body(refused))
-            return
+            return False
         reads = self.read(event)
         connection = reads.connection
         # Only a tenant without a connection can be unknown: the check costs no read on the export path.
         if connection is None and reads.profile is None and TenantStore(wiring.table()).get(reads.tenant_id) is None:
             self._reject(record, self._unknown_tenant(event, connection))
-            return
+            return False
         try:
-            self._export_once(record, event, reads)
+            return self._export_once(record, event, reads)
         except Refused:
-            return
+            return False
         except IdempotencyValidationError:
             self._reject(record, self._reused_id(event, connection))
+            return False
         except IdempotencyAlreadyInProgressError:
             raise  # another worker holds it; its outcome is the one that counts
         except Exception as error:
@@ -149,7 +152,7 @@ class QueueWork(ABC, Generic[EventT]):
                 self._give_up(record, event, error)
             raise
 
-    def _export_once(self, record: SQSRecord, event: EventT, reads: TenantReads) -> None:
+    def _export_once(self, record: SQSRecord, event: EventT, reads: TenantReads) -> bool:
         connection = reads.connection
 
         def export(**_: Any) -> dict[str, Any]:
@@ -164,9 +167,10 @@ class QueueWork(ABC, Generic[EventT]):
             # Never connected: the exporter refuses it, and there is no company whose records could hold it.
             self.export(record, event, reads)
             count(f"{self._metric}Refused")
-            return
+            return False
         remembered = {**event.model_dump(mode="json"), "id": f"{self.id_namespace}{event.id}"}
         self._records.once(TenantId(event.tenant_id), connection.fortnox_tenant_id, remembered, export)
+        return True
 
     def _bad_body(self, refused: RefusedBody) -> Rejection:
         return Rejection(
