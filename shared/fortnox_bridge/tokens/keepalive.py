@@ -70,22 +70,25 @@ def keep_alive(
 
 def _left_on_request(connections: ConnectionStore, listed: Connection) -> bool:
     """The connection listed as connected is now ended on request, gone or replaced, not lost to Fortnox refusing
-    its refresh token (which marks it ``needs_reconnect`` and tells upstream): nothing to keep alive, and no alarm
-    is due.
+    a refresh token (which marks a connection ``needs_reconnect`` and tells upstream): nothing to keep alive, and no
+    alarm is due.
 
     A disconnect holds the tenant's refresh lease while it revokes, marks the connection ended and deletes the
     tokens, in that order: a refresh that raced it finds the tokens gone only once the mark is there to read. A
     tenant that connected again since (another generation, maybe another company) had the listed connection ended
-    first: what stands now is a new connection, which this run was not keeping alive."""
-    tenant = listed.tenant_id
-    current = connections.get(tenant)
-    if (
-        current is not None
-        and current.state not in (ConnectionState.REVOKED, ConnectionState.DISCONNECTED)
-        and current.generation == listed.generation
-        and current.fortnox_tenant_id == listed.fortnox_tenant_id
+    first: what stands now is a new connection, which this run was not keeping alive, unless the refresh this run
+    made for the tenant was refused and marked that new one lost, which is a loss like any other."""
+    current = connections.get(listed.tenant_id)
+    if current is not None and (
+        current.state is ConnectionState.NEEDS_RECONNECT
+        or (
+            current.state is ConnectionState.CONNECTED
+            and current.generation == listed.generation
+            and current.fortnox_tenant_id == listed.fortnox_tenant_id
+        )
     ):
         return False
+    tenant = listed.tenant_id
     logger.info(
         "keep-alive passed over a tenant that disconnected during the run",
         extra={"tenant_id": tenant, "state": current.state if current is not None else None},
