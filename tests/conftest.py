@@ -19,6 +19,7 @@ from fortnox_bridge.fortnox.retry import RetryPolicy
 from fortnox_sandbox.control_client import AppCredentials, SandboxControl
 from fortnox_sandbox.server import SandboxServer
 from local_stack.moto_server import aws_environment, running_moto
+from tests.iam_guard import Recorder, default_session
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "FortnoxBridgeTests")
@@ -74,6 +75,18 @@ def sandbox(log_capture: _EveryLogLine) -> Iterator[SandboxServer]:
             if any(secret in line for line in log_capture.lines)
         ]
     assert leaked == [], f"{len(leaked)} tokens or secrets reached a log line"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def iam_guard() -> Iterator[Recorder]:
+    """When the session ends, every AWS call a function made under the runner is one its role in the template
+    grants: moto grants everything, AWS does not (tests/iam_guard.py)."""
+    recorder, session = Recorder(), default_session()
+    recorder.install(session)
+    yield recorder
+    recorder.uninstall(session)
+    refused = "\n".join(str(refusal) for refusal in recorder.refusals())
+    assert not refused, f"AWS would refuse these calls, which their function's role does not grant:\n{refused}"
 
 
 @pytest.fixture(scope="session")
@@ -186,10 +199,12 @@ def prod_template(layer_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 @pytest.fixture(scope="session")
-def deployed(template: dict[str, Any], aws_env: dict[str, str], moto_url: str) -> Any:
+def deployed(template: dict[str, Any], aws_env: dict[str, str], moto_url: str, iam_guard: Recorder) -> Any:
     from local_stack.deploy import deploy
 
-    return deploy(template, moto_url)
+    stack = deploy(template, moto_url)
+    iam_guard.watch(stack, template)
+    return stack
 
 
 @pytest.fixture

@@ -43,4 +43,7 @@ class InvoiceExport(Construct):
             tells_last_delivery=True,
         )
         access.call_fortnox(self.exporter, resources, cdk.Stack.of(self))
+        # What a record needs of its tenant (connection, profile, mapping, customer hash) is one batch read
+        # (``TenantReader``): the same items ``GetItem`` reaches, in one call.
+        self.exporter.allow(["dynamodb:BatchGetItem"], [resources.table.table_arn])
         self.exporter.allow(["s3:GetObject"], [self.pdfs.arn_for_objects("*")])

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -59,6 +60,17 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000))
+
+
+@dataclass(frozen=True)
+class Invocation:
+    stack: DeployedStack
+    function: FunctionSpec
+
+
+current_invocation: ContextVar[Invocation | None] = ContextVar("current_invocation", default=None)
+"""The function whose handler runs, in its thread and the threads it starts in its context (the invoice export's
+lanes): whose AWS calls tests see (tests/iam_guard.py checks them against the function's role)."""
 
 
 @dataclass
@@ -123,9 +135,13 @@ class LocalRunner:
         """One invocation at a time: handlers read their settings from the process environment."""
         environment = self.environment(spec)
         with self._invoking, applied_environment(environment):
-            handler = load_handler(spec)
-            context = LambdaContext(function_name=spec.logical_id, timeout_seconds=spec.timeout_seconds)
-            return handler(event, context)
+            invocation = current_invocation.set(Invocation(self._stack, spec))
+            try:
+                handler = load_handler(spec)
+                context = LambdaContext(function_name=spec.logical_id, timeout_seconds=spec.timeout_seconds)
+                return handler(event, context)
+            finally:
+                current_invocation.reset(invocation)
 
     def run_scheduled(self, spec: FunctionSpec) -> Any:
         """One tick of a scheduled function (the failure digest, the keep-alive), with the event EventBridge sends;

@@ -379,6 +379,13 @@ def test_every_function_that_can_mark_a_connection_lost_may_check_it_in_a_transa
     assert table in actions["dynamodb:UpdateItem"]
 
 
+def test_the_invoice_exporter_may_read_a_records_tenant_in_one_batch(template: dict[str, Any]) -> None:
+    """It reads a record's connection, profile, mapping and customer hash in one BatchGetItem (``TenantReader``);
+    without the grant AWS refuses every invoice, where moto exported them all (found by tests/iam_guard.py)."""
+    table = {"Fn::GetAtt": [_logical_id(template, "StateTable", "AWS::DynamoDB::Table"), "Arn"]}
+    assert table in _role_actions(template, "invoice_export").get("dynamodb:BatchGetItem", [])
+
+
 def _logical_id(template: dict[str, Any], prefix: str, resource_type: str) -> str:
     return next(
         key for key, value in template["Resources"].items() if key.startswith(prefix) and value["Type"] == resource_type
