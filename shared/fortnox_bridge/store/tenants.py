@@ -142,25 +142,23 @@ class TenantStore(StoreBase):
         return found
 
     def put_settings(self, tenant: TenantId, settings: TenantSettings) -> None:
-        """Save the settings. An address for the failure digest where there was none is told what waits untold:
-        the digest passed over the tenant while there was nobody to tell, and nothing else would bring back the
-        exports that failed then (until another failed) or a payment failure that lasts (the polls failing since
-        find it noted)."""
+        """Save the settings. Settings that carry a notification address note the tenant for the digest: an address
+        added where there was none is then told what waits untold (the digest passed over the tenant while there was
+        nobody to tell, and nothing else would bring back the exports that failed then, or a payment failure that
+        lasts), and a save sent again after its note failed still notes it. A tenant with nothing untold costs one
+        digest pass that settles it, and nothing told is told again."""
         try:
-            before = self._table.update_item(
+            self._table.update_item(
                 Key=tenant_key(tenant),
                 UpdateExpression="SET settings = :settings",
                 ConditionExpression="attribute_exists(PK)",
                 ExpressionAttributeValues={":settings": settings.model_dump(mode="json")},
-                ReturnValues="UPDATED_OLD",
             )
         except ClientError as error:
             if is_condition_failure(error):
                 raise UnknownTenant(f"no tenant {tenant}") from None
             raise
-        previous = before.get("Attributes", {}).get("settings")
-        had_address = isinstance(previous, dict) and previous.get("notifications") is not None
-        if settings.notifications is not None and not had_address:
+        if settings.notifications is not None:
             # After the settings' write: a digest reading the tenant before it sees this note land after its own
             # reading, and so keeps the tenant waiting (``FailureNotes.settle``).
             FailureNotes(self._table).note(tenant, datetime.now(UTC))
