@@ -47,6 +47,9 @@ REMOVE_IN_FORTNOX = (
     "A system administrator must remove the integration in Fortnox under Settings > Integrations. Until then "
     "Fortnox still issues access for it.",
 )
+UNCONFIRMED_REASON = "disconnected on request; Fortnox did not confirm the revoke"
+"""The reason a person's connection ended without Fortnox confirming the revoke: kept on the connection, so that a
+disconnect sent again after the tokens went still says so."""
 REVOKE_UNCONFIRMED = (
     "Fortnox bekräftade inte att behörigheten återkallades. Bryggan har glömt den, men för att vara säker kan en "
     "systemadministratör ta bort integrationen i Fortnox under Inställningar > Integrationer.",
@@ -538,13 +541,17 @@ class ConnectService:
         self._take(refresh_lock_name(tenant_id), owner, lease_seconds(self._endpoint), busy)
         try:
             stored = self._secrets.read(tenant_id)
-            # No tokens left of a person's connection: a disconnect that stopped half-way revoked them first.
-            revoked = not connection.service_account
             if stored is not None and stored.refresh_token is not None:
                 revoked = self._revoke_to_disconnect(tenant_id, stored.refresh_token.get_secret_value())
-            # Marked once Fortnox no longer honours the token, and before the tokens go: the tokens are never gone
-            # from a tenant that is still shown connected. A connection already ended is marked anew, so that a
-            # disconnect sent again redoes what the mark does.
+            else:
+                # No tokens left of a person's connection: a disconnect that stopped half-way got past its revoke,
+                # and the mark it wrote says whether Fortnox confirmed it.
+                revoked = not connection.service_account and connection.reason != UNCONFIRMED_REASON
+            if not revoked and not connection.service_account:
+                reason = UNCONFIRMED_REASON
+            # Marked once Fortnox no longer honours the token (or did not answer twice), and before the tokens go:
+            # the tokens are never gone from a tenant that is still shown connected. A connection already ended is
+            # marked anew, so that a disconnect sent again redoes what the mark does.
             self._connections.mark(
                 tenant_id,
                 state,
