@@ -65,9 +65,24 @@ class SigningKeyRotation:
         elif request.step is Step.FINISH:
             self._finish(request)
 
+    def _may_name_the_key(self, secret_id: str) -> bool:
+        """False when ``secret_id`` cannot be the signing key: the stack gives the key's ARN, and a request names a
+        secret by its ARN (as Secrets Manager does) or by its name, the ARN's last part less its six-character
+        suffix. Told a name instead of an ARN, the function cannot tell without asking."""
+        key = self._signing_key_id
+        if not key.startswith("arn:") or ":secret:" not in key:
+            return True
+        if secret_id.startswith("arn:"):
+            return secret_id == key
+        return secret_id == key.split(":secret:", 1)[1].rsplit("-", 1)[0]
+
     def _already_current(self, request: RotationRequest) -> bool:
         """True when this rotation has finished (a step sent again): nothing is left to do."""
         # Only the bridge's signing key: the function's role can write no other secret, and it is told which one.
+        # Refused before any call when the request plainly names another secret (the role may not even describe
+        # one), then checked again against what Secrets Manager says the named secret is.
+        if not self._may_name_the_key(request.secret_id):
+            raise RotationRefused("this function rotates the connect signing key only")
         described = self._client.describe_secret(SecretId=request.secret_id)
         if self._signing_key_id not in (described["ARN"], described["Name"]):
             raise RotationRefused("this function rotates the connect signing key only")
