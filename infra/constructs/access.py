@@ -186,10 +186,11 @@ def send_digests(function: BridgeFunction, resources: Resources, identity: ses.I
 # -- payment sync (issue 11) ---------------------------------------------------------------------------------------
 def fan_out_polls(function: BridgeFunction, resources: Resources, poll_queue: sqs.IQueue) -> None:
     """The payment schedule's tick: its lease (a lock item), the tenants due (GSI1), their schedules and
-    connections (batch reads), moving each one's next due time, and one poll job per tenant on the poll queue. No
-    Fortnox, no secrets."""
+    connections (batch reads), moving each one's next due time (read again, one item, when a settings save moved it
+    meanwhile: ``PaymentSchedule.advance_entry``), and one poll job per tenant on the poll queue. No Fortnox, no
+    secrets."""
     function.allow(
-        ["dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+        ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
         [resources.table.table_arn],
     )
     function.allow(["dynamodb:Query"], [f"{resources.table.table_arn}/index/GSI1"])

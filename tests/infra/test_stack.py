@@ -674,6 +674,7 @@ def test_the_fan_out_reads_the_schedule_and_connections_and_sends_only_to_the_po
         "xray:PutTelemetryRecords",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
+        "dynamodb:GetItem",
         "dynamodb:BatchGetItem",
         "dynamodb:UpdateItem",
         "dynamodb:PutItem",
