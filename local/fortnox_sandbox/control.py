@@ -133,14 +133,15 @@ class Control:
         )
 
     def add_fault(self, request: Request) -> Response:
-        """``500``, ``429``, ``timeout`` and ``drop_after_commit`` on any path; ``invalid_grant`` and
+        """``500``, ``429``, ``timeout``, ``drop_after_commit`` and ``500_after_commit`` (the work done, then a 500
+        in place of the answer; the request log keeps what was done) on any path; ``invalid_grant`` and
         ``invalid_client`` (``oauth.REFUSALS``) on the token and revoke endpoints, answered as Fortnox refuses (a
         revoke's ``invalid_grant`` is unverified, ``OAuthEndpoints.revoke``). A ``tenant_id`` aims a fault at one
         company: the one an API call's token belongs to, or a refusal's grant, never a grant the sandbox cannot tie
         to a company (the token endpoint's other faults take no aim)."""
         body = self._body(request)
         kind = str(body["kind"])
-        if kind not in {"500", "429", "timeout", "drop_after_commit", *REFUSALS}:
+        if kind not in {"500", "429", "timeout", "drop_after_commit", "500_after_commit", *REFUSALS}:
             return json_response({"error": f"unknown fault kind {kind}"}, 400)
         tenant_id = body.get("tenant_id")
         fault = Fault(

@@ -19,9 +19,13 @@ from fortnox_sandbox.control import Control
 from fortnox_sandbox.errors import ApiError, AttachmentError, Unauthorized
 from fortnox_sandbox.http_util import ApiContext, ApiRoute, json_response
 from fortnox_sandbox.oauth import OAuthEndpoints
-from fortnox_sandbox.state import LoggedRequest, SandboxState
+from fortnox_sandbox.state import Fault, LoggedRequest, SandboxState
 
 StartResponse = Callable[..., Any]
+
+
+def _server_error() -> Response:
+    return json_response({"ErrorInformation": {"error": 1, "message": "Systemfel.", "code": 1000003}}, 500)
 
 
 class _DropConnection(Exception):
@@ -83,9 +87,7 @@ class SandboxApp:
         credentials = request.authorization
         client_id = credentials.username if credentials is not None else request.form.get("client_id")
         self._log(request, response.status_code, None, client_id, grant_type=request.form.get("grant_type"))
-        if fault is not None and fault.kind == "drop_after_commit":
-            raise _DropConnection
-        return response
+        return self._after_commit(fault, response)
 
     def _not_found(self, request: Request) -> Response:
         if request.path.startswith(("/3/", "/api/")):
@@ -120,8 +122,18 @@ class SandboxApp:
                 error.status,
             )
         self._log(request, response.status_code, tenant_id, client_id, response)
-        if fault is not None and fault.kind == "drop_after_commit":
+        return self._after_commit(fault, response)
+
+    @staticmethod
+    def _after_commit(fault: Fault | None, response: Response) -> Response:
+        """The request did its work; a fault of the after-commit kinds takes its answer away (a dropped connection)
+        or puts Fortnox's server error in its place (a gateway or a late failure after the change was saved)."""
+        if fault is None:
+            return response
+        if fault.kind == "drop_after_commit":
             raise _DropConnection
+        if fault.kind == "500_after_commit":
+            return _server_error()
         return response
 
     def _handle(self, request: Request, route: ApiRoute, values: Mapping[str, Any], claims: dict[str, Any]) -> Response:
@@ -148,7 +160,7 @@ class SandboxApp:
         self._log(request, status, tenant_id, client_id)
         if status == 429:
             return json_response({"message": "Too Many Requests"}, 429)
-        return json_response({"ErrorInformation": {"error": 1, "message": "Systemfel.", "code": 1000003}}, 500)
+        return _server_error()
 
     def _log(
         self,

@@ -54,7 +54,7 @@ class RefreshToken:
 
 @dataclass
 class Fault:
-    kind: str  # "500", "429", "timeout", "drop_after_commit"
+    kind: str  # "500", "429", "timeout", "drop_after_commit", "500_after_commit"
     remaining: int
     method: str | None = None
     path_prefix: str | None = None

@@ -34,6 +34,13 @@ def test_drop_after_commit_does_the_work_and_loses_the_answer(scene: Scene, http
     assert scene.control.company(scene.tenant_id)["customers"] == 1
 
 
+def test_500_after_commit_does_the_work_and_answers_a_server_error(scene: Scene, http: httpx.Client) -> None:
+    scene.control.fault("500_after_commit", method="POST")
+    answer = http.post("/3/customers", json={"Customer": {"Name": "Halvklar AB"}})
+    assert (answer.status_code, answer.json()["ErrorInformation"]["code"]) == (500, 1000003)
+    assert scene.control.company(scene.tenant_id)["customers"] == 1
+
+
 def test_faults_can_target_one_path(scene: Scene, http: httpx.Client) -> None:
     scene.control.fault("500", path_prefix="/3/invoices")
     assert http.get("/3/companyinformation").status_code == 200
