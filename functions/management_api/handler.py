@@ -164,7 +164,8 @@ def revoke_link(tenant_id: TenantPath, link_id: LinkIdPath) -> Response[str]:
 @app.delete("/tenants/<tenant_id>/connection")
 @tracer.capture_method(capture_response=False)
 def delete_connection(tenant_id: TenantPath) -> Disconnected:
-    return wiring.connect_service().disconnect(TenantId(tenant_id))
+    within = app.lambda_context.get_remaining_time_in_millis() / 1000
+    return wiring.connect_service().disconnect(TenantId(tenant_id), within=within)
 
 
 # -- status links (issue 10) -----------------------------------------------------------------------------------

@@ -3,6 +3,8 @@ holding the lease, a disconnect sent many times at once, the bridge's client ref
 API over the local gateway, the scheduled keep-alive function, the sandbox and moto."""
 
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,12 +12,13 @@ import httpx
 import pytest
 
 from fortnox_bridge import wiring
-from fortnox_bridge.connect.service import ConnectService, Disconnected, NotConnected
+from fortnox_bridge.connect.service import AFTER_REVOKE_SECONDS, ConnectService, Disconnected, NotConnected
 from fortnox_bridge.ids import FortnoxTenantId
 from fortnox_bridge.store.connections import ConnectionStore
 from fortnox_bridge.store.locks import LockStore
 from fortnox_bridge.tokens.tenant_tokens import refresh_lock_name
-from local_stack.runner import LocalRunner
+from local_stack import runner as runner_module
+from local_stack.runner import LambdaContext, LocalRunner
 from tests.conftest import LOCAL_API_KEY, Scene
 from tests.connect_service import service
 from tests.exporting import connect_as_a_person
@@ -34,6 +37,20 @@ def _alive_at_fortnox(scene: Scene, refresh_token: str) -> bool:
 
 def _management(gateway: Any) -> httpx.Client:
     return httpx.Client(base_url=gateway.url, headers={"x-api-key": LOCAL_API_KEY}, timeout=60)
+
+
+def _revokes(scene: Scene) -> int:
+    return sum(row["path"] == REVOKE for row in scene.control.requests())
+
+
+def _with_seconds_left(seconds: float) -> Callable[..., LambdaContext]:
+    """Lambda's context for an invocation that has ``seconds`` left of its timeout."""
+
+    def context(*, function_name: str, timeout_seconds: int) -> LambdaContext:
+        started = time.monotonic() - (timeout_seconds - seconds)
+        return LambdaContext(function_name, timeout_seconds, started=started)
+
+    return context
 
 
 def _refresh_token(tenant: str) -> str:
@@ -101,9 +118,9 @@ def test_a_disconnect_fortnox_cannot_confirm_ends_the_connection_here_and_says_w
     assert told == [("connection.revoked", revoked)]
 
 
-@pytest.mark.parametrize("cause", ["refresh_lease_held", "client_refused_at_revoke"])
+@pytest.mark.parametrize("cause", ["refresh_lease_held", "client_refused_at_revoke", "invocation_nearly_spent"])
 def test_a_disconnect_that_cannot_go_on_answers_try_again_and_changes_nothing(
-    gateway: Any, scene: Scene, unique: str, table: Any, events_tap: Any, cause: str
+    gateway: Any, scene: Scene, unique: str, table: Any, events_tap: Any, cause: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a connected tenant with an unused link made to replace its connection
     connection = connect_as_a_person(gateway, scene, unique, "Vänta Lite AB")
@@ -111,13 +128,17 @@ def test_a_disconnect_that_cannot_go_on_answers_try_again_and_changes_nothing(
     replacing = management.post(f"/tenants/{unique}/connect-links", json={"replace_connection": True}).json()["url"]
     held = wiring.secrets_store().read(connection.tenant_id)
     events_tap.received()
-    # And either a refresh elsewhere holding the tenant's refresh lease past the disconnect's wait, or Fortnox refusing
-    # the bridge's client (a client secret rotated at Fortnox and not yet here)
+    # And either a refresh elsewhere holding the tenant's refresh lease past the disconnect's wait, Fortnox refusing
+    # the bridge's client (a client secret rotated at Fortnox and not yet here), or the management function's
+    # invocation with less time left than one revoke at its longest and the steps after it (it waited for locks)
     lease, holder = refresh_lock_name(connection.tenant_id), "refresh-in-another-worker"
+    revokes = _revokes(scene)
     if cause == "refresh_lease_held":
         assert LockStore(table).acquire(lease, owner=holder, lease_seconds=120)
-    else:
+    elif cause == "client_refused_at_revoke":
         scene.control.fault("invalid_client", count=5, path_prefix=REVOKE)
+    else:
+        monkeypatch.setattr(runner_module, "LambdaContext", _with_seconds_left(AFTER_REVOKE_SECONDS + 12))
 
     # When the SaaS backend disconnects the tenant
     answer = management.delete(f"/tenants/{unique}/connection")
@@ -135,8 +156,11 @@ def test_a_disconnect_that_cannot_go_on_answers_try_again_and_changes_nothing(
     if cause == "refresh_lease_held":
         assert not LockStore(table).acquire(lease, owner="someone-else", lease_seconds=1)
         LockStore(table).release(lease, owner=holder)
-    else:
+    elif cause == "client_refused_at_revoke":
         scene.control.clear_faults()
+    else:
+        assert _revokes(scene) == revokes  # Fortnox was never asked
+        monkeypatch.undo()
 
     # When the cause is gone and the backend sends the disconnect again, it is whole
     again = management.delete(f"/tenants/{unique}/connection")

@@ -1,5 +1,6 @@
 """The connect flow and the connection lifecycle, behind the management API and the hosted pages."""
 
+import math
 import secrets
 import time
 import uuid
@@ -16,7 +17,7 @@ from fortnox_bridge.connect.scopes import scopes_for
 from fortnox_bridge.connect.signing_keys import SigningKeys
 from fortnox_bridge.errors import BadInputError, NeedsTenantActionError, RetryableError
 from fortnox_bridge.events import ConnectionConnected, ConnectionNeedsReconnect, ConnectionRevoked, EventPublisher
-from fortnox_bridge.fortnox.errors import FortnoxError, FortnoxInvalidGrant, FortnoxTransportError
+from fortnox_bridge.fortnox.errors import FortnoxError, FortnoxInvalidGrant, FortnoxServerError, FortnoxTransportError
 from fortnox_bridge.fortnox.models.registers import CompanyInformation
 from fortnox_bridge.fortnox.oauth import TokenEndpoint, TokenSet, fortnox_tenant_claim
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
@@ -33,11 +34,14 @@ from fortnox_bridge.store.links import ConnectLink, ConsentStates, LinkGate, Lin
 from fortnox_bridge.store.locks import LockStore
 from fortnox_bridge.store.tenants import Feature, Tenant, TenantStore
 from fortnox_bridge.tokens.secret_store import SecretTokenStore, StoredTokens
-from fortnox_bridge.tokens.tenant_tokens import lease_seconds, refresh_lock_name
+from fortnox_bridge.tokens.tenant_tokens import lease_seconds, refresh_lock_name, refresh_seconds
 
 DEFAULT_LINK_LIFETIME = timedelta(days=7)
 COMPLETION_LEASE_SECONDS = 30.0
 COMPLETION_WAIT_SECONDS = 10.0
+AFTER_REVOKE_SECONDS = 5.0
+"""Kept for what a disconnect does after its revoke (mark, forget the tokens, end the links, tell upstream, release
+the company, answer): a handful of DynamoDB, Secrets Manager and EventBridge calls."""
 """How long a callback waits for another callback of the same tenant before asking the person to try again, and a
 disconnect for a refresh of the tenant's tokens before asking the caller to."""
 ENDED = (ConnectionState.REVOKED, ConnectionState.DISCONNECTED)
@@ -91,7 +95,8 @@ class CompletionBusy(RetryableError):
 
 
 class DisconnectBusy(RetryableError):
-    """A refresh of the tenant's tokens did not finish in time; the disconnect changed nothing and may be sent again."""
+    """A refresh of the tenant's tokens did not finish in time, or too little time was left to ask Fortnox: the
+    disconnect changed nothing and may be sent again."""
 
 
 @dataclass(frozen=True)
@@ -503,14 +508,19 @@ class ConnectService:
             reason=connection.reason,
         )
 
-    def disconnect(self, tenant_id: TenantId) -> Disconnected:
+    def disconnect(self, tenant_id: TenantId, *, within: float = math.inf) -> Disconnected:
         """End the connection under the tenant's completion lock, so a connect completing at the same moment either
-        lands before (and is the one disconnected) or after (and stands); the two never mix."""
+        lands before (and is the one disconnected) or after (and stands); the two never mix.
+
+        ``within``: the seconds the caller has to answer (the management API's invocation). Waits for the locks
+        and Fortnox's answers come out of it, so the disconnect answers in time rather than being cut off between
+        a revoke and its mark, which would leave a dead grant shown as connected."""
+        deadline = self._clock() + within - AFTER_REVOKE_SECONDS
         self._tenants.require(tenant_id)
         owner = f"disconnect-{uuid.uuid4()}"
         self._lock(tenant_id, owner)
         try:
-            connection, revoked = self._end_connection(tenant_id, owner)
+            connection, revoked = self._end_connection(tenant_id, owner, deadline)
         finally:
             self._locks.release(self._lock_name(tenant_id), owner=owner)
         # A service account has no refresh token to revoke: its consent lives at Fortnox until the tenant ends it.
@@ -521,7 +531,7 @@ class ConnectService:
             tenant_action=None if action is None else TenantAction(sv=action[0], en=action[1]),
         )
 
-    def _end_connection(self, tenant_id: TenantId, owner: str) -> tuple[Connection, bool]:
+    def _end_connection(self, tenant_id: TenantId, owner: str, deadline: float) -> tuple[Connection, bool]:
         """Revoke at Fortnox, mark, forget the tokens, end the links, tell upstream, release the company, in this
         order (docs/decisions.md, "A disconnect ends the grant before it says so"): whichever step fails, a tenant
         shown as disconnected holds no live refresh token, and the disconnect sent again carries on to the end.
@@ -539,10 +549,12 @@ class ConnectService:
         # lease finds the connection ended once it gets it.
         busy = DisconnectBusy(f"the tokens of tenant {tenant_id} are being refreshed; nothing was changed")
         self._take(refresh_lock_name(tenant_id), owner, lease_seconds(self._endpoint), busy)
+        # The revokes end while the lease still holds, leaving it the margin for the mark and the delete.
+        deadline = min(deadline, self._clock() + refresh_seconds(self._endpoint))
         try:
             stored = self._secrets.read(tenant_id)
             if stored is not None and stored.refresh_token is not None:
-                revoked = self._revoke_to_disconnect(tenant_id, stored.refresh_token.get_secret_value())
+                revoked = self._revoke_to_disconnect(tenant_id, stored.refresh_token.get_secret_value(), deadline)
             else:
                 # No tokens left of a person's connection: a disconnect that stopped half-way got past its revoke,
                 # and the mark it wrote says whether Fortnox confirmed it.
@@ -575,34 +587,48 @@ class ConnectService:
         self._connections.release(connection)
         return connection, revoked
 
-    def _revoke_to_disconnect(self, tenant_id: TenantId, refresh_token: str) -> bool:
+    def _revoke_to_disconnect(self, tenant_id: TenantId, refresh_token: str, deadline: float) -> bool:
         """Revoke the refresh token at Fortnox: True when Fortnox is known to no longer honour it, False when its
-        answer was lost twice. Refused before anything could change (the client refused, Fortnox failing), it raises
-        and the disconnect stops with nothing changed.
+        answer was in doubt twice. Refused before anything could change (the client refused, a 429, no time left for
+        a whole attempt), it raises and the disconnect stops with nothing changed.
 
-        A lost answer may come after Fortnox revoked: from then on stopping would show a dead grant as connected
-        (the next refresh counts it lost and tells upstream to reconnect), so the disconnect no longer stops. It
-        asks once more (revoking is idempotent, and a token the first request killed is refused as invalid), and
-        with no answer again it ends the connection anyway: the tokens are forgotten here, so nobody uses a grant
-        Fortnox may still honour, and the tenant is told how to end it there."""
+        An answer in doubt (lost, or a 5xx, which Fortnox may send after it revoked) may come after Fortnox revoked:
+        from then on stopping would show a dead grant as connected (the next refresh counts it lost and tells
+        upstream to reconnect), so the disconnect no longer stops. It asks once more if a whole attempt fits before
+        ``deadline`` (revoking is idempotent, and a token the first request killed is refused as invalid), and with
+        no answer again, or no time to ask, it ends the connection anyway: the tokens are forgotten here, so nobody
+        uses a grant Fortnox may still honour, and the tenant is told how to end it there."""
+        if not self._fits(deadline):
+            raise DisconnectBusy(f"no time was left to revoke at Fortnox for tenant {tenant_id}; nothing changed")
         try:
-            self._endpoint.revoke(refresh_token)
+            self._endpoint.revoke(refresh_token, within=deadline - self._clock())
         except FortnoxInvalidGrant:
             # Already dead at Fortnox (used, expired or revoked there, by a disconnect that stopped half-way):
             # nothing is left to revoke, and refusing would leave the disconnect unfinishable.
             logger.info("refresh token already dead at disconnect", extra={"tenant_id": tenant_id})
-        except FortnoxTransportError:
-            try:
-                self._endpoint.revoke(refresh_token)
-            except FortnoxInvalidGrant:
-                pass  # the first request revoked it
-            except FortnoxError as error:
-                logger.warning(
-                    "Fortnox did not confirm the revoke; the connection is ended here all the same",
-                    extra={"tenant_id": tenant_id, "error": type(error).__name__},
-                )
-                return False
+        except (FortnoxTransportError, FortnoxServerError) as doubt:
+            return self._revoke_again(tenant_id, refresh_token, deadline, doubt)
         return True
+
+    def _revoke_again(self, tenant_id: TenantId, refresh_token: str, deadline: float, doubt: FortnoxError) -> bool:
+        failure: FortnoxError = doubt
+        if self._fits(deadline):
+            try:
+                self._endpoint.revoke(refresh_token, within=deadline - self._clock())
+                return True
+            except FortnoxInvalidGrant:
+                return True  # the first request revoked it
+            except FortnoxError as error:
+                failure = error
+        logger.warning(
+            "Fortnox did not confirm the revoke; the connection is ended here all the same",
+            extra={"tenant_id": tenant_id, "error": type(failure).__name__, "status": failure.status},
+        )
+        return False
+
+    def _fits(self, deadline: float) -> bool:
+        """Whether one revoke, at its longest, ends before ``deadline``."""
+        return deadline - self._clock() >= self._endpoint.attempt_seconds
 
     def _left_behind(self, connection: Connection) -> bool:
         """An ended connection whose disconnect stopped half-way: its tokens or its company binding are still there."""

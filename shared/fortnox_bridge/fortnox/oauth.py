@@ -2,6 +2,7 @@
 
 import base64
 import json
+import math
 import time
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -28,6 +29,12 @@ from fortnox_bridge.tokens.cache import HeldToken, TokenCache
 TOKEN_TIMEOUT = httpx.Timeout(connect=2.0, write=2.0, read=8.0, pool=1.0)
 """Every phase of one token request is bounded, so a refresh has a worst case its lease can be sized from.
 A token answer is well under one read's worth of bytes, so one read timeout covers the whole answer."""
+
+
+def longest_attempt(timeout: httpx.Timeout) -> float:
+    """The longest one token request can take: every phase at its limit."""
+    phases = (timeout.connect, timeout.write, timeout.read, timeout.pool)
+    return sum(phase for phase in phases if phase is not None)
 
 
 class TokenSet(BaseModel):
@@ -71,9 +78,7 @@ class TokenEndpoint:
 
     @property
     def attempt_seconds(self) -> float:
-        """The longest one token request can take: every phase at its limit."""
-        phases = (self._timeout.connect, self._timeout.write, self._timeout.read, self._timeout.pool)
-        return sum(phase for phase in phases if phase is not None)
+        return longest_attempt(self._timeout)
 
     def exchange_code(self, code: str, *, redirect_uri: str | None) -> TokenSet:
         form = {"grant_type": "authorization_code", "code": code}
@@ -88,8 +93,10 @@ class TokenEndpoint:
         """Service accounts only: no refresh token, consent valid until revoked."""
         return self._token({"grant_type": "client_credentials"}, headers={"TenantId": str(fortnox_tenant_id)})
 
-    def revoke(self, refresh_token: str) -> None:
-        self._post("/oauth-v1/revoke", {"token_type_hint": "refresh_token", "token": refresh_token})
+    def revoke(self, refresh_token: str, *, within: float = math.inf) -> None:
+        """``within``: the seconds the caller has for the whole revoke. A request sent again with a rotated client
+        secret goes only if a whole attempt still fits; the caller sends the first only if one does."""
+        self._post("/oauth-v1/revoke", {"token_type_hint": "refresh_token", "token": refresh_token}, within=within)
 
     def _token(self, form: dict[str, str], headers: dict[str, str] | None = None) -> TokenSet:
         response = self._post("/oauth-v1/token", form, headers)
@@ -98,14 +105,17 @@ class TokenEndpoint:
         except ValueError:
             raise FortnoxUnexpectedResponse("the token endpoint answered without a token", status=200) from None
 
-    def _post(self, path: str, form: dict[str, str], headers: dict[str, str] | None = None) -> httpx.Response:
+    def _post(
+        self, path: str, form: dict[str, str], headers: dict[str, str] | None = None, *, within: float = math.inf
+    ) -> httpx.Response:
         secret = self._client_secret()
+        started = time.monotonic()
         try:
             return self._send(path, form, headers, secret)
         except FortnoxInvalidClient:
             # Fortnox refuses the client before it looks at the grant, so the same request may go again as it is.
             current = self._current_client_secret() if self._current_client_secret is not None else secret
-            if current == secret:
+            if current == secret or within - (time.monotonic() - started) < self.attempt_seconds:
                 raise
             logger.info("the client secret was rotated; asking again with the current one", extra={"path": path})
             return self._send(path, form, headers, current)
