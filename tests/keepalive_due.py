@@ -33,11 +33,17 @@ def due(table: Any) -> Iterator[list[str]]:
             last_refreshed(table, tenant, datetime.now(UTC))
 
 
+def make_due(table: Any, due: list[str], tenant: str) -> None:
+    """``tenant`` last refreshed a month ago, so the keep-alive's next run refreshes it; in ``due`` (the fixture), so
+    it is fresh again after the test."""
+    due.append(tenant)
+    last_refreshed(table, tenant, datetime.now(UTC) - timedelta(days=31))
+
+
 @pytest.fixture
 def due_connection(gateway: Any, scene: Scene, unique: str, table: Any, due: list[str]) -> Connection:
     """A tenant a person connected, last refreshed a month ago: the keep-alive's next run refreshes it. A module
     that asks for it imports ``due`` too."""
     connection = connect_as_a_person(gateway, scene, unique, "Förfallen AB")
-    due.append(connection.tenant_id)
-    last_refreshed(table, connection.tenant_id, datetime.now(UTC) - timedelta(days=31))
+    make_due(table, due, connection.tenant_id)
     return connection

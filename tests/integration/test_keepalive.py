@@ -3,21 +3,21 @@ handler against the sandbox and moto: a repeating refusal is "failed" (its own m
 stays "postponed"."""
 
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from fortnox_bridge import wiring
 from fortnox_bridge.observability import metrics
+from fortnox_bridge.store.connections import Connection
 from local_stack.runner import LocalRunner
 from tests.conftest import Scene
 from tests.emitted_metrics import emitted
 from tests.exporting import connect_as_a_person
-from tests.keepalive_due import due, last_refreshed
+from tests.keepalive_due import due, due_connection, make_due
 
 pytestmark = pytest.mark.integration
-__all__ = ["due"]  # the fixture, imported so pytest finds it
+__all__ = ["due", "due_connection"]  # the fixtures, imported so pytest finds them
 
 
 def test_a_refusal_that_repeats_is_failed_and_counted_apart_from_a_postponed_refresh(
@@ -27,6 +27,7 @@ def test_a_refusal_that_repeats_is_failed_and_counted_apart_from_a_postponed_ref
     unique: str,
     table: Any,
     due: list[str],
+    due_connection: Connection,
     capsys: pytest.CaptureFixture[str],
     log_capture: Any,
 ) -> None:
@@ -38,11 +39,9 @@ def test_a_refusal_that_repeats_is_failed_and_counted_apart_from_a_postponed_ref
     foreign = wiring.secrets_store().read(other.tenant_id)
     assert foreign is not None
     wiring.secrets_store().write(stuck.tenant_id, foreign)
+    make_due(table, due, stuck.tenant_id)
     # And a tenant whose refresh meets a Fortnox that is down today.
-    waiting = connect_as_a_person(gateway, scene, f"{unique}-waiting", "Väntande AB")
-    for tenant in (stuck.tenant_id, waiting.tenant_id):
-        due.append(tenant)
-        last_refreshed(table, tenant, datetime.now(UTC) - timedelta(days=31))
+    waiting = due_connection
     scene.control.fault("500", method="POST", path_prefix="/oauth-v1/token", count=1000)
     metrics.clear_metrics()
     capsys.readouterr()

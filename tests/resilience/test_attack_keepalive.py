@@ -3,20 +3,20 @@ run listing it and refreshing it. Through the real keep-alive function, moto and
 
 import json
 import logging
-import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 from fortnox_bridge import wiring
-from fortnox_bridge.ids import TenantId
 from fortnox_bridge.store.connections import Connection, ConnectionStore
 from local_stack.runner import LocalRunner
 from tests.conftest import Scene
-from tests.exporting import connect_as_a_person
+from tests.keepalive_due import due, due_connection
+from tests.outside_invocation import run_outside_invocation
 
 pytestmark = pytest.mark.integration
+__all__ = ["due", "due_connection"]  # the fixtures, imported so pytest finds them
 
 SCHEDULED = {"source": "aws.events", "detail-type": "Scheduled Event"}
 
@@ -29,25 +29,15 @@ def _refreshes(scene: Scene, since: int) -> int:
     )
 
 
-def _idle_for_31_days(table: Any, scene: Scene, tenant: TenantId) -> None:
-    old = (datetime.now(UTC) - timedelta(days=31)).isoformat()
-    table.update_item(
-        Key={"PK": f"TENANT#{tenant}", "SK": "CONNECTION"},
-        UpdateExpression="SET last_refresh_at = :old, GSI1SK = :old",
-        ExpressionAttributeValues={":old": old},
-    )
-
-
 def _errors(log_capture: Any, since: int) -> list[str]:
     records = [json.loads(line) for line in log_capture.lines[since:]]
     return [str(record.get("message")) for record in records if record["levelno"] >= logging.ERROR]
 
 
 def test_a_redelivered_keep_alive_run_refreshes_each_connection_once(
-    gateway: Any, runner: LocalRunner, scene: Scene, unique: str, table: Any, log_capture: Any
+    runner: LocalRunner, scene: Scene, due_connection: Connection, log_capture: Any
 ) -> None:
-    connection = connect_as_a_person(gateway, scene, unique, "Dubbel AB")
-    _idle_for_31_days(table, scene, connection.tenant_id)
+    connection = due_connection
     before, logged = len(scene.control.requests()), len(log_capture.lines)
 
     first = runner.invoke(runner.function("ConnectKeepAlive"), SCHEDULED)
@@ -59,28 +49,17 @@ def test_a_redelivered_keep_alive_run_refreshes_each_connection_once(
 
 
 def test_a_tenant_that_disconnects_while_the_keep_alive_runs_is_passed_over_without_an_alarm(
-    gateway: Any,
-    runner: LocalRunner,
-    scene: Scene,
-    unique: str,
-    table: Any,
-    log_capture: Any,
-    monkeypatch: pytest.MonkeyPatch,
+    runner: LocalRunner, due_connection: Connection, log_capture: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    connection = connect_as_a_person(gateway, scene, unique, "Avslutad AB")
-    _idle_for_31_days(table, scene, connection.tenant_id)
+    connection = due_connection
     listed = ConnectionStore.due_for_refresh
 
     def listed_then_disconnected(self: ConnectionStore, refreshed_before: datetime) -> list[Connection]:
-        due = listed(self, refreshed_before)
-        # What ``DELETE /tenants/{id}/connection`` does, in this process: the gateway's handler runs in the one
-        # the keep-alive holds.
-        # In a thread of its own, as the management API would: not inside the keep-alive's invocation, whose role
-        # the session's IAM guard would otherwise charge with the disconnect's calls.
-        elsewhere = threading.Thread(target=wiring.connect_service().disconnect, args=(connection.tenant_id,))
-        elsewhere.start()
-        elsewhere.join()
-        return due
+        found = listed(self, refreshed_before)
+        # What ``DELETE /tenants/{id}/connection`` does, called directly: the gateway would hand it to the runner,
+        # which answers one invocation at a time and is busy with the keep-alive's.
+        run_outside_invocation(lambda: wiring.connect_service().disconnect(connection.tenant_id))
+        return found
 
     monkeypatch.setattr(ConnectionStore, "due_for_refresh", listed_then_disconnected)
     logged = len(log_capture.lines)

@@ -3,7 +3,6 @@ company while the keep-alive is on its way to refresh it. Through the scheduled 
 service the management API runs, the sandbox and moto; the interleaving is forced at the keep-alive's read of the
 tenant's tokens, not by sleeps."""
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -20,15 +19,17 @@ from tests.conftest import Scene
 from tests.connect_service import service
 from tests.emitted_metrics import emitted
 from tests.keepalive_due import due, due_connection
+from tests.outside_invocation import run_outside_invocation
 
 pytestmark = pytest.mark.integration
 __all__ = ["due", "due_connection", "service"]  # the fixtures, imported so pytest finds them
 
 
 def _around_first_read(
-    tenant: TenantId, before: Callable[[], None], after: Callable[[], None], monkeypatch: pytest.MonkeyPatch
+    tenant: TenantId, before: Callable[[], object], after: Callable[[], object], monkeypatch: pytest.MonkeyPatch
 ) -> list[bool]:
-    """``before`` runs just before the first read of ``tenant``'s tokens, ``after`` just after it."""
+    """``before`` runs just before the first read of ``tenant``'s tokens, ``after`` just after it, each as the
+    management API would run it: outside the keep-alive's invocation."""
     read = SecretTokenStore.read_versioned
     ran: list[bool] = []
 
@@ -36,21 +37,13 @@ def _around_first_read(
         if asked != tenant or ran:
             return read(store, asked)
         ran.append(True)
-        _elsewhere(before)
+        run_outside_invocation(before)
         found = read(store, asked)
-        _elsewhere(after)
+        run_outside_invocation(after)
         return found
 
     monkeypatch.setattr(SecretTokenStore, "read_versioned", wrapped)
     return ran
-
-
-def _elsewhere(step: Callable[[], object]) -> None:
-    """Run ``step`` as another function would, in a thread of its own: not inside the keep-alive's invocation, whose
-    role the session's IAM guard would otherwise charge with the disconnect's calls."""
-    thread = threading.Thread(target=step)
-    thread.start()
-    thread.join()
 
 
 def test_a_tenant_disconnected_and_at_once_connected_elsewhere_during_the_keep_alive_is_not_counted_lost(

@@ -4,7 +4,6 @@ refuses the new connection's refresh token. Through the scheduled keep-alive fun
 management API and the hosted connect run (in-process: the local runner answers one invocation at a time), the
 sandbox and moto; the interleaving is forced right after the run lists its tenants, not by sleeps."""
 
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -22,15 +21,15 @@ from tests.conftest import Scene
 from tests.connect_service import service
 from tests.emitted_metrics import emitted
 from tests.keepalive_due import due, due_connection
+from tests.outside_invocation import run_outside_invocation
 
 pytestmark = pytest.mark.integration
 __all__ = ["due", "due_connection", "service"]  # the fixtures, imported so pytest finds them
 
 
 def _after_listing(then: Callable[[], None], monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """``then`` runs once the keep-alive has listed the connections it will refresh, before it refreshes any. In a
-    thread of its own: a thread starts with a fresh context, so what ``then`` does (the hosted connect's work) is not
-    counted as the keep-alive function's own calls by the session's IAM check."""
+    """``then`` runs once the keep-alive has listed the connections it will refresh, before it refreshes any, as the
+    management API and the hosted connect would run it: outside the keep-alive's invocation."""
     listing = ConnectionStore.due_for_refresh
     ran: list[bool] = []
 
@@ -38,9 +37,7 @@ def _after_listing(then: Callable[[], None], monkeypatch: pytest.MonkeyPatch) ->
         listed = listing(store, refreshed_before)
         if not ran:
             ran.append(True)
-            elsewhere = threading.Thread(target=then, name="reconnect-during-the-run")
-            elsewhere.start()
-            elsewhere.join(120)
+            run_outside_invocation(then)
         return listed
 
     monkeypatch.setattr(ConnectionStore, "due_for_refresh", wrapped)
