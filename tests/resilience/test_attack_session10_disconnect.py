@@ -5,7 +5,6 @@ API over the local gateway, the scheduled keep-alive function, the sandbox and m
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -22,7 +21,7 @@ from local_stack.runner import LambdaContext, LocalRunner
 from tests.conftest import LOCAL_API_KEY, Scene
 from tests.connect_service import service
 from tests.exporting import connect_as_a_person
-from tests.keepalive_due import due, last_refreshed
+from tests.keepalive_due import due, make_due
 
 pytestmark = pytest.mark.integration
 __all__ = ["due", "service"]  # the fixtures, imported so pytest finds them
@@ -64,8 +63,7 @@ def test_a_disconnect_whose_revoke_answer_is_lost_leaves_no_dead_grant_shown_as_
 ) -> None:
     # Given a connected tenant the keep-alive will refresh tonight
     connection = connect_as_a_person(gateway, scene, unique, "Tappat Svar AB")
-    due.append(connection.tenant_id)
-    last_refreshed(table, connection.tenant_id, datetime.now(UTC) - timedelta(days=31))
+    make_due(table, due, connection.tenant_id)
     refresh_token = _refresh_token(unique)
     events_tap.received()
 
