@@ -16,9 +16,10 @@ AWS +5 ms, Fortnox 100-300 ms after arrival, plus a row with DynamoDB writes of 
 - arrival delay: the sandbox's log time minus the moment the worker's limiter let the request go (p50, p99, max),
   the jitter the limiter's margin must cover;
 - the CPU one request costs across the workers (their own, from the start signal), moto and the sandbox (from
-  ``/proc``, over the row), and the machine's ceiling: the rate its cores could serve at that cost, as a fraction
-  of what the rule allows the row's tenants. A fraction of the limit at its ceiling is a small machine, not the
-  limiter (the 50-tenant rows, where 100 worker processes, moto and the sandbox share the cores).
+  ``/proc``, over the row), the busiest server's own share, and the machine's ceiling: the rate its cores could
+  serve at that cost, or the busiest server on its one core if that is lower, as a fraction of what the rule allows
+  the row's tenants. A fraction of the limit at its ceiling is a small machine or a local server, not the limiter
+  (the 50-tenant rows, where 100 worker processes, moto and the sandbox share the cores).
 
 Each row waits for a quiet second on the machine first (``_settle``; its wait is in the JSON), and the 50-tenant
 row runs last in each mode.
@@ -171,7 +172,9 @@ def measure(stack: BenchStack, mode: str, row: Row) -> dict[str, Any]:
             jobs.append(Job("bench.rate_limit:worker", environment, spec))
     servers_before = _descendants_cpu_seconds()
     results: list[WorkerResult] = run_workers(jobs)
-    servers = _cpu_spent(servers_before, _descendants_cpu_seconds())
+    servers_after = _descendants_cpu_seconds()
+    servers = _cpu_spent(servers_before, servers_after)
+    busiest, busiest_seconds = _busiest_process(servers_before, servers_after)
 
     sends = {label: moment for result in results for label, moment in result.sends.items()}
     calls: Counter[str] = sum((result.dynamodb_calls for result in results), Counter())
@@ -193,6 +196,7 @@ def measure(stack: BenchStack, mode: str, row: Row) -> dict[str, Any]:
     # window belongs to the start-up, even when the window made it wait until after it.
     steady = [calls for result in results for begun, calls in result.calls_per_send if begun >= started + 5]
     cpu_per_request = (servers + sum(result.cpu_seconds for result in results)) / requests
+    busiest_per_request = busiest_seconds / requests
     return {
         **asdict(row),
         "requests": requests,
@@ -204,7 +208,8 @@ def measure(stack: BenchStack, mode: str, row: Row) -> dict[str, Any]:
         "dynamodb_calls_per_request_after_first_window": statistics.fmean(steady) if steady else 0.0,
         "dynamodb_calls": dict(calls),
         "cpu_ms_per_request": 1000 * cpu_per_request,
-        "machine_ceiling_fraction": _machine_ceiling(cpu_per_request, row.tenants),
+        "busiest_server": {"process": busiest, "cpu_ms_per_request": 1000 * busiest_per_request},
+        "machine_ceiling_fraction": _machine_ceiling(cpu_per_request, busiest_per_request, row.tenants),
         "arrival_delay_ms": {
             "p50": 1000 * delays[len(delays) // 2],
             "p99": 1000 * delays[int(len(delays) * 0.99)],
@@ -214,12 +219,18 @@ def measure(stack: BenchStack, mode: str, row: Row) -> dict[str, Any]:
     }
 
 
-def _machine_ceiling(cpu_seconds_per_request: float, tenants: int) -> float:
-    """The rate this machine's cores could serve, as a fraction of what the rule allows ``tenants``: the CPU one
-    request costs across the workers, moto and the sandbox, spread over every core. A row whose fraction of the
-    limit sits at its ceiling is held back by the machine, not by the limiter."""
-    cores = len(os.sched_getaffinity(0))
-    return cores / cpu_seconds_per_request / (tenants * LIMIT / WINDOW_SECONDS) if cpu_seconds_per_request else 0.0
+def _machine_ceiling(cpu_seconds_per_request: float, busiest_seconds_per_request: float, tenants: int) -> float:
+    """The rate this machine could serve, as a fraction of what the rule allows ``tenants``: the lower of the CPU one
+    request costs across the workers, moto and the sandbox spread over every core, and the busiest server's share
+    on the one core its interpreter can use (moto and the sandbox are Python processes: one holds the GIL at a
+    time, however many threads serve). A row whose fraction of the limit sits at its ceiling is held back by the
+    machine or by a local server, not by the limiter."""
+    if not cpu_seconds_per_request:
+        return 0.0
+    allowed = tenants * LIMIT / WINDOW_SECONDS
+    cores = len(os.sched_getaffinity(0)) / cpu_seconds_per_request / allowed
+    one_core = 1 / busiest_seconds_per_request / allowed if busiest_seconds_per_request else cores
+    return min(cores, one_core)
 
 
 QUIET_BUSY_FRACTION = 0.25
@@ -285,6 +296,21 @@ def _cpu_spent(before: dict[tuple[int, int], float], after: dict[tuple[int, int]
     return sum(cpu - before[process] for process, cpu in after.items() if process in before)
 
 
+def _busiest_process(before: dict[tuple[int, int], float], after: dict[tuple[int, int], float]) -> tuple[str, float]:
+    """The server process (``bench.processes moto`` or ``sandbox``, or the fork server) that spent the most CPU
+    between the two readings, by its command, and that CPU in seconds."""
+    spent = {process: cpu - before[process] for process, cpu in after.items() if process in before}
+    if not spent:
+        return "", 0.0
+    (pid, _), seconds = max(spent.items(), key=lambda item: item[1])
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        command = []
+    name = next((part.decode() for part in command if part in (b"moto", b"sandbox")), f"pid {pid}")
+    return name, seconds
+
+
 def _shares(total: int, workers: int) -> list[int]:
     return [total // workers + (1 if index < total % workers else 0) for index in range(workers)]
 
@@ -320,7 +346,7 @@ def table(results: list[dict[str, Any]]) -> str:
     lines = [
         f"{'mode':<10} {'row':<34} {'of limit':>8} {'lowest':>7} {'429s':>5} {'max/5s':>6} "
         f"{'ddb/req':>7} {'steady':>6} "
-        f"{'delay p50/p99/max ms':>21} {'cpu ms/req':>10} {'ceiling':>7}"
+        f"{'delay p50/p99/max ms':>21} {'cpu ms/req':>10} {'busiest':>14} {'ceiling':>7}"
     ]
     for result in results:
         for row in result["rows"]:
@@ -331,7 +357,9 @@ def table(results: list[dict[str, Any]]) -> str:
                 f"{row['dynamodb_calls_per_request']:>7.2f} "
                 f"{row['dynamodb_calls_per_request_after_first_window']:>6.2f} "
                 f"{delay['p50']:>6.1f}/{delay['p99']:>6.1f}/{delay['max']:>6.1f} "
-                f"{row['cpu_ms_per_request']:>10.1f} {row['machine_ceiling_fraction']:>7.1%}"
+                f"{row['cpu_ms_per_request']:>10.1f} "
+                f"{row['busiest_server']['process']:>8} {row['busiest_server']['cpu_ms_per_request']:>5.1f} "
+                f"{row['machine_ceiling_fraction']:>7.1%}"
             )
     return "\n".join(lines)
 
