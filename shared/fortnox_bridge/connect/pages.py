@@ -107,6 +107,16 @@ ERRORS: dict[str, Message] = {
         ),
         409,
     ),
+    "approval_used": Message(
+        ("Godkännandet är redan använt", "This approval was already used"),
+        (
+            "Godkännandet från Fortnox skickades hit en gång redan, och anslutningen blev inte klar då. Öppna "
+            "anslutningslänken igen för att försöka på nytt.",
+            "Fortnox's approval was sent here once already, and the connection was not completed then. Open the "
+            "connect link again to try once more.",
+        ),
+        409,
+    ),
     "cross_tenant": Message(
         ("Svaret hör till en annan anslutning", "This answer belongs to another connection"),
         ("Öppna den länk du själv fick och börja om.", "Open the link you were given and start over."),

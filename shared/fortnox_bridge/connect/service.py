@@ -293,6 +293,10 @@ class ConnectService:
         connection = self._connections.get(tenant_id)
         return connection if connection is not None and connection.state is ConnectionState.CONNECTED else None
 
+    def _completed(self, verified: ConsentState) -> bool:
+        link = self._links.get_by_hash(verified.link_hash)
+        return link is not None and link.tenant_id == verified.tenant_id and link.consumed_at is not None
+
     def _usable_link(self, hashed: str) -> ConnectLink:
         link = self._links.get_by_hash(hashed)
         if link is None:
@@ -311,7 +315,12 @@ class ConnectService:
             raise StateRefused("the callback carries no state", "forged")
         verified = consent_state.verify(state, self._signing_keys, self._clock())
         if not self._states.use(verified.nonce, expires_epoch=verified.expires_at):
-            raise StateRefused("this consent was already completed once", "replayed")
+            # Spent by an earlier arrival of this callback: say "completed" only if that one connected the link.
+            # A failed one (Fortnox answered 500, the company was taken) invites a reload, which must not tell the
+            # person that nothing more is needed.
+            if self._completed(verified):
+                raise StateRefused("this consent was already completed once", "replayed")
+            raise StateRefused("this consent was already sent once and did not connect", "approval_used")
         link = self._links.get_by_hash(verified.link_hash)
         if link is None or link.tenant_id != verified.tenant_id:
             raise StateRefused("the state belongs to another tenant's link", "cross_tenant")

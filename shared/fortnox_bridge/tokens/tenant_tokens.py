@@ -4,8 +4,9 @@ When the access token must be refreshed, exactly one worker takes a DynamoDB lea
 have just refreshed) and the connection (someone may have just lost it), renews the lease for the whole bounded
 refresh, calls Fortnox, and writes the rotated pair over the secret version it read, before anything else. Every
 other worker waits for the lease holder and re-reads the secret instead of refreshing. A refresh whose answer is
-lost is tried once more with the same refresh token: if Fortnox had not rotated it, that succeeds; if it had, the
-connection is marked as needing a reconnect and upstream hears it once. Never silently broken.
+lost, or is a 5xx (which Fortnox may send after it rotated), is tried once more with the same refresh token: if
+Fortnox had not rotated it, that succeeds; if it had, the connection is marked as needing a reconnect and upstream
+hears it once. Never silently broken.
 
 Every access token handed out, and every stored one before its refresh token is used, must name the connected
 Fortnox company in its ``tenantId`` claim: tokens of another company are never sent anywhere.
@@ -24,7 +25,7 @@ from datetime import UTC, datetime
 from typing import NoReturn
 
 from fortnox_bridge.errors import RetryableError
-from fortnox_bridge.fortnox.errors import FortnoxError, FortnoxInvalidGrant, FortnoxTransportError
+from fortnox_bridge.fortnox.errors import FortnoxError, FortnoxInvalidGrant, FortnoxServerError, FortnoxTransportError
 from fortnox_bridge.fortnox.oauth import (
     TRANSIENT,
     LostNotifier,
@@ -44,7 +45,7 @@ from fortnox_bridge.tokens.secret_store import SecretTokenStore, StoredTokens, V
 FRESH_ENOUGH_SECONDS = 300.0
 """An access token with less life than this is refreshed before use (unless the caller's margin is longer)."""
 REFRESH_ATTEMPTS = 2
-"""The refresh, and once more with the same refresh token when its answer was lost."""
+"""The refresh, and once more with the same refresh token when its answer was lost or a 5xx."""
 WRITE_MARGIN_SECONDS = 10.0
 """After Fortnox answers: the version check and the write of the rotated pair, which must happen under the lease."""
 POLL_SECONDS = 0.2
@@ -251,8 +252,9 @@ class TenantTokens:
         asked_at = self._clock()
         try:
             fresh = self._endpoint.refresh(refresh_token)
-        except FortnoxTransportError:
-            # The answer was lost. If Fortnox never rotated the token, the same refresh token still works.
+        except (FortnoxTransportError, FortnoxServerError):
+            # The answer was lost, or Fortnox failed after it may have rotated (a 5xx is in doubt). If Fortnox never
+            # rotated the token, the same refresh token still works.
             try:
                 fresh = self._endpoint.refresh(refresh_token)
             except FortnoxInvalidGrant:
