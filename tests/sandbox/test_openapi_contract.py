@@ -151,6 +151,7 @@ def _exercise_every_route(scene: Scene) -> None:
     raw.delete(f"/3/invoicepayments/{payment.Number}")
 
     uploaded = client.inbox.upload("faktura.pdf", PDF)
+    client.inbox.folder("inbox_kf")
     client.file_attachments.attach(
         [AttachmentWrite(entityId=int(number), entityType="F", fileId=uploaded.ArchiveFileId or "", includeOnSend=True)]
     )

@@ -235,6 +235,25 @@ def test_attachments_only_pdf_only_from_invoice_inboxes(scene: Scene, api: Api) 
     assert set(sixth.json()) == {"error", "id", "message"}
 
 
+def test_an_inbox_folder_lists_its_files_by_name_and_size_and_a_file_id_gives_its_content(
+    scene: Scene, api: Api
+) -> None:
+    upload = httpx.Client(base_url=scene.url, headers={"Authorization": api.http.headers["Authorization"]})
+    kept = upload.post(
+        "/3/inbox", params={"path": "inbox_kf"}, files={"file": ("100353.pdf", b"%PDF-1.4 x", "application/pdf")}
+    ).json()["File"]
+    upload.post("/3/inbox", params={"path": "inbox_v"}, files={"file": ("v.pdf", b"%PDF-1.4 y", "application/pdf")})
+
+    folder = api.http.get("/3/inbox/inbox_kf").json()["Folder"]
+
+    assert folder["Id"] == "inbox_kf"
+    assert [(row["Name"], row["Size"], row["ArchiveFileId"]) for row in folder["Files"]] == [
+        ("100353.pdf", 10, kept["ArchiveFileId"])
+    ]
+    assert upload.get(f"/3/inbox/{kept['Id']}").content == b"%PDF-1.4 x"
+    assert api.http.get("/3/inbox/no-such-file").status_code == 404
+
+
 def test_payments_settle_the_invoice_balance(scene: Scene, api: Api) -> None:
     rows = [{"AccountNumber": 3001, "DeliveredQuantity": "1", "Price": 800, "VAT": 25}]
     number = api.post("/3/invoices", {"Invoice": {"CustomerNumber": "1", "InvoiceRows": rows}}).json()["Invoice"][

@@ -12,7 +12,9 @@ from fortnox_sandbox.http_util import (
     host,
     json_response,
     one,
+    public,
     read_json,
+    url,
 )
 from fortnox_sandbox.records import touch
 from fortnox_sandbox.state import Company, Record, SandboxState
@@ -138,6 +140,21 @@ def _upload_inbox(ctx: ApiContext) -> Response:
     return one("File", record, 201)
 
 
+def _inbox_item(ctx: ApiContext, item: str) -> Response:
+    """A folder (``inbox_kf``, ...) with its files, or a file's content by its id: the folder ids are what the
+    root listing gives, and a file row carries no date, so a caller recognises its own upload by name and size
+    (spec: fortnox_Folder_Wrap; noxctl 0.13.0 lists folders so). The folder's ``Name`` is its id here: Fortnox's
+    display names are not recorded."""
+    if item in INBOX_FOLDERS:
+        files = [public(row) for row in ctx.company.inbox.values() if row["_folder"] == item]
+        folder = {"@url": url(ctx, f"/3/inbox/{item}"), "Id": item, "Name": item, "Files": files, "Folders": []}
+        return json_response({"Folder": folder})
+    found = next((row for row in ctx.company.inbox.values() if row["Id"] == item), None)
+    if found is None:
+        raise ApiError(codes.RESOURCE_NOT_FOUND)
+    return Response(found["_content"], content_type="application/octet-stream", headers={"Server": "Fortnox"})
+
+
 def _attach_files(ctx: ApiContext) -> Response:
     body = read_json(ctx.request)
     if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
@@ -159,6 +176,7 @@ def _list_attachments(ctx: ApiContext) -> Response:
 
 ROUTES: list[ApiRoute] = [
     ApiRoute("POST", "/3/inbox", "inbox", _upload_inbox, multipart=True),
+    ApiRoute("GET", "/3/inbox/<item>", "inbox", _inbox_item),
     ApiRoute("POST", "/api/fileattachments/attachments-v1", "connectfile", _attach_files),
     ApiRoute("GET", "/api/fileattachments/attachments-v1", "connectfile", _list_attachments),
 ]

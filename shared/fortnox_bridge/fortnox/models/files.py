@@ -20,6 +20,14 @@ class InboxFile(FortnoxRead):
     Comments: LenientStr = None
 
 
+class InboxFolder(FortnoxRead):
+    """An inbox folder and its files. A file row has no date: an upload is recognised by its name and size."""
+
+    Id: LenientStr = None
+    Name: LenientStr = None
+    Files: list[InboxFile] = Field(default_factory=list)
+
+
 class Attachment(FortnoxRead):
     id: LenientStr = None
     entityId: LenientInt = None

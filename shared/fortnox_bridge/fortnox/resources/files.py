@@ -1,6 +1,6 @@
 """The Fortnox resources whose models are in ``fortnox/models/files.py``."""
 
-from fortnox_bridge.fortnox.models.files import Attachment, AttachmentWrite, InboxFile
+from fortnox_bridge.fortnox.models.files import Attachment, AttachmentWrite, InboxFile, InboxFolder
 from fortnox_bridge.fortnox.resources.base import Resource, unwrap
 
 
@@ -15,6 +15,11 @@ class Inbox(Resource):
             idempotent=False,
         )
         return unwrap(body, "File", InboxFile, "POST /3/inbox")
+
+    def folder(self, folder: str = "inbox_kf") -> InboxFolder:
+        """The files in an inbox folder: where an upload whose answer was lost or a 5xx can be looked for."""
+        body = self._http.request("GET", f"/3/inbox/{folder}", idempotent=True)
+        return unwrap(body, "Folder", InboxFolder, f"GET /3/inbox/{folder}")
 
 
 class FileAttachments(Resource):
