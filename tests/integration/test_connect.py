@@ -133,6 +133,25 @@ def test_a_replayed_state_is_refused(gateway: Any, api: Management, scene: Scene
     assert replay.status_code == 409 and 'data-kind="replayed"' in replay.text
 
 
+def test_a_reloaded_callback_that_failed_says_so_and_the_link_connects_again(
+    gateway: Any, api: Management, scene: Scene, unique: str
+) -> None:
+    # Given a person whose callback failed: Fortnox refused the code exchange (its page says to try again)
+    company = scene.new_company("Omladdad AB")
+    api.tenant(unique)
+    link = api.link(unique)
+    scene.control.fault("500", method="POST", path_prefix="/oauth-v1/token")
+    failed = walk(link, company)
+    assert failed.status == 502 and failed.callback_url is not None
+
+    # When the person reloads the page
+    reloaded = httpx.get(failed.callback_url, timeout=30)
+
+    # Then it is not told the connection was made, but to open the connect link again, which connects
+    assert reloaded.status_code == 409 and 'data-kind="approval_used"' in reloaded.text
+    assert walk(link, company).status == 200
+
+
 def test_a_state_for_another_tenants_link_is_refused(gateway: Any, api: Management, unique: str) -> None:
     api.tenant(f"{unique}-a")
     api.tenant(f"{unique}-b")

@@ -107,6 +107,16 @@ ERRORS: dict[str, Message] = {
         ),
         409,
     ),
+    "in_progress": Message(
+        ("Anslutningen görs klar", "The connection is being completed"),
+        (
+            "Godkännandet från Fortnox kom hit nyss och anslutningen görs klar. Ladda om sidan om en stund för att se "
+            "hur det gick.",
+            "Fortnox's approval arrived here a moment ago and the connection is being completed. Reload this page in "
+            "a moment to see how it went.",
+        ),
+        503,
+    ),
     "approval_used": Message(
         ("Godkännandet är redan använt", "This approval was already used"),
         (

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from fortnox_bridge.connect import consent_state
 from fortnox_bridge.connect.consent_state import ConsentState, StateRefused
+from fortnox_bridge.connect.endings import REMOVE_IN_FORTNOX, REVOKE_UNCONFIRMED, UNCONFIRMED_REASON
 from fortnox_bridge.connect.scopes import scopes_for
 from fortnox_bridge.connect.signing_keys import SigningKeys
 from fortnox_bridge.errors import BadInputError, NeedsTenantActionError, RetryableError
@@ -30,7 +31,7 @@ from fortnox_bridge.store.connections import (
     LinkSuperseded,
     LinkUsed,
 )
-from fortnox_bridge.store.links import ConnectLink, ConsentStates, LinkGate, LinkStore, token_hash
+from fortnox_bridge.store.links import ConnectLink, ConsentStates, LinkGate, LinkStore, SpentState, token_hash
 from fortnox_bridge.store.locks import LockStore
 from fortnox_bridge.store.tenants import Feature, Tenant, TenantStore
 from fortnox_bridge.tokens.secret_store import SecretTokenStore, StoredTokens
@@ -39,27 +40,14 @@ from fortnox_bridge.tokens.tenant_tokens import lease_seconds, refresh_lock_name
 DEFAULT_LINK_LIFETIME = timedelta(days=7)
 COMPLETION_LEASE_SECONDS = 30.0
 COMPLETION_WAIT_SECONDS = 10.0
+"""How long a callback waits for another callback of the same tenant before asking the person to try again, and a
+disconnect for a refresh of the tenant's tokens before asking the caller to."""
 AFTER_REVOKE_SECONDS = 5.0
 """Kept for what a disconnect does after its revoke (mark, forget the tokens, end the links, tell upstream, release
 the company, answer): a handful of DynamoDB, Secrets Manager and EventBridge calls."""
-"""How long a callback waits for another callback of the same tenant before asking the person to try again, and a
-disconnect for a refresh of the tenant's tokens before asking the caller to."""
+CALLBACK_SECONDS = 30.0
+"""The longest a callback can still be at work: no invocation of the hosted function outlives its 29 s timeout."""
 ENDED = (ConnectionState.REVOKED, ConnectionState.DISCONNECTED)
-REMOVE_IN_FORTNOX = (
-    "En systemadministratör behöver ta bort integrationen i Fortnox under Inställningar > Integrationer. "
-    "Till dess kan Fortnox fortfarande utfärda behörighet till den.",
-    "A system administrator must remove the integration in Fortnox under Settings > Integrations. Until then "
-    "Fortnox still issues access for it.",
-)
-UNCONFIRMED_REASON = "disconnected on request; Fortnox did not confirm the revoke"
-"""The reason a person's connection ended without Fortnox confirming the revoke: kept on the connection, so that a
-disconnect sent again after the tokens went still says so."""
-REVOKE_UNCONFIRMED = (
-    "Fortnox bekräftade inte att behörigheten återkallades. Bryggan har glömt den, men för att vara säker kan en "
-    "systemadministratör ta bort integrationen i Fortnox under Inställningar > Integrationer.",
-    "Fortnox did not confirm that it revoked the access. The bridge has forgotten it, but to be sure a system "
-    "administrator can remove the integration in Fortnox under Settings > Integrations.",
-)
 
 
 class LinkRefused(BadInputError):
@@ -293,9 +281,23 @@ class ConnectService:
         connection = self._connections.get(tenant_id)
         return connection if connection is not None and connection.state is ConnectionState.CONNECTED else None
 
-    def _completed(self, verified: ConsentState) -> bool:
+    def _spent(self, verified: ConsentState, spent: SpentState) -> StateRefused:
+        """The answer to a callback whose state an earlier arrival spent (a reload, a replay). "Completed" only if
+        that one connected the link; "in progress" while it may still be at work; otherwise it failed (Fortnox
+        answered 500, the company was taken), and its page invited a reload that must not say nothing is left."""
         link = self._links.get_by_hash(verified.link_hash)
-        return link is not None and link.tenant_id == verified.tenant_id and link.consumed_at is not None
+        if link is not None and link.tenant_id == verified.tenant_id and link.consumed_at is not None:
+            return StateRefused("this consent was already completed once", "replayed")
+        if not spent.failed and self._clock() - spent.first_arrival < CALLBACK_SECONDS:
+            return StateRefused("an earlier arrival of this consent is still being completed", "in_progress")
+        return StateRefused("this consent was already sent once and did not connect", "approval_used")
+
+    def _note_failed(self, verified: ConsentState) -> None:
+        """Best effort: without the note, a reload says "in progress" until the first arrival's time is up."""
+        try:
+            self._states.failed(verified.nonce)
+        except Exception:
+            logger.warning("could not note a failed callback", extra={"tenant_id": verified.tenant_id})
 
     def _usable_link(self, hashed: str) -> ConnectLink:
         link = self._links.get_by_hash(hashed)
@@ -314,13 +316,16 @@ class ConnectService:
         if not state:
             raise StateRefused("the callback carries no state", "forged")
         verified = consent_state.verify(state, self._signing_keys, self._clock())
-        if not self._states.use(verified.nonce, expires_epoch=verified.expires_at):
-            # Spent by an earlier arrival of this callback: say "completed" only if that one connected the link.
-            # A failed one (Fortnox answered 500, the company was taken) invites a reload, which must not tell the
-            # person that nothing more is needed.
-            if self._completed(verified):
-                raise StateRefused("this consent was already completed once", "replayed")
-            raise StateRefused("this consent was already sent once and did not connect", "approval_used")
+        spent = self._states.use(verified.nonce, expires_epoch=verified.expires_at, now=self._clock())
+        if spent is not None:
+            raise self._spent(verified, spent)
+        try:
+            return self._complete(verified, code, error)
+        except BaseException:
+            self._note_failed(verified)
+            raise
+
+    def _complete(self, verified: ConsentState, code: str | None, error: str | None) -> Connected:
         link = self._links.get_by_hash(verified.link_hash)
         if link is None or link.tenant_id != verified.tenant_id:
             raise StateRefused("the state belongs to another tenant's link", "cross_tenant")
@@ -342,21 +347,23 @@ class ConnectService:
             self._lock(tenant.tenant_id, owner)
             try:
                 replaced = self._write(tenant, link, verified, tokens, connection)
+                kept = not link.service_account
+                # Told under the lock: a disconnect waits for it, so its connection.revoked comes after this, and
+                # upstream's last word is the disconnect's.
+                self._publisher.publish(
+                    ConnectionConnected(
+                        tenant_id=tenant.tenant_id,
+                        fortnox_tenant_id=connection.fortnox_tenant_id,
+                        company_name=connection.company_name,
+                    )
+                )
             finally:
                 self._locks.release(self._lock_name(tenant.tenant_id), owner=owner)
-            kept = not link.service_account
         finally:
             if not kept:
                 self._give_back(tenant.tenant_id, tokens)
         if replaced is not None and replaced.refresh_token is not None:
             self._revoke(tenant.tenant_id, replaced.refresh_token.get_secret_value(), "replaced")
-        self._publisher.publish(
-            ConnectionConnected(
-                tenant_id=tenant.tenant_id,
-                fortnox_tenant_id=connection.fortnox_tenant_id,
-                company_name=connection.company_name,
-            )
-        )
         logger.info(
             "tenant connected",
             extra={"tenant_id": tenant.tenant_id, "fortnox_tenant_id": connection.fortnox_tenant_id},
@@ -562,11 +569,12 @@ class ConnectService:
         deadline = min(deadline, self._clock() + refresh_seconds(self._endpoint))
         try:
             stored = self._secrets.read(tenant_id)
-            if stored is not None and stored.refresh_token is not None:
+            if stored is not None and stored.refresh_token is not None and connection.state is not state:
                 revoked = self._revoke_to_disconnect(tenant_id, stored.refresh_token.get_secret_value(), deadline)
             else:
-                # No tokens left of a person's connection: a disconnect that stopped half-way got past its revoke,
-                # and the mark it wrote says whether Fortnox confirmed it.
+                # Marked ended already, or no tokens left of a person's connection: a disconnect that stopped
+                # half-way got past its revoke, and the mark it wrote says whether Fortnox confirmed it. Asking
+                # again could only unsay a confirmation, or refuse to finish what has nothing left to ask.
                 revoked = not connection.service_account and connection.reason != UNCONFIRMED_REASON
             if not revoked and not connection.service_account:
                 reason = UNCONFIRMED_REASON

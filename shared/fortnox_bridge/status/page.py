@@ -69,6 +69,9 @@ class ConnectionView:
     company_name: str | None
     organisation_number: str | None
     reason: str | None
+    ending: tuple[str, str] | None = None
+    """For a connection ended on request: how it stands at Fortnox and what is left to do there (sv, en), shown
+    in place of the reason, which is the bridge's own English."""
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,10 @@ def _connection(connection: ConnectionView | None, tenant_name: str, i: int) -> 
             f"Fortnox är inte längre anslutet (<strong>{company}</strong>{number}).",
             f"Fortnox is no longer connected (<strong>{company}</strong>{number}).",
         )[i]
-    reason = f'<br><span class="muted">{_e(connection.reason)}</span>' if connection.reason else ""
+    if connection.ending is not None:
+        reason = f'<br><span data-ending="{_e(connection.state)}">{_e(connection.ending[i])}</span>'
+    else:
+        reason = f'<br><span class="muted">{_e(connection.reason)}</span>' if connection.reason else ""
     return f'<p id="connection" class="warning" data-state="{_e(connection.state)}">{text}{reason}</p>'
 
 

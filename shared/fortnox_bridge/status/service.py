@@ -6,6 +6,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
+from fortnox_bridge.connect.endings import ending
 from fortnox_bridge.export.explanations import Explanation, ExportRefused
 from fortnox_bridge.export.review import ExportConflict, ExportReview, SieFile, UnknownExport
 from fortnox_bridge.export.review import ExportView as ReviewedExport
@@ -125,6 +126,7 @@ class StatusService:
                 company_name=connection.company_name,
                 organisation_number=connection.organisation_number,
                 reason=connection.reason,
+                ending=ending(connection),
             ),
             failed=[_line(e) for e in sorted(failed, key=lambda e: e.updated_at, reverse=True)],
             recent=[_line(e) for e in recent],

@@ -8,6 +8,7 @@ older generation no longer works.
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -127,16 +128,37 @@ class LinkStore(StoreBase):
         return True
 
 
+@dataclass(frozen=True)
+class SpentState:
+    """A consent state that came back before: when it first did, and whether that arrival failed."""
+
+    first_arrival: float
+    failed: bool
+
+
 class ConsentStates(StoreBase):
-    def use(self, nonce: str, *, expires_epoch: int) -> bool:
-        """Record that a consent state came back; False when it came back before (a replay)."""
+    def use(self, nonce: str, *, expires_epoch: int, now: float) -> SpentState | None:
+        """Record that a consent state came back at ``now``: None the first time; after that (a reload, a replay),
+        how its first arrival went (arrived at 0 for a state recorded before the time was kept)."""
         try:
             self._table.put_item(
-                Item={**consent_state_key(nonce), "expires_at": expires_epoch + 24 * 3600},
+                Item={**consent_state_key(nonce), "expires_at": expires_epoch + 24 * 3600, "used_at": int(now)},
                 ConditionExpression="attribute_not_exists(PK)",
             )
         except ClientError as error:
             if is_condition_failure(error):
-                return False
+                item = self._table.get_item(Key=consent_state_key(nonce), ConsistentRead=True).get("Item") or {}
+                used_at = item.get("used_at", 0)
+                first = float(used_at) if isinstance(used_at, Decimal | int) else 0.0
+                return SpentState(first_arrival=first, failed=item.get("failed") is True)
             raise
-        return True
+        return None
+
+    def failed(self, nonce: str) -> None:
+        """The arrival that spent the state did not connect: a reload is told so at once."""
+        self._table.update_item(
+            Key=consent_state_key(nonce),
+            UpdateExpression="SET failed = :true",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeValues={":true": True},
+        )
