@@ -17,7 +17,8 @@ from fortnox_bridge.export.outcome import Outcome
 from fortnox_bridge.export.references import credit_reference, export_reference, is_ours
 from fortnox_bridge.export.stores import LEASE, ExportStores
 from fortnox_bridge.fortnox.client import FortnoxClient
-from fortnox_bridge.fortnox.errors import FortnoxRateLimited, FortnoxTransportError
+from fortnox_bridge.fortnox.errors import FortnoxRateLimited
+from fortnox_bridge.fortnox.retry import IN_DOUBT
 from fortnox_bridge.store.ledger import ExportScope, ExportState, LedgerEntry
 from fortnox_bridge.store.tenants import Tenant
 
@@ -85,7 +86,8 @@ class FullCredit:
         except FortnoxRateLimited:
             self.stores.ledger.mark(entry, ExportState.CLAIMED, owner=self.owner)
             raise
-        except FortnoxTransportError:
+        except IN_DOUBT:
+            # Fortnox may have credited it: the invoice names its credit invoice if so.
             found = credit_reference(self.client.invoices.get(fortnox_id).CreditInvoiceReference)
             if found is None:
                 raise

@@ -19,6 +19,7 @@ from fortnox_bridge.export.instants import instant, stamp
 from fortnox_bridge.fortnox.client import FortnoxClient
 from fortnox_bridge.fortnox.errors import FortnoxBadRequest, FortnoxNotFound
 from fortnox_bridge.fortnox.models.customers import CustomerWrite
+from fortnox_bridge.fortnox.retry import IN_DOUBT
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import logger
 from fortnox_bridge.store.ledger import ExportScope
@@ -159,6 +160,13 @@ def upsert_customer(
             if error.code != CUSTOMER_NUMBER_USED:
                 raise
             client.customers.update(number, body.model_copy(update={"CustomerNumber": None}))
+        except IN_DOUBT as doubt:
+            # Fortnox may have created it (a lost answer, or a server error in its place): the update that makes
+            # sure of what we sent finds it, or is refused as not found and the create is tried again later.
+            try:
+                client.customers.update(number, body.model_copy(update={"CustomerNumber": None}))
+            except FortnoxNotFound:
+                raise doubt from None
     else:
         try:
             client.customers.update(number, body.model_copy(update={"CustomerNumber": None}))

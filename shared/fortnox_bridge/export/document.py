@@ -1,9 +1,10 @@
 """One invoice, correction invoice or order: created once, finished step by step, updated while it can change.
 
-Before any create we look for our marker (``ExternalInvoiceReference1``) whenever an earlier attempt may have reached
-Fortnox, and after a create whose answer was lost we look again before trying anew. Before any update the document
-read from Fortnox must carry our marker. The Fortnox number is recorded the moment the create answers; attaching the
-PDF, bookkeeping and sending are steps a retry finishes.
+Whenever an earlier attempt may have reached Fortnox we look for our marker (``ExternalInvoiceReference1``) first of
+all, so nothing refuses an event whose document is there; and after a create whose answer was lost or replaced by a
+server error we look again at once. Before any update the document read from Fortnox must carry our marker. The
+Fortnox number is recorded the moment the create answers; attaching the PDF, bookkeeping and sending are steps a retry
+finishes.
 """
 
 import hashlib
@@ -37,17 +38,21 @@ from fortnox_bridge.export.stores import LEASE, ExportStores
 from fortnox_bridge.fortnox.client import FortnoxClient
 from fortnox_bridge.fortnox.errors import (
     FortnoxBadRequest,
+    FortnoxError,
     FortnoxNotFound,
     FortnoxRateLimited,
-    FortnoxTransportError,
 )
 from fortnox_bridge.fortnox.models.files import AttachmentWrite
 from fortnox_bridge.fortnox.models.invoices import Invoice, InvoiceListItem, InvoiceWrite
 from fortnox_bridge.fortnox.models.orders import Order, OrderListItem, OrderWrite
+from fortnox_bridge.fortnox.retry import IN_DOUBT
 from fortnox_bridge.mapping.rules import TenantMapping
 from fortnox_bridge.observability import logger
 from fortnox_bridge.store.ledger import ExportScope, ExportState, Form, LedgerEntry, Step
 from fortnox_bridge.store.tenants import Tenant
+
+_DONE_OR_IN_DOUBT: tuple[type[FortnoxError], ...] = (FortnoxBadRequest, *IN_DOUBT)
+"""How a step that may have taken effect fails: refused as already done (a repeat), or in doubt."""
 
 
 def content_digest(body: InvoiceWrite | OrderWrite) -> str:
@@ -134,9 +139,16 @@ class DocumentExport:
         return "order" if self.settings.create_orders else "invoice"
 
     def _settle(self, entry: LedgerEntry, mapping: TenantMapping) -> Outcome:
+        current: Invoice | Order | None = None
+        applied_hash = entry.content_hash
+        looked = self.number is None and (entry.attempts > 1 or entry.state is ExportState.SENT)
+        if looked:
+            # Before anything can refuse the event (its PDF gone, its mapping changed since): a document an earlier
+            # attempt made is reported as existing, with what is left to do, never as failed.
+            current, applied_hash = self._look_back(entry)
         body = self._body(mapping)
         digest = content_digest(body)
-        new_pdf = self.number is not None and self.pdf_source is not None and entry.pdf_source != self.pdf_source
+        new_pdf = entry.fortnox_id is not None and self.pdf_source is not None and entry.pdf_source != self.pdf_source
         if self.number and entry.state is ExportState.CONFIRMED and entry.content_hash == digest and not new_pdf:
             self._upsert_customer()
             self.stores.ledger.mark(entry, ExportState.CONFIRMED, owner=self.owner)
@@ -149,23 +161,11 @@ class DocumentExport:
         if self._needs_pdf(planned) or new_pdf:
             self._read_pdf()
         self._upsert_customer()
-        current: Invoice | Order | None = None
-        applied_hash = entry.content_hash
-        look = entry.attempts > 1 or entry.state is ExportState.SENT
-        if self.number is not None:
+        if self.number is not None and not looked:
             current = self._read_ours(self.number)
             if current is None:
                 self._forget(entry)
-                applied_hash, look = None, True
-        if self.number is None and look:
-            self.number = self._find()
-            if self.number is not None:
-                # An earlier create went through without our hearing of it, so none of its steps ran.
-                current = self._read_ours(self.number)
-                self.pending = planned
-                self.action = "created"
-                applied_hash = entry.content_hash if entry.state is ExportState.SENT else None
-                self._record(entry, applied_hash, final=False)
+                current, applied_hash = self._look_back(entry)
         if self.number is None:
             self.stores.ledger.mark(
                 entry,
@@ -197,6 +197,19 @@ class DocumentExport:
             self._finish(entry, current)
             self.stores.ledger.mark(entry, ExportState.CONFIRMED, owner=self.owner, pending_steps=[])
         return self._outcome(self.action or ("created" if entry.state is ExportState.CREATED else "unchanged"))
+
+    def _look_back(self, entry: LedgerEntry) -> tuple[Invoice | Order | None, str | None]:
+        """The document an earlier create made without our hearing of it, as read, and the content it was made with
+        (known when the entry says what was sent); none of its steps ran."""
+        self.number = self._find()
+        if self.number is None:
+            return None, None
+        current = self._read_ours(self.number)
+        self.pending = self._planned_steps()
+        self.action = "created"
+        applied_hash = entry.content_hash if entry.state is ExportState.SENT else None
+        self._record(entry, applied_hash, final=False)
+        return current, applied_hash
 
     def _upsert_customer(self) -> None:
         upsert_customer(self.client, self.stores.hashes, self.scope, self.data.customer, self.occurred_at)
@@ -402,8 +415,9 @@ class DocumentExport:
             created = (
                 self.client.orders.create(body) if isinstance(body, OrderWrite) else self.client.invoices.create(body)
             )
-        except FortnoxTransportError:
-            # The answer was lost; Fortnox may have created it. Look before anyone tries again.
+        except IN_DOUBT:
+            # Fortnox may have created it (the answer was lost, or a server error took its place). Look before
+            # anyone tries again: on the last delivery nobody else would.
             found = self._find()
             if found is None:
                 raise
@@ -501,10 +515,11 @@ class DocumentExport:
     def _unless_done(self, step: Callable[[], object], flag: Literal["Booked", "Sent"]) -> None:
         """Take a step, and when Fortnox refuses it, look whether it took effect after all: the client repeats a
         bookkeep or send whose answer was lost, and the repeat is refused as already done (in words no public source
-        pins down, so the invoice is read rather than the code trusted)."""
+        pins down, so the invoice is read rather than the code trusted). A step left in doubt (an e-mail is not
+        repeated) is looked at the same way."""
         try:
             step()
-        except FortnoxBadRequest:
+        except _DONE_OR_IN_DOUBT:
             if not getattr(self.client.invoices.get(self.number or ""), flag):
                 raise
 
@@ -521,17 +536,25 @@ class DocumentExport:
                 return
             self.pdf_file_id = uploaded.ArchiveFileId
             self.stores.ledger.mark(entry, ExportState.CREATED, owner=self.owner, pdf_file_id=self.pdf_file_id)
-        elif resumed and any(
+        elif resumed and self._attached(entity_type):
+            return
+        try:
+            self.client.file_attachments.attach(
+                [
+                    AttachmentWrite(
+                        entityId=int(self.number), entityType=entity_type, fileId=self.pdf_file_id, includeOnSend=True
+                    )
+                ]
+            )
+        except IN_DOUBT:
+            if not self._attached(entity_type):
+                raise
+
+    def _attached(self, entity_type: str) -> bool:
+        assert self.number is not None
+        return any(
             attachment.fileId == self.pdf_file_id
             for attachment in self.client.file_attachments.for_entity(int(self.number), entity_type)
-        ):
-            return
-        self.client.file_attachments.attach(
-            [
-                AttachmentWrite(
-                    entityId=int(self.number), entityType=entity_type, fileId=self.pdf_file_id, includeOnSend=True
-                )
-            ]
         )
 
     def _send(self) -> None:

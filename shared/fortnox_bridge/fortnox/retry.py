@@ -12,6 +12,11 @@ from fortnox_bridge.fortnox.errors import (
     FortnoxTransportError,
 )
 
+IN_DOUBT: tuple[type[FortnoxError], ...] = (FortnoxServerError, FortnoxTransportError)
+"""How a write that Fortnox may have carried out fails: a lost answer, or a 5xx (Fortnox, or a gateway in front of it,
+failing after the change was saved). Neither says whether the write happened, so a caller of a write that is not
+idempotent looks for its effect at once, and only then lets it be tried again."""
+
 
 @dataclass
 class RetryPolicy:
@@ -19,7 +24,7 @@ class RetryPolicy:
 
     A 429 is retried for every request: Fortnox refuses it before doing anything, so even a create is safe to
     send again. A 5xx or a lost answer is retried only for idempotent requests; a create that may have been
-    committed goes back to the caller, which must reconcile before trying again.
+    committed goes back to the caller, which must look for it (``IN_DOUBT``) before trying again.
     """
 
     max_attempts: int = 5

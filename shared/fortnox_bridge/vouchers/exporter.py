@@ -22,7 +22,8 @@ from fortnox_bridge.export.instants import instant
 from fortnox_bridge.export.outcome import explanation_of
 from fortnox_bridge.export.stores import LEASE
 from fortnox_bridge.fortnox.client import FortnoxClient
-from fortnox_bridge.fortnox.errors import FortnoxError, FortnoxRateLimited, FortnoxServerError, FortnoxTransportError
+from fortnox_bridge.fortnox.errors import FortnoxError, FortnoxRateLimited
+from fortnox_bridge.fortnox.retry import IN_DOUBT
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.mapping.vouchers import VoucherMapping
 from fortnox_bridge.observability import logger
@@ -307,14 +308,13 @@ class _Booking:
             # Refused before Fortnox did anything: nothing was sent after all, and the ledger must not say so.
             self.ledger.mark(entry, ExportState.CLAIMED, owner=self.owner)
             raise
-        except FortnoxTransportError:
-            # The answer was lost; Fortnox may have booked it. Look before anyone tries again.
+        except IN_DOUBT:
+            # Fortnox may have booked it (the answer was lost, or a server error took its place). Look at once: on
+            # the last delivery no retry would, and the entry stays ``sent`` for the next attempt if this look fails.
             found = self._find(journal, year)
             if found is None:
                 raise
             return self._record(entry, found)
-        except FortnoxServerError:
-            raise  # may have committed: the entry stays ``sent``, and the retry looks first
         except FortnoxError as error:
             if isinstance(error, NeedsTenantActionError | BadInputError):
                 # Fortnox refused what preflight let through: its setup changed since it was read (or preflight
