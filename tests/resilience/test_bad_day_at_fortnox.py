@@ -76,10 +76,11 @@ STEP_FAULTS = [
     ("timeout", "POST", "/3/invoices"),
     ("429", "POST", "/3/invoices"),
     ("500", "PUT", "/3/invoices/1/bookkeep"),
-    # drop_after_commit on bookkeep and on the inbox: see the dedicated tests below
+    # drop_after_commit on bookkeep: see the dedicated test below
     ("timeout", "PUT", "/3/invoices/1/bookkeep"),
     ("drop_after_commit", "PUT", "/3/invoices/1/externalprint"),
     ("500", "POST", "/3/inbox"),
+    ("drop_after_commit", "POST", "/3/inbox"),
     ("timeout", "POST", "/3/inbox"),
     ("500", "POST", "/api/fileattachments"),
     ("drop_after_commit", "POST", "/api/fileattachments"),
@@ -224,6 +225,8 @@ def test_a_fault_on_the_create_and_on_each_following_step(export: Export, events
     export.send(event)
     [invoice] = export.invoices()
     assert (invoice["Booked"], invoice["Sent"]) == (True, True)
+    stored = [r for r in c.requests(export.company) if r["path"] == "/3/inbox" and r["status"] in (200, 201)]
+    assert len(stored) == 1, "the PDF went into the Fortnox inbox more than once"
     attached = [
         r
         for r in c.requests(export.company)

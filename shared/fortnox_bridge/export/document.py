@@ -529,14 +529,12 @@ class DocumentExport:
         order = self.form == "order"
         entity_type = "O" if order else "F"
         if self.pdf_file_id is None:
-            uploaded = self.client.inbox.upload(
-                f"{self.data.invoice_number}.pdf", self._read_pdf(), folder="inbox_o" if order else "inbox_kf"
-            )
-            if not uploaded.ArchiveFileId:
+            self.pdf_file_id, found = self._upload("inbox_o" if order else "inbox_kf")
+            if self.pdf_file_id is None:
                 return
-            self.pdf_file_id = uploaded.ArchiveFileId
             self.stores.ledger.mark(entry, ExportState.CREATED, owner=self.owner, pdf_file_id=self.pdf_file_id)
-        elif resumed and self._attached(entity_type):
+            resumed = resumed or found
+        if resumed and self._attached(entity_type):
             return
         try:
             self.client.file_attachments.attach(
@@ -549,6 +547,30 @@ class DocumentExport:
         except IN_DOUBT:
             if not self._attached(entity_type):
                 raise
+
+    def _upload(self, folder: str) -> tuple[str | None, bool]:
+        """The PDF's archive file id, and whether it was found in the folder rather than uploaded now: an upload
+        answered with a server error or not at all may have stored the file, and uploading again would leave the
+        tenant's inbox a second copy."""
+        name, pdf = f"{self.data.invoice_number}.pdf", self._read_pdf()
+        try:
+            uploaded = self.client.inbox.upload(name, pdf, folder=folder)
+        except IN_DOUBT:
+            found = self._uploaded(folder, name, pdf)
+            if found is None:
+                raise
+            return found, True
+        return uploaded.ArchiveFileId or None, False
+
+    def _uploaded(self, folder: str, name: str, pdf: bytes) -> str | None:
+        """A file of the folder with this PDF's name and bytes (a file row has no date; a regenerated PDF of the
+        same invoice has the same name and may have the same size, so the bytes decide)."""
+        candidates = [
+            row
+            for row in self.client.inbox.folder(folder).Files
+            if row.Name == name and row.Size == len(pdf) and row.Id and row.ArchiveFileId
+        ]
+        return next((row.ArchiveFileId for row in candidates if self.client.inbox.content(row.Id or "") == pdf), None)
 
     def _attached(self, entity_type: str) -> bool:
         assert self.number is not None

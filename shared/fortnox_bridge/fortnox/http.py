@@ -69,8 +69,10 @@ class FortnoxHttp:
         body: Any = None,
         files: Mapping[str, tuple[str, bytes, str]] | None = None,
         idempotent: bool,
+        binary: bool = False,
     ) -> Any:
-        """Send one API call and return its parsed JSON body (``None`` for 204).
+        """Send one API call and return its parsed JSON body (``None`` for 204), or with ``binary`` its bytes (a
+        file's content).
 
         ``idempotent`` says whether sending the request twice is harmless; creates and actions that produce a
         new document (``/credit``, ``/createinvoice``) must pass False.
@@ -81,7 +83,7 @@ class FortnoxHttp:
             attempt += 1
             token = self._tokens.access_token()
             try:
-                return self._send_once(method, path, token=token, params=params, body=body, files=files)
+                return self._send_once(method, path, token=token, params=params, body=body, files=files, binary=binary)
             except FortnoxUnauthorized:
                 # A 401 means Fortnox did nothing; a fresh token is worth exactly one more try.
                 if refreshed_token:
@@ -109,8 +111,9 @@ class FortnoxHttp:
         params: QueryParams | None,
         body: Any,
         files: Mapping[str, tuple[str, bytes, str]] | None,
+        binary: bool,
     ) -> Any:
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        headers = {"Authorization": f"Bearer {token}", "Accept": "*/*" if binary else "application/json"}
         content: bytes | None = None
         if files is None and method in {"POST", "PUT"}:
             # Fortnox answers 1000031 to an action PUT without a JSON content type, even with no body.
@@ -135,6 +138,8 @@ class FortnoxHttp:
             ) from None
         if response.status_code >= 400:
             raise parse_error(response)
+        if binary:
+            return response.content
         if response.status_code == 204 or not response.content:
             return None
         try:

@@ -21,6 +21,11 @@ class Inbox(Resource):
         body = self._http.request("GET", f"/3/inbox/{folder}", idempotent=True)
         return unwrap(body, "Folder", InboxFolder, f"GET /3/inbox/{folder}")
 
+    def content(self, file_id: str) -> bytes:
+        """A file's bytes, by its inbox id (not its archive file id)."""
+        content: bytes = self._http.request("GET", f"/3/inbox/{file_id}", idempotent=True, binary=True)
+        return content
+
 
 class FileAttachments(Resource):
     _PATH = "/api/fileattachments/attachments-v1"
