@@ -341,6 +341,7 @@ class ConnectService:
         # From here on Fortnox holds a live grant for what we got: whatever refuses or loses this callback gives
         # it back, so no refresh token lives on that nobody holds.
         kept = False
+        replaced: StoredTokens | None = None
         try:
             connection = self._connection_for(tenant, link, tokens)
             owner = f"connect-{uuid.uuid4()}"
@@ -362,8 +363,9 @@ class ConnectService:
         finally:
             if not kept:
                 self._give_back(tenant.tenant_id, tokens)
-        if replaced is not None and replaced.refresh_token is not None:
-            self._revoke(tenant.tenant_id, replaced.refresh_token.get_secret_value(), "replaced")
+            # The replaced grant goes back even when telling upstream failed: nobody holds it any more.
+            if replaced is not None and replaced.refresh_token is not None:
+                self._revoke(tenant.tenant_id, replaced.refresh_token.get_secret_value(), "replaced")
         logger.info(
             "tenant connected",
             extra={"tenant_id": tenant.tenant_id, "fortnox_tenant_id": connection.fortnox_tenant_id},
@@ -569,13 +571,17 @@ class ConnectService:
         deadline = min(deadline, self._clock() + refresh_seconds(self._endpoint))
         try:
             stored = self._secrets.read(tenant_id)
-            if stored is not None and stored.refresh_token is not None and connection.state is not state:
-                revoked = self._revoke_to_disconnect(tenant_id, stored.refresh_token.get_secret_value(), deadline)
+            # Marked ended already: a disconnect that stopped half-way got past its revoke, and its mark says
+            # whether Fortnox confirmed it.
+            marked = connection.state is state
+            confirmed = not connection.service_account and connection.reason != UNCONFIRMED_REASON
+            if stored is not None and stored.refresh_token is not None and not (marked and confirmed):
+                revoked = self._revoke_or_keep_mark(
+                    tenant_id, stored.refresh_token.get_secret_value(), deadline, marked=marked
+                )
             else:
-                # Marked ended already, or no tokens left of a person's connection: a disconnect that stopped
-                # half-way got past its revoke, and the mark it wrote says whether Fortnox confirmed it. Asking
-                # again could only unsay a confirmation, or refuse to finish what has nothing left to ask.
-                revoked = not connection.service_account and connection.reason != UNCONFIRMED_REASON
+                # Confirmed already (asking again could only unsay it), or no token left to ask about.
+                revoked = confirmed
             if not revoked and not connection.service_account:
                 reason = UNCONFIRMED_REASON
             # Marked once Fortnox no longer honours the token (or did not answer twice), and before the tokens go:
@@ -626,6 +632,17 @@ class ConnectService:
         except (FortnoxTransportError, FortnoxServerError) as doubt:
             return self._revoke_again(tenant_id, refresh_token, deadline, doubt)
         return True
+
+    def _revoke_or_keep_mark(self, tenant_id: TenantId, refresh_token: str, deadline: float, *, marked: bool) -> bool:
+        """The revoke, for a connection not yet marked ended; for one an earlier disconnect marked unconfirmed, one
+        more chance to confirm it, whose refusal leaves it unconfirmed and lets the disconnect finish (there is
+        nothing left that stopping would keep)."""
+        try:
+            return self._revoke_to_disconnect(tenant_id, refresh_token, deadline)
+        except (FortnoxError, DisconnectBusy):
+            if not marked:
+                raise
+            return False
 
     def _revoke_again(self, tenant_id: TenantId, refresh_token: str, deadline: float, doubt: FortnoxError) -> bool:
         failure: FortnoxError = doubt

@@ -595,10 +595,10 @@ _BY_KIND: dict[type[Exception], tuple[str, str, bool]] = {
         False,
     ),
     ConnectionLost: (
-        "Fortnox godtar inte längre integrationens anslutning (behörigheten har dragits tillbaka eller gått ut). "
-        + _RECONNECT[0],
-        "Fortnox no longer accepts the integration's connection (the consent was withdrawn or expired). "
-        + _RECONNECT[1],
+        # No cause named: the grant may have been withdrawn, have expired, or been rotated by a refresh whose
+        # answer was lost; the fix is the same.
+        "Fortnox godtar inte längre integrationens anslutning. " + _RECONNECT[0],
+        "Fortnox no longer accepts the integration's connection. " + _RECONNECT[1],
         True,
     ),
     TokensOfAnotherCompany: (
