@@ -18,9 +18,10 @@ from fortnox_bridge.connect.scopes import scopes_for
 from fortnox_bridge.connect.signing_keys import SigningKeys
 from fortnox_bridge.errors import BadInputError, NeedsTenantActionError, RetryableError
 from fortnox_bridge.events import ConnectionConnected, ConnectionNeedsReconnect, ConnectionRevoked, EventPublisher
-from fortnox_bridge.fortnox.errors import FortnoxError, FortnoxInvalidGrant, FortnoxServerError, FortnoxTransportError
+from fortnox_bridge.fortnox.errors import FortnoxError, FortnoxInvalidGrant
 from fortnox_bridge.fortnox.models.registers import CompanyInformation
 from fortnox_bridge.fortnox.oauth import TokenEndpoint, TokenSet, fortnox_tenant_claim
+from fortnox_bridge.fortnox.retry import IN_DOUBT
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
 from fortnox_bridge.observability import logger
 from fortnox_bridge.store.connections import (
@@ -629,7 +630,7 @@ class ConnectService:
             # Already dead at Fortnox (used, expired or revoked there, by a disconnect that stopped half-way):
             # nothing is left to revoke, and refusing would leave the disconnect unfinishable.
             logger.info("refresh token already dead at disconnect", extra={"tenant_id": tenant_id})
-        except (FortnoxTransportError, FortnoxServerError) as doubt:
+        except IN_DOUBT as doubt:
             return self._revoke_again(tenant_id, refresh_token, deadline, doubt)
         return True
 

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import NoReturn
 
 from fortnox_bridge.errors import RetryableError
-from fortnox_bridge.fortnox.errors import FortnoxError, FortnoxInvalidGrant, FortnoxServerError, FortnoxTransportError
+from fortnox_bridge.fortnox.errors import FortnoxError, FortnoxInvalidGrant
 from fortnox_bridge.fortnox.oauth import (
     TRANSIENT,
     LostNotifier,
@@ -35,6 +35,7 @@ from fortnox_bridge.fortnox.oauth import (
     require_company,
 )
 from fortnox_bridge.fortnox.oauth import ConnectionLost as ConnectionLost  # re-exported: importers know it here
+from fortnox_bridge.fortnox.retry import IN_DOUBT
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.observability import count, logger
 from fortnox_bridge.store.connections import ConnectionState, ConnectionStore
@@ -252,7 +253,7 @@ class TenantTokens:
         asked_at = self._clock()
         try:
             fresh = self._endpoint.refresh(refresh_token)
-        except (FortnoxTransportError, FortnoxServerError):
+        except IN_DOUBT:
             # The answer was lost, or Fortnox failed after it may have rotated (a 5xx is in doubt). If Fortnox never
             # rotated the token, the same refresh token still works.
             try:
