@@ -138,7 +138,10 @@ class Control:
         ``invalid_client`` (``oauth.REFUSALS``) on the token and revoke endpoints, answered as Fortnox refuses (a
         revoke's ``invalid_grant`` is unverified, ``OAuthEndpoints.revoke``). A ``tenant_id`` aims a fault at one
         company: the one an API call's token belongs to, or a refusal's grant, never a grant the sandbox cannot tie
-        to a company (the token endpoint's other faults take no aim)."""
+        to a company (the token endpoint's other faults take no aim). A refusal and an after-commit fault queued
+        for the token or revoke endpoint both fall on its next request: the refusal refuses it (nothing is done), and
+        the after-commit fault then drops or replaces that answer. To script two requests' answers, queue the
+        second once the first is answered."""
         body = self._body(request)
         kind = str(body["kind"])
         if kind not in {"500", "429", "timeout", "drop_after_commit", "500_after_commit", *REFUSALS}:
