@@ -13,12 +13,13 @@ from fortnox_bridge import wiring
 from fortnox_bridge.fortnox.client import FortnoxClient
 from fortnox_bridge.fortnox.models.vouchers import Voucher
 from fortnox_bridge.fortnox.ports import NoRateLimit, StaticToken
-from fortnox_bridge.ids import TenantId
+from fortnox_bridge.ids import FortnoxTenantId, TenantId
 from fortnox_bridge.mapping.rules import MappingRule, TenantMapping
 from fortnox_bridge.mapping.vouchers import LocationRule, VoucherMapping
 from fortnox_bridge.store.connections import Connection, ConnectionStore
 from fortnox_bridge.store.ledger import ExportLedger, ExportScope, LedgerEntry
 from fortnox_bridge.store.mappings import MappingStore
+from fortnox_bridge.store.table import ledger_key, plain
 from fortnox_bridge.store.tenants import InvoiceExportSettings, TenantSettings, TenantStore
 from infra.names import ROOT
 from local_stack.connect_walk import walk
@@ -140,6 +141,22 @@ class Export:
     def invoices(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = self.scene.control.company(self.company)["invoices"]
         return found
+
+    def ours(self, number: str) -> list[dict[str, Any]]:
+        """The company's invoices carrying the export marker of upstream invoice ``number``."""
+        ref = f"FB:{self.tenant}:{number}"
+        return [invoice for invoice in self.invoices() if invoice.get("ExternalInvoiceReference1") == ref]
+
+    def put_pdf(self, key: str) -> dict[str, str]:
+        """A PDF in the tenant's bucket, as an event's ``pdf`` names it."""
+        boto3.client("s3", region_name=REGION).put_object(Bucket=self.bucket, Key=key, Body=b"%PDF-1.4 faktura")
+        return {"bucket": self.bucket, "key": key}
+
+    def ledger_item(self, kind: str, number: str) -> dict[str, Any] | None:
+        """The export ledger's item of upstream document ``number``, as stored."""
+        key = ledger_key(TenantId(self.tenant), FortnoxTenantId(self.company), kind, number)
+        item = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
+        return plain(item) if item else None
 
     def settings(self, **export: Any) -> None:
         TenantStore(self.table).put_settings(

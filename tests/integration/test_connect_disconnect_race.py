@@ -29,6 +29,7 @@ from fortnox_bridge.tokens.tenant_tokens import refresh_lock_name
 from local_stack.runner import LocalRunner
 from tests.conftest import LOCAL_API_KEY, Scene
 from tests.connect_service import service
+from tests.disconnect_checks import alive_at_fortnox
 from tests.exporting import connect_as_a_person
 from tests.keepalive_due import due, due_connection
 
@@ -154,11 +155,6 @@ def _refresh_tokens_written(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return written
 
 
-def _alive_at_fortnox(scene: Scene, refresh_token: str) -> bool:
-    answer = scene.control.token(scene.app, {"grant_type": "refresh_token", "refresh_token": refresh_token})
-    return answer.status_code == 200
-
-
 DISCONNECT_STEPS: dict[str, tuple[type, str]] = {
     "read": (SecretTokenStore, "read"),  # the disconnect read the refresh token it is about to revoke
     "revoke": (TokenEndpoint, "revoke"),  # Fortnox revoked it
@@ -221,7 +217,7 @@ def test_a_keep_alive_and_a_disconnect_racing_leave_the_disconnect_whole_and_no_
     assert [name for name in KEEP_ALIVE_OUTCOMES if tenant in report[name]] == [outcome]
     # And Fortnox honours no refresh token the tenant ever held: the disconnect revoked what a refresh stored
     assert len(held_later) == (1 if outcome == "refreshed" else 0)
-    assert [token for token in held + held_later if _alive_at_fortnox(scene, token)] == []
+    assert [token for token in held + held_later if alive_at_fortnox(scene, token)] == []
     # And upstream heard only the disconnect, once
     told = [(event.detail_type, event.detail["tenant_id"]) for event in events_tap.received()]
     assert ("connection.needs_reconnect", tenant) not in told
@@ -304,14 +300,14 @@ def test_a_disconnect_that_stops_half_way_shows_no_live_grant_as_ended_and_finis
     shown = management.get(f"/tenants/{unique}").json()["state"]
     assert shown in ("connected", "revoked")
     if shown == "revoked":
-        assert not _alive_at_fortnox(scene, refresh_token)
+        assert not alive_at_fortnox(scene, refresh_token)
 
     # When the backend sends the disconnect again, it carries on to the end
     again = management.delete(f"/tenants/{unique}/connection")
     assert again.status_code == 200, again.text
     assert again.json()["state"] == "revoked" and again.json()["revoked_at_fortnox"] is True
     assert wiring.secrets_store().read(connection.tenant_id) is None
-    assert not _alive_at_fortnox(scene, refresh_token)
+    assert not alive_at_fortnox(scene, refresh_token)
     assert ConnectionStore(table).bound_tenant(FortnoxTenantId(connection.fortnox_tenant_id)) is None
     assert httpx.get(replacing, timeout=30).status_code == 410
     told = [event.detail for event in events_tap.received() if event.detail_type == "connection.revoked"]

@@ -4,10 +4,8 @@ sending are steps a retry finishes. A document that exists is never reported as 
 from datetime import date
 from typing import Any
 
-import boto3
 import pytest
 
-from local_stack.moto_server import REGION
 from tests.exporting import Export
 
 pytestmark = pytest.mark.integration
@@ -21,11 +19,6 @@ def _calls(export: Export, method: str, path: str) -> int:
     return sum(
         1 for row in export.scene.control.requests(export.company) if row["method"] == method and row["path"] == path
     )
-
-
-def _put_pdf(export: Export, key: str) -> dict[str, str]:
-    boto3.client("s3", region_name=REGION).put_object(Bucket=export.bucket, Key=key, Body=b"%PDF-1.4 faktura")
-    return {"bucket": export.bucket, "key": key}
 
 
 def test_bookkeeping_refused_after_the_create_is_reported_pending_and_finished_by_a_redelivery(
@@ -76,7 +69,7 @@ def test_an_upload_that_fails_after_the_create_is_retried_and_every_step_done_on
 ) -> None:
     export.settings(bookkeep=True, send="externalprint")
     export.scene.control.fault("500", method="POST", path_prefix="/3/inbox")
-    outcomes = export.send(export.event("100353", pdf=_put_pdf(export, f"{export.tenant}/100353.pdf")))
+    outcomes = export.send(export.event("100353", pdf=export.put_pdf(f"{export.tenant}/100353.pdf")))
     assert [(outcome.received, outcome.failed) for outcome in outcomes] == [(1, 1), (1, 0)]
     [invoice] = export.invoices()
     number = invoice["DocumentNumber"]
@@ -110,7 +103,7 @@ def test_a_step_fortnox_fails_after_the_create_is_finished_by_the_retry(
 
 def test_an_attachment_that_fails_is_retried_without_uploading_the_pdf_again(export: Export) -> None:
     export.scene.control.fault("500", method="POST", path_prefix="/api/fileattachments")
-    export.send(export.event("100353", pdf=_put_pdf(export, f"{export.tenant}/100353-b.pdf")))
+    export.send(export.event("100353", pdf=export.put_pdf(f"{export.tenant}/100353-b.pdf")))
     [invoice] = export.invoices()
     assert _calls(export, "POST", "/3/inbox") == 1
     assert _calls(export, "POST", "/api/fileattachments/attachments-v1") == 2  # the failed one and its retry
@@ -133,7 +126,7 @@ def test_an_email_that_fails_after_the_create_is_sent_by_the_retry(export: Expor
 
 def test_a_step_that_keeps_failing_is_reported_pending_on_the_last_delivery(export: Export, events_tap: Any) -> None:
     export.scene.control.fault("500", method="POST", path_prefix="/3/inbox", count=20)
-    export.send(export.event("100353", pdf=_put_pdf(export, f"{export.tenant}/100353-c.pdf")))
+    export.send(export.event("100353", pdf=export.put_pdf(f"{export.tenant}/100353-c.pdf")))
     [invoice] = export.invoices()
     published = events_tap.received()
     assert "invoice.export_failed" not in [item.detail_type for item in published]
@@ -156,7 +149,7 @@ def test_a_pdf_that_cannot_be_read_is_found_before_the_create(
 ) -> None:
     key = where["key"].format(tenant=export.tenant)
     if where.get("put"):
-        _put_pdf(export, key)  # it exists, and is still not this tenant's to attach
+        export.put_pdf(key)  # it exists, and is still not this tenant's to attach
     pdf = {"bucket": where.get("bucket", export.bucket), "key": key}
     export.send(export.event("100353", pdf=pdf))
     assert export.invoices() == []
@@ -169,9 +162,9 @@ def test_a_pdf_that_cannot_be_read_is_found_before_the_create(
 def test_a_changed_invoice_with_a_new_pdf_attaches_the_new_pdf(export: Export, events_tap: Any) -> None:
     """A changed invoice comes with its regenerated PDF: it is uploaded and attached, so Fortnox never sends the
     customer only the PDF with the old amounts."""
-    export.send(export.event("7203", event_id="v1", pdf=_put_pdf(export, f"{export.tenant}/7203-a.pdf")))
+    export.send(export.event("7203", event_id="v1", pdf=export.put_pdf(f"{export.tenant}/7203-a.pdf")))
     events_tap.received()
-    changed = export.event("7203", event_id="v2", pdf=_put_pdf(export, f"{export.tenant}/7203-b.pdf"))
+    changed = export.event("7203", event_id="v2", pdf=export.put_pdf(f"{export.tenant}/7203-b.pdf"))
     changed["data"]["rows"] = changed["data"]["rows"][:2]
     export.send(changed)
     [updated] = _published(events_tap, "invoice.exported")
@@ -185,9 +178,9 @@ def test_a_changed_invoice_with_a_new_pdf_attaches_the_new_pdf(export: Export, e
 
 
 def test_the_same_invoice_with_a_new_pdf_only_attaches_it(export: Export, events_tap: Any) -> None:
-    export.send(export.event("7207", event_id="v1", pdf=_put_pdf(export, f"{export.tenant}/7207-a.pdf")))
+    export.send(export.event("7207", event_id="v1", pdf=export.put_pdf(f"{export.tenant}/7207-a.pdf")))
     events_tap.received()
-    export.send(export.event("7207", event_id="v2", pdf=_put_pdf(export, f"{export.tenant}/7207-b.pdf")))
+    export.send(export.event("7207", event_id="v2", pdf=export.put_pdf(f"{export.tenant}/7207-b.pdf")))
     [updated] = _published(events_tap, "invoice.exported")
     assert updated["action"] == "updated"
     assert _calls(export, "POST", "/3/inbox") == 2

@@ -3,8 +3,6 @@ holding the lease, a disconnect sent many times at once, the bridge's client ref
 API over the local gateway, the scheduled keep-alive function, the sandbox and moto."""
 
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -17,45 +15,19 @@ from fortnox_bridge.store.connections import ConnectionStore
 from fortnox_bridge.store.locks import LockStore
 from fortnox_bridge.tokens.tenant_tokens import refresh_lock_name
 from local_stack import runner as runner_module
-from local_stack.runner import LambdaContext, LocalRunner
+from local_stack.runner import LocalRunner
 from tests.conftest import LOCAL_API_KEY, Scene
 from tests.connect_service import service
+from tests.disconnect_checks import REVOKE, alive_at_fortnox, held_refresh_token, revokes, with_seconds_left
 from tests.exporting import connect_as_a_person
 from tests.keepalive_due import due, make_due
 
 pytestmark = pytest.mark.integration
 __all__ = ["due", "service"]  # the fixtures, imported so pytest finds them
 
-REVOKE = "/oauth-v1/revoke"
-
-
-def _alive_at_fortnox(scene: Scene, refresh_token: str) -> bool:
-    answer = scene.control.token(scene.app, {"grant_type": "refresh_token", "refresh_token": refresh_token})
-    return answer.status_code == 200
-
 
 def _management(gateway: Any) -> httpx.Client:
     return httpx.Client(base_url=gateway.url, headers={"x-api-key": LOCAL_API_KEY}, timeout=60)
-
-
-def _revokes(scene: Scene) -> int:
-    return sum(row["path"] == REVOKE for row in scene.control.requests())
-
-
-def _with_seconds_left(seconds: float) -> Callable[..., LambdaContext]:
-    """Lambda's context for an invocation that has ``seconds`` left of its timeout."""
-
-    def context(*, function_name: str, timeout_seconds: int) -> LambdaContext:
-        started = time.monotonic() - (timeout_seconds - seconds)
-        return LambdaContext(function_name, timeout_seconds, started=started)
-
-    return context
-
-
-def _refresh_token(tenant: str) -> str:
-    stored = wiring.secrets_store().read(tenant)  # type: ignore[arg-type]
-    assert stored is not None and stored.refresh_token is not None
-    return stored.refresh_token.get_secret_value()
 
 
 def test_a_disconnect_whose_revoke_answer_is_lost_leaves_no_dead_grant_shown_as_connected(
@@ -64,7 +36,7 @@ def test_a_disconnect_whose_revoke_answer_is_lost_leaves_no_dead_grant_shown_as_
     # Given a connected tenant the keep-alive will refresh tonight
     connection = connect_as_a_person(gateway, scene, unique, "Tappat Svar AB")
     make_due(table, due, connection.tenant_id)
-    refresh_token = _refresh_token(unique)
+    refresh_token = held_refresh_token(unique)
     events_tap.received()
 
     # When the SaaS backend disconnects it and Fortnox revokes the token but its answer is lost on the way back
@@ -76,7 +48,7 @@ def test_a_disconnect_whose_revoke_answer_is_lost_leaves_no_dead_grant_shown_as_
 
     # Then a tenant still shown connected holds a live grant, or the disconnect did not say it changed nothing
     said_nothing_changed = answer.status_code == 503 and answer.json()["error"] == "try_again"
-    assert not (said_nothing_changed and shown == "connected" and not _alive_at_fortnox(scene, refresh_token))
+    assert not (said_nothing_changed and shown == "connected" and not alive_at_fortnox(scene, refresh_token))
     # And a connection ended on request is not counted lost, nor is upstream told to reconnect it
     assert connection.tenant_id not in report["lost"]
     told = [(event.detail_type, event.detail["tenant_id"]) for event in events_tap.received()]
@@ -130,13 +102,13 @@ def test_a_disconnect_that_cannot_go_on_answers_try_again_and_changes_nothing(
     # the bridge's client (a client secret rotated at Fortnox and not yet here), or the management function's
     # invocation with less time left than one revoke at its longest and the steps after it (it waited for locks)
     lease, holder = refresh_lock_name(connection.tenant_id), "refresh-in-another-worker"
-    revokes = _revokes(scene)
+    revokes_before = revokes(scene)
     if cause == "refresh_lease_held":
         assert LockStore(table).acquire(lease, owner=holder, lease_seconds=120)
     elif cause == "client_refused_at_revoke":
         scene.control.fault("invalid_client", count=5, path_prefix=REVOKE)
     else:
-        monkeypatch.setattr(runner_module, "LambdaContext", _with_seconds_left(AFTER_REVOKE_SECONDS + 12))
+        monkeypatch.setattr(runner_module, "LambdaContext", with_seconds_left(AFTER_REVOKE_SECONDS + 12))
 
     # When the SaaS backend disconnects the tenant
     answer = management.delete(f"/tenants/{unique}/connection")
@@ -157,13 +129,13 @@ def test_a_disconnect_that_cannot_go_on_answers_try_again_and_changes_nothing(
     elif cause == "client_refused_at_revoke":
         scene.control.clear_faults()
     else:
-        assert _revokes(scene) == revokes  # Fortnox was never asked
+        assert revokes(scene) == revokes_before  # Fortnox was never asked
         monkeypatch.undo()
 
     # When the cause is gone and the backend sends the disconnect again, it is whole
     again = management.delete(f"/tenants/{unique}/connection")
     assert again.status_code == 200 and again.json()["state"] == "revoked"
-    assert not _alive_at_fortnox(scene, held.refresh_token.get_secret_value())
+    assert not alive_at_fortnox(scene, held.refresh_token.get_secret_value())
 
 
 def test_a_disconnect_sent_many_times_at_once_ends_the_connection_once(
@@ -171,7 +143,7 @@ def test_a_disconnect_sent_many_times_at_once_ends_the_connection_once(
 ) -> None:
     # Given a connected tenant
     connection = connect_as_a_person(gateway, scene, unique, "Många Gånger AB")
-    refresh_token = _refresh_token(unique)
+    refresh_token = held_refresh_token(unique)
     events_tap.received()
     start = threading.Barrier(4, timeout=60)
     answers: list[Disconnected | BaseException] = []
@@ -197,7 +169,7 @@ def test_a_disconnect_sent_many_times_at_once_ends_the_connection_once(
     assert ended[0].state == "revoked" and ended[0].revoked_at_fortnox
     # And it is whole, and upstream heard it once
     assert wiring.secrets_store().read(connection.tenant_id) is None
-    assert not _alive_at_fortnox(scene, refresh_token)
+    assert not alive_at_fortnox(scene, refresh_token)
     assert ConnectionStore(table).bound_tenant(FortnoxTenantId(connection.fortnox_tenant_id)) is None
     told = [event.detail_type for event in events_tap.received() if event.detail["tenant_id"] == unique]
     assert told == ["connection.revoked"]

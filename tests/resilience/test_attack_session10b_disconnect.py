@@ -15,27 +15,15 @@ from fortnox_bridge.ids import FortnoxTenantId
 from fortnox_bridge.store.connections import ConnectionStore
 from tests.conftest import Scene
 from tests.connect_service import service
+from tests.disconnect_checks import REVOKE, alive_at_fortnox, held_refresh_token
 from tests.exporting import connect_as_a_person
 
 pytestmark = pytest.mark.integration
 __all__ = ["service"]  # the fixture, imported so pytest finds it
 
-REVOKE = "/oauth-v1/revoke"
-
 
 class BusDown(RuntimeError):
     """EventBridge refusing the put, as on a bad day at AWS."""
-
-
-def _refresh_token(tenant: str) -> str:
-    stored = wiring.secrets_store().read(tenant)  # type: ignore[arg-type]
-    assert stored is not None and stored.refresh_token is not None
-    return stored.refresh_token.get_secret_value()
-
-
-def _alive_at_fortnox(scene: Scene, refresh_token: str) -> bool:
-    answer = scene.control.token(scene.app, {"grant_type": "refresh_token", "refresh_token": refresh_token})
-    return answer.status_code == 200
 
 
 def _fault(scene: Scene, kind: str) -> None:
@@ -49,7 +37,7 @@ def test_a_disconnect_sent_again_after_an_unconfirmed_revoke_does_not_claim_fort
     # Given a connected tenant, Fortnox's revoke endpoint giving no answer twice, and the event bus refusing the
     # disconnect's event once (a bad day at AWS)
     connection = connect_as_a_person(gateway, scene, unique, "Obekräftad AB")
-    refresh_token = _refresh_token(unique)
+    refresh_token = held_refresh_token(unique)
     events_tap.received()
     scene.control.fault("timeout", count=2, method="POST", path_prefix=REVOKE, delay_seconds=0)
     publish = service._publisher.publish
@@ -76,7 +64,7 @@ def test_a_disconnect_sent_again_after_an_unconfirmed_revoke_does_not_claim_fort
     assert ConnectionStore(wiring.table()).bound_tenant(FortnoxTenantId(connection.fortnox_tenant_id)) is None
     # And the grant still lives at Fortnox (no revoke ever reached it), so neither the answer nor the event may say
     # Fortnox revoked it, and the tenant must still be told how to end it there
-    assert _alive_at_fortnox(scene, refresh_token)
+    assert alive_at_fortnox(scene, refresh_token)
     assert again.revoked_at_fortnox is False
     assert again.tenant_action is not None
     told = [(event.detail_type, event.detail["revoked_at_fortnox"]) for event in events_tap.received()]
@@ -128,7 +116,7 @@ def test_a_revoke_fortnox_refuses_first_changes_nothing_and_the_resend_is_whole(
     # Given a connected tenant, and Fortnox refusing the first revoke before looking at it (a 5xx is in doubt:
     # tests/resilience/test_disconnect_answers_in_doubt.py)
     connection = connect_as_a_person(gateway, scene, unique, "Första Felet AB")
-    refresh_token = _refresh_token(unique)
+    refresh_token = held_refresh_token(unique)
     events_tap.received()
     _fault(scene, first)
 
@@ -138,11 +126,11 @@ def test_a_revoke_fortnox_refuses_first_changes_nothing_and_the_resend_is_whole(
 
     # Then nothing changed: connected, the same live grant, nothing told upstream
     assert service.status(connection.tenant_id).state == "connected"
-    assert _refresh_token(unique) == refresh_token
+    assert held_refresh_token(unique) == refresh_token
     assert events_tap.received() == []
     # When it sends the disconnect again, it is whole and says Fortnox revoked the grant
     again = service.disconnect(connection.tenant_id)
     assert again.state == "revoked" and again.revoked_at_fortnox and again.tenant_action is None
-    assert not _alive_at_fortnox(scene, refresh_token)
+    assert not alive_at_fortnox(scene, refresh_token)
     told = [(event.detail_type, event.detail["revoked_at_fortnox"]) for event in events_tap.received()]
     assert told == [("connection.revoked", True)]

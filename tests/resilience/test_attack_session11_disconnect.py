@@ -22,32 +22,16 @@ from fortnox_bridge.tokens.secret_store import SecretTokenStore
 from local_stack.connect_walk import walk
 from tests.conftest import LOCAL_API_KEY, Scene
 from tests.connect_service import service
+from tests.disconnect_checks import REVOKE, alive_at_fortnox, held_refresh_token, revokes
 from tests.exporting import connect_as_a_person
 from tests.outside_invocation import run_outside_invocation
 
 pytestmark = pytest.mark.integration
 __all__ = ["service"]  # the fixture, imported so pytest finds it
 
-REVOKE = "/oauth-v1/revoke"
-
 
 def _management(gateway: Any) -> httpx.Client:
     return httpx.Client(base_url=gateway.url, headers={"x-api-key": LOCAL_API_KEY}, timeout=60)
-
-
-def _refresh_token(tenant: str) -> str:
-    stored = wiring.secrets_store().read(tenant)  # type: ignore[arg-type]
-    assert stored is not None and stored.refresh_token is not None
-    return stored.refresh_token.get_secret_value()
-
-
-def _alive_at_fortnox(scene: Scene, refresh_token: str) -> bool:
-    answer = scene.control.token(scene.app, {"grant_type": "refresh_token", "refresh_token": refresh_token})
-    return answer.status_code == 200
-
-
-def _revokes(scene: Scene) -> int:
-    return sum(row["path"] == REVOKE for row in scene.control.requests())
 
 
 def _fault(scene: Scene, kind: str) -> None:
@@ -87,9 +71,9 @@ def test_every_second_answer_after_a_first_in_doubt_ends_the_connection_once_and
     # Given a connected tenant, and Fortnox answering its revoke in doubt, then ``second`` (set once the first has
     # been answered: the sandbox's refusals would otherwise be spent on the first request)
     connection = connect_as_a_person(gateway, scene, unique, "Två Svar AB")
-    refresh_token = _refresh_token(unique)
+    refresh_token = held_refresh_token(unique)
     events_tap.received()
-    before = _revokes(scene)
+    before = revokes(scene)
     _fault(scene, first)
     revoke = service._endpoint.revoke
     asked: list[str] = []
@@ -112,11 +96,11 @@ def test_every_second_answer_after_a_first_in_doubt_ends_the_connection_once_and
 
     # Then Fortnox was asked twice, the connection is ended here whatever the answers, and the answer claims a dead
     # grant only when Fortnox confirmed it; otherwise the tenant is told how to end it in Fortnox
-    assert _revokes(scene) - before == 2
+    assert revokes(scene) - before == 2
     assert (answer.state, answer.revoked_at_fortnox) == ("revoked", confirmed)
     assert (answer.tenant_action is None) is confirmed
     if second is None:
-        assert not _alive_at_fortnox(scene, refresh_token)  # (the sandbox's invalid_grant is a refusal, no revoke)
+        assert not alive_at_fortnox(scene, refresh_token)  # (the sandbox's invalid_grant is a refusal, no revoke)
     assert wiring.secrets_store().read(connection.tenant_id) is None
     assert ConnectionStore(wiring.table()).bound_tenant(FortnoxTenantId(connection.fortnox_tenant_id)) is None
     told = [(event.detail_type, event.detail["revoked_at_fortnox"]) for event in events_tap.received()]
@@ -130,7 +114,7 @@ def test_every_second_answer_after_a_first_in_doubt_ends_the_connection_once_and
     # upstream is not told again
     with pytest.raises(NotConnected):
         service.disconnect(connection.tenant_id)
-    assert _revokes(scene) - before == 2
+    assert revokes(scene) - before == 2
     assert events_tap.received() == []
 
 
@@ -163,6 +147,20 @@ def test_the_status_page_after_an_unconfirmed_disconnect_tells_the_bookkeeper_in
     assert answer["tenant_action"]["sv"] in section
 
 
+def _secrets_down_once_as_they_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Secrets Manager refusing the next DeleteSecret, as on a bad day at AWS: a disconnect stops after its mark."""
+    delete = SecretTokenStore.delete
+    failed: list[bool] = []
+
+    def down_once(store: SecretTokenStore, tenant: Any) -> None:
+        if not failed:
+            failed.append(True)
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down for a moment"}}, "DeleteSecret")
+        delete(store, tenant)
+
+    monkeypatch.setattr(SecretTokenStore, "delete", down_once)
+
+
 @pytest.mark.parametrize("fortnox_now", [("500", "500"), ("429",)], ids=["server-errors", "rate-limited"])
 def test_a_resend_after_a_confirmed_revoke_that_stopped_half_way_finishes_without_unsaying_fortnox(
     gateway: Any,
@@ -175,23 +173,14 @@ def test_a_resend_after_a_confirmed_revoke_that_stopped_half_way_finishes_withou
     # Given a connected tenant whose disconnect Fortnox confirmed, and Secrets Manager failing once as it forgets the
     # tokens: the tenant is marked revoked (confirmed), the disconnect answers 5xx, and upstream has heard nothing
     connect_as_a_person(gateway, scene, unique, "Bekräftad Först AB")
-    refresh_token = _refresh_token(unique)
+    refresh_token = held_refresh_token(unique)
     events_tap.received()
-    delete = SecretTokenStore.delete
-    failed: list[bool] = []
-
-    def down_once(store: SecretTokenStore, tenant: Any) -> None:
-        if not failed:
-            failed.append(True)
-            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down for a moment"}}, "DeleteSecret")
-        delete(store, tenant)
-
-    monkeypatch.setattr(SecretTokenStore, "delete", down_once)
+    _secrets_down_once_as_they_are_forgotten(monkeypatch)
     management = _management(gateway)
     assert management.delete(f"/tenants/{unique}/connection").status_code >= 500
     shown = management.get(f"/tenants/{unique}").json()
     assert (shown["state"], shown["reason"]) == ("revoked", "disconnected on request")
-    assert not _alive_at_fortnox(scene, refresh_token)
+    assert not alive_at_fortnox(scene, refresh_token)
     # And Fortnox's revoke endpoint having a bad day of its own when the backend sends the disconnect again
     for kind in fortnox_now:
         _fault(scene, kind)
@@ -222,7 +211,7 @@ def test_a_disconnect_landing_while_a_replacing_connect_gives_back_the_old_grant
 ) -> None:
     # Given a connected tenant whose person reconnects it to another company through a replacing link
     connect_as_a_person(gateway, scene, unique, "Gamla Bolaget AB")
-    old_token = _refresh_token(unique)
+    old_token = held_refresh_token(unique)
     elsewhere = scene.new_company("Nya Bolaget AB")
     management = _management(gateway)
     replacing = management.post(f"/tenants/{unique}/connect-links", json={"replace_connection": True}).json()["url"]
@@ -260,19 +249,10 @@ def test_a_resend_after_an_unconfirmed_revoke_that_stopped_half_way_revokes_with
     # Given a connected tenant whose disconnect got no answer from Fortnox twice (the requests never reached it), and
     # Secrets Manager failing once as it forgets the tokens: marked revoked, unconfirmed, the token still held here
     connect_as_a_person(gateway, scene, unique, "Obekräftad Halvvägs AB")
-    refresh_token = _refresh_token(unique)
+    refresh_token = held_refresh_token(unique)
     events_tap.received()
     scene.control.fault("timeout", count=2, method="POST", path_prefix=REVOKE, delay_seconds=0)
-    delete = SecretTokenStore.delete
-    failed: list[bool] = []
-
-    def down_once(store: SecretTokenStore, tenant: Any) -> None:
-        if not failed:
-            failed.append(True)
-            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down for a moment"}}, "DeleteSecret")
-        delete(store, tenant)
-
-    monkeypatch.setattr(SecretTokenStore, "delete", down_once)
+    _secrets_down_once_as_they_are_forgotten(monkeypatch)
     management = _management(gateway)
     assert management.delete(f"/tenants/{unique}/connection").status_code >= 500
     shown = management.get(f"/tenants/{unique}").json()
@@ -283,7 +263,7 @@ def test_a_resend_after_an_unconfirmed_revoke_that_stopped_half_way_revokes_with
 
     # Then the token it still held is revoked, and the answer and upstream say so: nothing is left to do in Fortnox
     assert again.status_code == 200, again.text
-    assert not _alive_at_fortnox(scene, refresh_token)
+    assert not alive_at_fortnox(scene, refresh_token)
     body = again.json()
     assert (body["state"], body["revoked_at_fortnox"], body["tenant_action"]) == ("revoked", True, None)
     told = [(event.detail_type, event.detail["revoked_at_fortnox"]) for event in events_tap.received()]
@@ -295,7 +275,7 @@ def test_a_replacing_connect_whose_connected_event_fails_still_gives_the_replace
 ) -> None:
     # Given a connected tenant whose person reconnects it to another company through a replacing link
     connect_as_a_person(gateway, scene, unique, "Utbytt Bolag AB")
-    old_token = _refresh_token(unique)
+    old_token = held_refresh_token(unique)
     elsewhere = scene.new_company("Ersättande Bolag AB")
     management = _management(gateway)
     replacing = management.post(f"/tenants/{unique}/connect-links", json={"replace_connection": True}).json()["url"]
@@ -319,4 +299,4 @@ def test_a_replacing_connect_whose_connected_event_fails_still_gives_the_replace
     assert refused
     shown = management.get(f"/tenants/{unique}").json()
     assert (shown["state"], shown["company_name"]) == ("connected", "Ersättande Bolag AB")
-    assert not _alive_at_fortnox(scene, old_token)
+    assert not alive_at_fortnox(scene, old_token)

@@ -2,7 +2,6 @@
 in doubt just as a lost answer does; through the real handler and queue path, every write the bridge makes must end
 with one document, customer, voucher or attachment per event, the right outcome once and an honest ledger."""
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -10,31 +9,13 @@ import pytest
 
 from fortnox_bridge.fortnox.resources import Invoices, Vouchers
 from fortnox_bridge.fortnox.retry import RetryPolicy
-from fortnox_bridge.ids import FortnoxTenantId, TenantId
-from fortnox_bridge.store.table import ledger_key, plain
-from fortnox_bridge_cli.redrive import redrive
 from infra.names import MAX_RECEIVE_COUNT
 from local_stack.moto_server import REGION
+from tests.bad_day import moment, no_retry_waits, published, redrive_and_drain
 from tests.exporting import Export, VoucherExport, voucher_export
 
 pytestmark = pytest.mark.integration
-__all__ = ["voucher_export"]  # the fixture, imported so pytest finds it
-
-
-@pytest.fixture(autouse=True)
-def _no_waits(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(RetryPolicy, "backoff", lambda self, attempt: 0.0)
-
-
-def _published(events_tap: Any, kind: str, event_id: str | None = None) -> list[dict[str, Any]]:
-    """Everything published so far (the tap's queue is read once and kept, since reading it empties it)."""
-    if not hasattr(events_tap, "seen"):
-        events_tap.seen = []
-    seen = events_tap.seen
-    seen.extend(events_tap.received())
-    return [
-        e.detail for e in seen if e.detail_type == kind and (event_id is None or e.detail.get("event_id") == event_id)
-    ]
+__all__ = ["no_retry_waits", "voucher_export"]  # the fixtures, imported so pytest finds them
 
 
 def _done(export: Export | VoucherExport, method: str, path: str) -> int:
@@ -44,34 +25,6 @@ def _done(export: Export | VoucherExport, method: str, path: str) -> int:
         for row in export.scene.control.requests(export.company)
         if row["method"] == method and str(row["path"]).startswith(path) and 200 <= int(row["status"]) < 300
     )
-
-
-def _ledger(export: Export, kind: str, number: str) -> dict[str, Any] | None:
-    item = export.table.get_item(
-        Key=ledger_key(TenantId(export.tenant), FortnoxTenantId(export.company), kind, number), ConsistentRead=True
-    ).get("Item")
-    return plain(item) if item else None
-
-
-def _now(offset_seconds: float = 0) -> str:
-    return (datetime.now(UTC) + timedelta(seconds=offset_seconds)).isoformat()
-
-
-def _put_pdf(export: Export, key: str) -> dict[str, str]:
-    boto3.client("s3", region_name=REGION).put_object(Bucket=export.bucket, Key=key, Body=b"%PDF-1.4 faktura")
-    return {"bucket": export.bucket, "key": key}
-
-
-def _ours(export: Export, number: str) -> list[dict[str, Any]]:
-    ref = f"FB:{export.tenant}:{number}"
-    return [i for i in export.invoices() if i.get("ExternalInvoiceReference1") == ref]
-
-
-def _redrive_and_drain(export: Export | VoucherExport) -> int:
-    export.scene.control._call("DELETE", "/faults")
-    moved = redrive(export.sqs, export.queue, tenant=export.tenant)
-    export.send()
-    return moved
 
 
 # --- every write, its answer replaced by a 500 on the first delivery ---------------------------------------------
@@ -97,11 +50,11 @@ def test_a_write_answered_500_after_it_was_done_leaves_one_of_everything(
 ) -> None:
     export.settings(**settings)
     export.scene.control.fault("500_after_commit", method=method, path_prefix=path)
-    event = export.event("7001", pdf=_put_pdf(export, f"{export.tenant}/7001.pdf"))
+    event = export.event("7001", pdf=export.put_pdf(f"{export.tenant}/7001.pdf"))
     export.send(event)
 
     company = export.scene.control.company(export.company)
-    documents = company["orders"] if settings.get("create_orders") else len(_ours(export, "7001"))
+    documents = company["orders"] if settings.get("create_orders") else len(export.ours("7001"))
     assert documents == 1
     assert company["customers"] == 1
     if not path.endswith(("/bookkeep", "/externalprint")):
@@ -113,10 +66,10 @@ def test_a_write_answered_500_after_it_was_done_leaves_one_of_everything(
         assert _done(export, "POST", "/api/fileattachments") == 1
     if method == "GET" and path.endswith("/email"):
         assert export.invoices()[0]["Sent"] is True
-    assert _published(events_tap, "invoice.export_failed", event["id"]) == []
-    [exported] = _published(events_tap, "invoice.exported", event["id"])
+    assert published(events_tap, "invoice.export_failed", event["id"]) == []
+    [exported] = published(events_tap, "invoice.exported", event["id"])
     assert exported["pending_steps"] == []
-    entry = _ledger(export, "invoice", "7001")
+    entry = export.ledger_item("invoice", "7001")
     assert entry is not None and (entry["state"], entry["pending_steps"]) == ("confirmed", [])
     assert entry["fortnox_id"] == exported["fortnox_document_number"]
 
@@ -125,10 +78,10 @@ def test_an_update_answered_500_after_it_was_done_is_applied_once_and_reported_u
     export: Export, events_tap: Any
 ) -> None:
     first = export.event("7101", event_id="evt-7101-a")
-    first["occurred_at"] = _now(-3600)
+    first["occurred_at"] = moment(-3600)
     export.send(first)
     second = export.event("7101", event_id="evt-7101-b", your_reference="Ändrad")
-    second["occurred_at"] = _now()
+    second["occurred_at"] = moment()
     second["data"]["customer"]["name"] = "Nytt Namn AB"
     export.scene.control.fault("500_after_commit", method="PUT", path_prefix="/3/invoices/1")
     export.scene.control.fault("500_after_commit", method="PUT", path_prefix="/3/customers")
@@ -136,10 +89,10 @@ def test_an_update_answered_500_after_it_was_done_is_applied_once_and_reported_u
     [invoice] = export.invoices()
     assert invoice["YourReference"] == "Ändrad"
     assert export.scene.control.company(export.company)["customers"] == 1
-    assert _published(events_tap, "invoice.export_failed") == []
-    [updated] = _published(events_tap, "invoice.exported", second["id"])
+    assert published(events_tap, "invoice.export_failed") == []
+    [updated] = published(events_tap, "invoice.exported", second["id"])
     assert (updated["action"], updated["fortnox_document_number"]) == ("updated", "1")
-    entry = _ledger(export, "invoice", "7101")
+    entry = export.ledger_item("invoice", "7101")
     assert entry is not None and (entry["state"], entry["fortnox_id"]) == ("confirmed", "1")
 
 
@@ -151,10 +104,10 @@ def test_a_full_credit_answered_500_after_it_was_done_makes_one_credit_invoice(e
     original, made = export.invoices()
     assert original["CreditInvoiceReference"] == made["DocumentNumber"]
     assert _done(export, "PUT", "/3/invoices/1/credit") == 1
-    assert _published(events_tap, "invoice.export_failed") == []
-    [done] = _published(events_tap, "invoice.exported", credit["id"])
+    assert published(events_tap, "invoice.export_failed") == []
+    [done] = published(events_tap, "invoice.exported", credit["id"])
     assert (done["document"], done["fortnox_document_number"]) == ("credit", made["DocumentNumber"])
-    entry = _ledger(export, "credit", "7201")
+    entry = export.ledger_item("credit", "7201")
     assert entry is not None and (entry["state"], entry["fortnox_id"]) == ("confirmed", made["DocumentNumber"])
 
 
@@ -168,10 +121,10 @@ def test_a_credit_note_answered_500_after_it_was_done_makes_one_credit_note(
     note = export.credit_note("7302", credits="7301")
     export.send(note)
     _, made = export.invoices()  # with upstream numbering a manual correction, not linked (seed 000)
-    assert _published(events_tap, "invoice.export_failed") == []
-    [done] = _published(events_tap, "invoice.exported", note["id"])
+    assert published(events_tap, "invoice.export_failed") == []
+    [done] = published(events_tap, "invoice.exported", note["id"])
     assert (done["document"], done["fortnox_document_number"]) == ("credit_note", made["DocumentNumber"])
-    entry = _ledger(export, "credit_note", "7302")
+    entry = export.ledger_item("credit_note", "7302")
     assert entry is not None and (entry["state"], entry["fortnox_id"]) == ("confirmed", made["DocumentNumber"])
 
 
@@ -184,8 +137,8 @@ def test_a_voucher_answered_500_after_it_was_done_is_booked_once(
     voucher_export.send(sent)
     [voucher] = voucher_export.vouchers()
     assert _done(voucher_export, "POST", "/3/vouchers") == 1
-    assert _published(events_tap, "voucher.export_failed", sent["id"]) == []
-    [exported] = _published(events_tap, "voucher.exported", sent["id"])
+    assert published(events_tap, "voucher.export_failed", sent["id"]) == []
+    [exported] = published(events_tap, "voucher.exported", sent["id"])
     assert (exported["series"], exported["number"]) == (voucher.VoucherSeries, voucher.VoucherNumber)
 
 
@@ -200,7 +153,7 @@ def test_a_create_in_doubt_whose_retry_is_refused_before_it_looked_is_not_report
     sent: the ledger said 'failed', and upstream heard the export failed with no document, while the invoice sat in
     Fortnox without its PDF."""
     export.settings(attach_pdf=True)
-    pdf = _put_pdf(export, f"{export.tenant}/7401.pdf")
+    pdf = export.put_pdf(f"{export.tenant}/7401.pdf")
     export.scene.control.fault("500_after_commit", method="POST", path_prefix="/3/invoices")
     export.scene.control.fault("500", method="GET", path_prefix="/3/invoices", count=RetryPolicy().max_attempts)
     event = export.event("7401", pdf=pdf)
@@ -210,15 +163,15 @@ def test_a_create_in_doubt_whose_retry_is_refused_before_it_looked_is_not_report
 
     export.send()
 
-    [invoice] = _ours(export, "7401")
-    assert _published(events_tap, "invoice.export_failed", event["id"]) == []
-    [exported] = _published(events_tap, "invoice.exported", event["id"])
+    [invoice] = export.ours("7401")
+    assert published(events_tap, "invoice.export_failed", event["id"]) == []
+    [exported] = published(events_tap, "invoice.exported", event["id"])
     assert (exported["fortnox_document_number"], exported["pending_steps"]) == (
         invoice["DocumentNumber"],
         ["attach_pdf"],
     )
     assert "PDF" in exported["pending_reason_en"]
-    entry = _ledger(export, "invoice", "7401")
+    entry = export.ledger_item("invoice", "7401")
     assert entry is not None
     assert (entry["state"], entry["fortnox_id"], entry["pending_steps"]) == (
         "created",
@@ -246,17 +199,17 @@ def test_a_create_answered_500_whose_lookups_fail_until_the_dead_letter_queue_is
     outcomes = export.send(event)
     assert [(o.received, o.failed) for o in outcomes] == [(1, 1)] * MAX_RECEIVE_COUNT
     assert len(export.dead_letters()) == 1
-    given_up = _ledger(export, "invoice", "7501")
-    [failed] = _published(events_tap, "invoice.export_failed", event["id"])
+    given_up = export.ledger_item("invoice", "7501")
+    [failed] = published(events_tap, "invoice.export_failed", event["id"])
     assert given_up is not None and given_up["state"] == "sent", given_up
     assert "may" in failed["reason_en"].lower(), failed
 
-    assert _redrive_and_drain(export) == 1
+    assert redrive_and_drain(export) == 1
     company = export.scene.control.company(export.company)
-    assert (company["orders"] if settings.get("create_orders") else len(_ours(export, "7501"))) == 1
+    assert (company["orders"] if settings.get("create_orders") else len(export.ours("7501"))) == 1
     assert _done(export, *create) == 1
-    [exported] = _published(events_tap, "invoice.exported", event["id"])
-    entry = _ledger(export, "invoice", "7501")
+    [exported] = published(events_tap, "invoice.exported", event["id"])
+    entry = export.ledger_item("invoice", "7501")
     assert entry is not None
     assert (entry["state"], entry["fortnox_id"]) == ("confirmed", exported["fortnox_document_number"])
 
@@ -279,19 +232,19 @@ def test_a_credit_answered_500_whose_reads_fail_until_the_dead_letter_queue_is_f
     credit = export.credit("7601")
     outcomes = export.send(credit)
     assert [(o.received, o.failed) for o in outcomes] == [(1, 1)] * MAX_RECEIVE_COUNT
-    given_up = _ledger(export, "credit", "7601")
-    [failed] = _published(events_tap, "invoice.export_failed", credit["id"])
+    given_up = export.ledger_item("credit", "7601")
+    [failed] = published(events_tap, "invoice.export_failed", credit["id"])
     assert given_up is not None and given_up["state"] == "sent", given_up
     assert "may" in failed["reason_en"].lower(), failed
 
     monkeypatch.setattr(Invoices, "credit", real_credit)
-    assert _redrive_and_drain(export) == 1
+    assert redrive_and_drain(export) == 1
     original, made = export.invoices()
     assert original["CreditInvoiceReference"] == made["DocumentNumber"]
     assert _done(export, "PUT", "/3/invoices/1/credit") == 1
-    [done] = _published(events_tap, "invoice.exported", credit["id"])
+    [done] = published(events_tap, "invoice.exported", credit["id"])
     assert done["fortnox_document_number"] == made["DocumentNumber"]
-    entry = _ledger(export, "credit", "7601")
+    entry = export.ledger_item("credit", "7601")
     assert entry is not None and (entry["state"], entry["fortnox_id"]) == ("confirmed", made["DocumentNumber"])
 
 
@@ -313,15 +266,15 @@ def test_a_voucher_answered_500_whose_lookups_fail_until_the_dead_letter_queue_i
     outcomes = voucher_export.send(day)
     assert [(o.received, o.failed) for o in outcomes] == [(1, 1)] * MAX_RECEIVE_COUNT
     given_up = voucher_export.ledger(f"{day['data']['business_day']}#kassa-1")
-    [failed] = _published(events_tap, "voucher.export_failed", day["id"])
+    [failed] = published(events_tap, "voucher.export_failed", day["id"])
     assert given_up is not None and given_up.state.value == "sent", given_up
     assert "may" in failed["reason_en"].lower(), failed
 
     monkeypatch.setattr(Vouchers, "create", real_create)
-    assert _redrive_and_drain(voucher_export) == 1
+    assert redrive_and_drain(voucher_export) == 1
     [voucher] = voucher_export.vouchers()
     assert _done(voucher_export, "POST", "/3/vouchers") == 1
-    [exported] = _published(events_tap, "voucher.exported", day["id"])
+    [exported] = published(events_tap, "voucher.exported", day["id"])
     assert (exported["series"], exported["number"]) == (voucher.VoucherSeries, voucher.VoucherNumber)
 
 
@@ -358,7 +311,7 @@ def test_a_write_done_and_answered_500_on_the_last_delivery_is_found_at_once_not
     elif kind == "credit":
         event = export.credit("7701")
     else:
-        event = export.event("7701", pdf=_put_pdf(export, f"{export.tenant}/7701.pdf"))
+        event = export.event("7701", pdf=export.put_pdf(f"{export.tenant}/7701.pdf"))
     before = _done(export, *write)
     export.scene.control.fault("500", method=write[0], path_prefix=write[1], count=MAX_RECEIVE_COUNT - 1)
     export.scene.control.fault("500_after_commit", method=write[0], path_prefix=write[1])
@@ -368,11 +321,11 @@ def test_a_write_done_and_answered_500_on_the_last_delivery_is_found_at_once_not
     assert [o.failed for o in outcomes] == [1] * (MAX_RECEIVE_COUNT - 1) + [0]
     assert export.dead_letters() == []
     assert _done(export, *write) == before + 1
-    assert _published(events_tap, "invoice.export_failed", event["id"]) == []
-    [exported] = _published(events_tap, "invoice.exported", event["id"])
+    assert published(events_tap, "invoice.export_failed", event["id"]) == []
+    [exported] = published(events_tap, "invoice.exported", event["id"])
     assert exported["pending_steps"] == []
     ledger_kind = {"invoice": "invoice", "credit_note": "credit_note", "credit": "credit"}[kind]
-    entry = _ledger(export, ledger_kind, "7702" if kind == "credit_note" else "7701")
+    entry = export.ledger_item(ledger_kind, "7702" if kind == "credit_note" else "7701")
     assert entry is not None
     assert (entry["state"], entry["fortnox_id"]) == ("confirmed", exported["fortnox_document_number"])
 
@@ -387,6 +340,6 @@ def test_a_voucher_booked_and_answered_500_on_the_last_delivery_is_found_at_once
     assert [o.failed for o in outcomes] == [1] * (MAX_RECEIVE_COUNT - 1) + [0]
     [voucher] = voucher_export.vouchers()
     assert _done(voucher_export, "POST", "/3/vouchers") == 1
-    assert _published(events_tap, "voucher.export_failed", day["id"]) == []
-    [exported] = _published(events_tap, "voucher.exported", day["id"])
+    assert published(events_tap, "voucher.export_failed", day["id"]) == []
+    [exported] = published(events_tap, "voucher.exported", day["id"])
     assert (exported["series"], exported["number"]) == (voucher.VoucherSeries, voucher.VoucherNumber)

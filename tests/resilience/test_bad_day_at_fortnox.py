@@ -1,37 +1,17 @@
 """A bad day at Fortnox: faults on every step of an export, through the real handler and queue path."""
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 
 from fortnox_bridge.fortnox.resources import Invoices
-from fortnox_bridge.fortnox.retry import RetryPolicy
-from fortnox_bridge.ids import FortnoxTenantId, TenantId
-from fortnox_bridge.store.table import ledger_key, plain
 from fortnox_bridge_cli.redrive import redrive
 from infra.names import MAX_RECEIVE_COUNT
-from local_stack.moto_server import REGION
+from tests.bad_day import moment, no_retry_waits, published, redrive_and_drain
 from tests.exporting import Export
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def _no_waits(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(RetryPolicy, "backoff", lambda self, attempt: 0.0)
-
-
-def _published(events_tap: Any, kind: str, event_id: str | None = None) -> list[dict[str, Any]]:
-    """Everything published so far (the tap's queue is read once and kept, since reading it empties it)."""
-    if not hasattr(events_tap, "seen"):
-        events_tap.seen = []
-    seen = events_tap.seen
-    seen.extend(events_tap.received())
-    return [
-        e.detail for e in seen if e.detail_type == kind and (event_id is None or e.detail.get("event_id") == event_id)
-    ]
+__all__ = ["no_retry_waits"]  # the fixture, imported so pytest finds it
 
 
 def _calls(export: Export, method: str, path: str, status: int | None = None) -> int:
@@ -40,27 +20,6 @@ def _calls(export: Export, method: str, path: str, status: int | None = None) ->
         for row in export.scene.control.requests(export.company)
         if row["method"] == method and row["path"] == path and (status is None or row["status"] == status)
     )
-
-
-def _ledger(export: Export, kind: str, number: str) -> dict[str, Any] | None:
-    item = export.table.get_item(
-        Key=ledger_key(TenantId(export.tenant), FortnoxTenantId(export.company), kind, number), ConsistentRead=True
-    ).get("Item")
-    return plain(item) if item else None
-
-
-def _now(offset_seconds: float = 0) -> str:
-    return (datetime.now(UTC) + timedelta(seconds=offset_seconds)).isoformat()
-
-
-def _put_pdf(export: Export, key: str) -> dict[str, str]:
-    boto3.client("s3", region_name=REGION).put_object(Bucket=export.bucket, Key=key, Body=b"%PDF-1.4 faktura")
-    return {"bucket": export.bucket, "key": key}
-
-
-def _ours(export: Export, number: str) -> list[dict[str, Any]]:
-    ref = f"FB:{export.tenant}:{number}"
-    return [i for i in export.invoices() if i.get("ExternalInvoiceReference1") == ref]
 
 
 # --- single faults on every step -------------------------------------------------------------------------------
@@ -94,7 +53,7 @@ def test_one_fault_on_any_step_gives_one_finished_invoice(
 ) -> None:
     export.settings(bookkeep=True, send="externalprint")
     export.scene.control.fault(kind, method=method, path_prefix=prefix, delay_seconds=0.05)
-    event = export.event("5001", pdf=_put_pdf(export, f"{export.tenant}/5001.pdf"))
+    event = export.event("5001", pdf=export.put_pdf(f"{export.tenant}/5001.pdf"))
     export.send(event)
     [invoice] = export.invoices()
     assert (invoice["Booked"], invoice["Sent"]) == (True, True)
@@ -112,22 +71,15 @@ def test_one_fault_on_any_step_gives_one_finished_invoice(
         if r["method"] == "POST" and r["path"].startswith("/api/fileattachments") and r["status"] in (200, 201)
     ]
     assert len(attached) == 1
-    assert _published(events_tap, "invoice.export_failed") == []
-    [exported] = _published(events_tap, "invoice.exported", event["id"])
+    assert published(events_tap, "invoice.export_failed") == []
+    [exported] = published(events_tap, "invoice.exported", event["id"])
     assert (exported["fortnox_document_number"], exported["pending_steps"]) == (invoice["DocumentNumber"], [])
-    entry = _ledger(export, "invoice", "5001")
+    entry = export.ledger_item("invoice", "5001")
     assert entry is not None
     assert (entry["state"], entry["fortnox_id"], entry["pending_steps"]) == ("confirmed", invoice["DocumentNumber"], [])
 
 
 # --- the last delivery, the dead-letter queue and the redrive ----------------------------------------------------
-
-
-def _redrive_and_drain(export: Export) -> int:
-    export.scene.control._call("DELETE", "/faults")
-    moved = redrive(export.sqs, export.queue, tenant=export.tenant)
-    export.send()
-    return moved
 
 
 def test_a_create_committed_whose_lookups_keep_failing_is_not_reported_as_never_exported(
@@ -141,18 +93,18 @@ def test_a_create_committed_whose_lookups_keep_failing_is_not_reported_as_never_
     event = export.event("5101")
     outcomes = export.send(event)
     assert [(o.received, o.failed) for o in outcomes] == [(1, 1)] * MAX_RECEIVE_COUNT
-    assert len(_ours(export, "5101")) == 1
+    assert len(export.ours("5101")) == 1
     assert len(export.dead_letters()) == 1
-    given_up = _ledger(export, "invoice", "5101")
-    [failed] = _published(events_tap, "invoice.export_failed", event["id"])
+    given_up = export.ledger_item("invoice", "5101")
+    [failed] = published(events_tap, "invoice.export_failed", event["id"])
 
-    assert _redrive_and_drain(export) == 1
-    assert len(_ours(export, "5101")) == 1
-    assert len(_published(events_tap, "invoice.exported", event["id"])) == 1
-    entry = _ledger(export, "invoice", "5101")
+    assert redrive_and_drain(export) == 1
+    assert len(export.ours("5101")) == 1
+    assert len(published(events_tap, "invoice.exported", event["id"])) == 1
+    entry = export.ledger_item("invoice", "5101")
     assert entry is not None and (entry["state"], entry["fortnox_id"]) == (
         "confirmed",
-        _ours(export, "5101")[0]["DocumentNumber"],
+        export.ours("5101")[0]["DocumentNumber"],
     )
     # The create was sent and may have landed: the entry must still say so (a retry and a reader of the ledger
     # need to know to look before creating), not "failed" as if nothing exists; and upstream must not be told
@@ -171,23 +123,23 @@ def test_a_429_storm_on_bookkeeping_across_five_receives_is_reported_pending_the
     assert [(o.received, o.failed) for o in outcomes] == [(1, 1)] * MAX_RECEIVE_COUNT
     [invoice] = export.invoices()
     assert (invoice["Booked"], invoice["Sent"]) == (False, False)
-    assert _published(events_tap, "invoice.export_failed", event["id"]) == []
-    [pending] = _published(events_tap, "invoice.exported", event["id"])
+    assert published(events_tap, "invoice.export_failed", event["id"]) == []
+    [pending] = published(events_tap, "invoice.exported", event["id"])
     assert (pending["fortnox_document_number"], pending["pending_steps"]) == ("1", ["bookkeep", "send"])
-    entry = _ledger(export, "invoice", "5201")
+    entry = export.ledger_item("invoice", "5201")
     assert entry is not None
     assert (entry["state"], entry["fortnox_id"], entry["pending_steps"]) == ("created", "1", ["bookkeep", "send"])
     assert "429" in (entry.get("last_error") or "") or "many" in (entry.get("last_error") or "").lower()
     assert len(export.dead_letters()) == 1
 
-    assert _redrive_and_drain(export) == 1
+    assert redrive_and_drain(export) == 1
     [invoice] = export.invoices()
     assert (invoice["Booked"], invoice["Sent"]) == (True, True)
     assert _calls(export, "POST", "/3/invoices") == 1
     assert _calls(export, "PUT", "/3/invoices/1") == 0
-    finished = _published(events_tap, "invoice.exported", event["id"])
+    finished = published(events_tap, "invoice.exported", event["id"])
     assert [e["pending_steps"] for e in finished] == [["bookkeep", "send"], []]
-    entry = _ledger(export, "invoice", "5201")
+    entry = export.ledger_item("invoice", "5201")
     assert entry is not None and (entry["state"], entry["pending_steps"]) == ("confirmed", [])
     assert export.dead_letters() == []
 
@@ -200,15 +152,15 @@ def test_a_429_storm_on_every_call_across_five_receives_then_redrive_gives_one_i
     event = export.event("5301")
     export.send(event)
     assert export.invoices() == []
-    [failed] = _published(events_tap, "invoice.export_failed", event["id"])
+    [failed] = published(events_tap, "invoice.export_failed", event["id"])
     assert failed["fortnox_document_number"] is None
-    entry = _ledger(export, "invoice", "5301")
+    entry = export.ledger_item("invoice", "5301")
     assert entry is not None and entry["state"] == "failed" and entry.get("fortnox_id") is None
-    assert _redrive_and_drain(export) == 1
+    assert redrive_and_drain(export) == 1
     [invoice] = export.invoices()
     assert (invoice["Booked"], invoice["Sent"]) == (True, True)
-    assert len(_published(events_tap, "invoice.exported", event["id"])) == 1
-    entry = _ledger(export, "invoice", "5301")
+    assert len(published(events_tap, "invoice.exported", event["id"])) == 1
+    entry = export.ledger_item("invoice", "5301")
     assert entry is not None and (entry["state"], entry["fortnox_id"]) == ("confirmed", "1")
 
 
@@ -221,7 +173,7 @@ def test_a_fault_on_the_create_and_on_each_following_step(export: Export, events
     c.fault("drop_after_commit", method="POST", path_prefix="/api/fileattachments")
     c.fault("500", method="PUT", path_prefix="/3/invoices/1/bookkeep", count=5)
     c.fault("drop_after_commit", method="PUT", path_prefix="/3/invoices/1/externalprint")
-    event = export.event("5401", pdf=_put_pdf(export, f"{export.tenant}/5401.pdf"))
+    event = export.event("5401", pdf=export.put_pdf(f"{export.tenant}/5401.pdf"))
     export.send(event)
     [invoice] = export.invoices()
     assert (invoice["Booked"], invoice["Sent"]) == (True, True)
@@ -233,10 +185,10 @@ def test_a_fault_on_the_create_and_on_each_following_step(export: Export, events
         if r["method"] == "POST" and r["path"].startswith("/api/fileattachments") and r["status"] in (200, 201)
     ]
     assert len(attached) == 1
-    assert _published(events_tap, "invoice.export_failed") == []
-    [exported] = _published(events_tap, "invoice.exported", event["id"])
+    assert published(events_tap, "invoice.export_failed") == []
+    [exported] = published(events_tap, "invoice.exported", event["id"])
     assert exported["pending_steps"] == []
-    entry = _ledger(export, "invoice", "5401")
+    entry = export.ledger_item("invoice", "5401")
     assert entry is not None and (entry["state"], entry["fortnox_id"]) == ("confirmed", "1")
 
 
@@ -257,10 +209,10 @@ def test_a_credit_committed_then_dropped_makes_one_credit_invoice(export: Export
     original, made = export.invoices()
     assert original["CreditInvoiceReference"] == made["DocumentNumber"]
     assert _calls(export, "PUT", "/3/invoices/1/credit") == 1
-    [done] = _published(events_tap, "invoice.exported", credit["id"])
+    [done] = published(events_tap, "invoice.exported", credit["id"])
     assert (done["document"], done["fortnox_document_number"]) == ("credit", made["DocumentNumber"])
-    assert _published(events_tap, "invoice.export_failed") == []
-    entry = _ledger(export, "credit", "5501")
+    assert published(events_tap, "invoice.export_failed") == []
+    entry = export.ledger_item("credit", "5501")
     assert entry is not None and (entry["state"], entry["fortnox_id"]) == ("confirmed", made["DocumentNumber"])
 
 
@@ -293,15 +245,15 @@ def test_a_credit_committed_whose_answer_is_lost_on_the_last_delivery_is_not_rep
     export.send()  # moves it to the dead-letter queue
     original, made = export.invoices()
     assert original["CreditInvoiceReference"] == made["DocumentNumber"]
-    given_up = _ledger(export, "credit", "5601")
-    failed = _published(events_tap, "invoice.export_failed", credit["id"])
+    given_up = export.ledger_item("credit", "5601")
+    failed = published(events_tap, "invoice.export_failed", credit["id"])
     assert len(export.dead_letters()) == 1
 
-    assert _redrive_and_drain(export) == 1
+    assert redrive_and_drain(export) == 1
     assert len(export.invoices()) == 2
     assert _calls(export, "PUT", "/3/invoices/1/credit") == 1
-    assert len(_published(events_tap, "invoice.exported", credit["id"])) == 1
-    entry = _ledger(export, "credit", "5601")
+    assert len(published(events_tap, "invoice.exported", credit["id"])) == 1
+    entry = export.ledger_item("credit", "5601")
     assert entry is not None and (entry["state"], entry["fortnox_id"]) == ("confirmed", made["DocumentNumber"])
     # The credit was sent and landed: the ledger said 'failed' and upstream was told it failed.
     assert given_up is not None and given_up["state"] != "failed", given_up
@@ -320,7 +272,7 @@ def test_an_email_fault_sends_one_email(export: Export, events_tap: Any, kind: s
     [invoice] = export.invoices()
     assert invoice["Sent"] is True
     assert _calls(export, "GET", "/3/invoices/1/email", 200) == 1, "the customer got the e-mail twice"
-    [exported] = _published(events_tap, "invoice.exported", event["id"])
+    [exported] = published(events_tap, "invoice.exported", event["id"])
     assert exported["pending_steps"] == []
 
 
@@ -339,26 +291,26 @@ def test_an_order_create_fault_makes_one_order(export: Export, events_tap: Any, 
         )
         == 1
     )
-    [exported] = _published(events_tap, "invoice.exported", event["id"])
+    [exported] = published(events_tap, "invoice.exported", event["id"])
     assert exported["document"] == "order"
-    entry = _ledger(export, "invoice", "5801")
+    entry = export.ledger_item("invoice", "5801")
     assert entry is not None and (entry["state"], entry["form"]) == ("confirmed", "order")
 
 
 @pytest.mark.parametrize("kind", ["500", "drop_after_commit", "timeout"])
 def test_an_update_fault_applies_the_update_once(export: Export, events_tap: Any, kind: str) -> None:
     first = export.event("5901", event_id="evt-5901-a")
-    first["occurred_at"] = _now(-3600)
+    first["occurred_at"] = moment(-3600)
     export.send(first)
     second = export.event("5901", event_id="evt-5901-b", your_reference="Ändrad")
-    second["occurred_at"] = _now()
+    second["occurred_at"] = moment()
     export.scene.control.fault(kind, method="PUT", path_prefix="/3/invoices/1", delay_seconds=0.05)
     export.send(second)
     [invoice] = export.invoices()
     assert invoice["YourReference"] == "Ändrad"
-    [exported] = _published(events_tap, "invoice.exported", second["id"])
+    [exported] = published(events_tap, "invoice.exported", second["id"])
     assert exported["action"] == "updated"
-    entry = _ledger(export, "invoice", "5901")
+    entry = export.ledger_item("invoice", "5901")
     assert entry is not None and entry["state"] == "confirmed"
 
 
@@ -370,9 +322,9 @@ def test_a_credit_note_create_fault_makes_one_linked_credit_note(export: Export,
     export.send(note)
     original, made = export.invoices()
     assert made["InvoiceReference"] == original["DocumentNumber"] and made["Credit"] == "true"
-    [done] = _published(events_tap, "invoice.exported", note["id"])
+    [done] = published(events_tap, "invoice.exported", note["id"])
     assert (done["document"], done["fortnox_document_number"]) == ("credit_note", made["DocumentNumber"])
-    entry = _ledger(export, "credit_note", "100371")
+    entry = export.ledger_item("credit_note", "100371")
     assert entry is not None and (entry["state"], entry["fortnox_id"]) == ("confirmed", made["DocumentNumber"])
 
 
@@ -384,19 +336,19 @@ def test_a_429_storm_over_a_batch_of_five_dead_letters_each_with_its_reason_and_
     events = [export.event(str(5900 + n), event_id=f"evt-storm-{n}") for n in range(5)]
     export.send(*events)
     assert export.invoices() == []
-    failed = _published(events_tap, "invoice.export_failed")
+    failed = published(events_tap, "invoice.export_failed")
     assert sorted(f["event_id"] for f in failed) == sorted(e["id"] for e in events)
     for n in range(5):
-        entry = _ledger(export, "invoice", str(5900 + n))
+        entry = export.ledger_item("invoice", str(5900 + n))
         assert entry is not None and entry["state"] == "failed" and entry.get("last_error")
     assert len(export.dead_letters()) == 5
-    assert _redrive_and_drain(export) == 5
+    assert redrive_and_drain(export) == 5
     invoices = export.invoices()
     assert sorted(i["ExternalInvoiceReference1"] for i in invoices) == sorted(
         f"FB:{export.tenant}:{5900 + n}" for n in range(5)
     )
     assert all(i["Booked"] for i in invoices)
-    exported = _published(events_tap, "invoice.exported")
+    exported = published(events_tap, "invoice.exported")
     assert sorted(e["event_id"] for e in exported) == sorted(e["id"] for e in events)
     assert redrive(export.sqs, export.queue, tenant=export.tenant) == 0
 
@@ -411,11 +363,11 @@ def test_a_bookkeeping_whose_answer_is_lost_is_not_refused_as_already_booked_and
     event = export.event("6501")
     export.send(event)
     [invoice] = export.invoices()
-    published = _published(events_tap, "invoice.exported", event["id"])
-    entry = _ledger(export, "invoice", "6501")
+    exported = published(events_tap, "invoice.exported", event["id"])
+    entry = export.ledger_item("invoice", "6501")
     assert entry is not None
     assert (entry["state"], entry["pending_steps"]) == ("confirmed", []), entry
-    assert [p["pending_steps"] for p in published] == [[]], published
+    assert [p["pending_steps"] for p in exported] == [[]], exported
     assert (invoice["Booked"], invoice["Sent"]) == (True, True)
 
 
@@ -429,7 +381,7 @@ def test_a_customer_update_fault_updates_the_customer_once_and_exports(
     export.scene.control.fault(kind, method="PUT", path_prefix="/3/customers", delay_seconds=0.05)
     export.send(event)
     assert len(export.invoices()) == 2
-    assert _published(events_tap, "invoice.export_failed") == []
+    assert published(events_tap, "invoice.export_failed") == []
     assert export.scene.control.company(export.company)["customers"] == 1
 
 
@@ -437,20 +389,20 @@ def test_an_update_that_fails_on_every_receive_is_reported_with_its_document_and
     export: Export, events_tap: Any
 ) -> None:
     first = export.event("6801", event_id="evt-6801-a")
-    first["occurred_at"] = _now(-3600)
+    first["occurred_at"] = moment(-3600)
     export.send(first)
     second = export.event("6801", event_id="evt-6801-b", your_reference="Ändrad")
-    second["occurred_at"] = _now()
+    second["occurred_at"] = moment()
     export.scene.control.fault("500", method="PUT", path_prefix="/3/invoices/1", count=1000)
     export.send(second)
-    [failed] = _published(events_tap, "invoice.export_failed", second["id"])
+    [failed] = published(events_tap, "invoice.export_failed", second["id"])
     assert failed["fortnox_document_number"] == "1"
-    entry = _ledger(export, "invoice", "6801")
+    entry = export.ledger_item("invoice", "6801")
     assert entry is not None and (entry["state"], entry["fortnox_id"]) == ("confirmed", "1") and entry["last_error"]
-    assert _redrive_and_drain(export) == 1
+    assert redrive_and_drain(export) == 1
     [invoice] = export.invoices()
     assert invoice["YourReference"] == "Ändrad"
-    [updated] = _published(events_tap, "invoice.exported", second["id"])
+    [updated] = published(events_tap, "invoice.exported", second["id"])
     assert updated["action"] == "updated"
     # The older content, arriving again under a new id afterwards, is superseded, not applied.
     export.send({**first, "id": "evt-6801-c"})
@@ -468,10 +420,10 @@ def test_an_invoice_whose_create_landed_before_the_dead_letter_is_not_made_again
     export.scene.control.fault("500", method="GET", path_prefix="/3/invoices", count=1000)
     event = export.event("6901")
     export.send(event)
-    assert len(_ours(export, "6901")) == 1
+    assert len(export.ours("6901")) == 1
     export.settings(create_orders=True)
-    assert _redrive_and_drain(export) == 1
+    assert redrive_and_drain(export) == 1
     assert export.scene.control.company(export.company)["orders"] == 0, "the invoice now also exists as an order"
     assert len(export.invoices()) == 1
-    entry = _ledger(export, "invoice", "6901")
+    entry = export.ledger_item("invoice", "6901")
     assert entry is not None and (entry["state"], entry["form"], entry["fortnox_id"]) == ("confirmed", "invoice", "1")

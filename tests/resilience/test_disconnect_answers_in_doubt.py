@@ -2,8 +2,6 @@
 ``500_after_commit``), and a disconnect whose invocation has no time to ask twice. Through the management API over
 the local gateway, the sandbox and moto."""
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -13,29 +11,13 @@ from fortnox_bridge import wiring
 from fortnox_bridge.connect.service import AFTER_REVOKE_SECONDS
 from fortnox_bridge.fortnox.oauth import TOKEN_TIMEOUT, longest_attempt
 from local_stack import runner as runner_module
-from local_stack.runner import LambdaContext
 from tests.conftest import LOCAL_API_KEY, Scene
+from tests.disconnect_checks import REVOKE, alive_at_fortnox, held_refresh_token, revokes, with_seconds_left
 from tests.exporting import connect_as_a_person
 
 pytestmark = pytest.mark.integration
 
-REVOKE = "/oauth-v1/revoke"
 ONE_REVOKE_SECONDS = longest_attempt(TOKEN_TIMEOUT)
-
-
-def _refresh_token(tenant: str) -> str:
-    stored = wiring.secrets_store().read(tenant)  # type: ignore[arg-type]
-    assert stored is not None and stored.refresh_token is not None
-    return stored.refresh_token.get_secret_value()
-
-
-def _alive_at_fortnox(scene: Scene, refresh_token: str) -> bool:
-    answer = scene.control.token(scene.app, {"grant_type": "refresh_token", "refresh_token": refresh_token})
-    return answer.status_code == 200
-
-
-def _revokes(scene: Scene) -> int:
-    return sum(row["path"] == REVOKE for row in scene.control.requests())
 
 
 def _disconnect(gateway: Any, tenant: str) -> dict[str, Any]:
@@ -44,15 +26,6 @@ def _disconnect(gateway: Any, tenant: str) -> dict[str, Any]:
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
     return body
-
-
-def _with_seconds_left(seconds: float) -> Callable[..., LambdaContext]:
-    """Lambda's context for an invocation that has ``seconds`` left of its timeout (it waited for locks)."""
-
-    def context(*, function_name: str, timeout_seconds: int) -> LambdaContext:
-        return LambdaContext(function_name, timeout_seconds, started=time.monotonic() - (timeout_seconds - seconds))
-
-    return context
 
 
 @pytest.mark.parametrize(
@@ -67,9 +40,9 @@ def test_a_revoke_answered_with_a_server_error_is_asked_again_and_ends_the_grant
 ) -> None:
     # Given a connected tenant, and Fortnox answering its first revoke with a 500
     connect_as_a_person(gateway, scene, unique, "Serverfel AB")
-    refresh_token = _refresh_token(unique)
+    refresh_token = held_refresh_token(unique)
     events_tap.received()
-    before = _revokes(scene)
+    before = revokes(scene)
     scene.control.fault(first, method="POST", path_prefix=REVOKE)
 
     # When the SaaS backend disconnects it
@@ -77,9 +50,9 @@ def test_a_revoke_answered_with_a_server_error_is_asked_again_and_ends_the_grant
 
     # Then the revoke was asked once more, and the connection ended with the grant dead at Fortnox, as the answer
     # and the event say; the tenant has nothing left to do in Fortnox
-    assert _revokes(scene) - before == 2
+    assert revokes(scene) - before == 2
     assert body["state"] == "revoked" and body["revoked_at_fortnox"] is True and body["tenant_action"] is None
-    assert not _alive_at_fortnox(scene, refresh_token)
+    assert not alive_at_fortnox(scene, refresh_token)
     assert wiring.secrets_store().read(unique) is None  # type: ignore[arg-type]
     told = [(event.detail_type, event.detail["revoked_at_fortnox"]) for event in events_tap.received()]
     assert told == [("connection.revoked", True)]
@@ -112,12 +85,12 @@ def test_a_revoke_in_doubt_with_no_time_left_to_ask_again_ends_the_connection_af
     # Given a connected tenant, and Fortnox taking a second over its revoke and never answering
     connect_as_a_person(gateway, scene, unique, "Sista Sekunden AB")
     events_tap.received()
-    before = _revokes(scene)
+    before = revokes(scene)
     scene.control.fault("timeout", method="POST", path_prefix=REVOKE, delay_seconds=1.0)
     # And the management function's invocation with time for one revoke at its longest and the steps after it, and
     # not for a second revoke once the first has taken its second
     monkeypatch.setattr(
-        runner_module, "LambdaContext", _with_seconds_left(AFTER_REVOKE_SECONDS + ONE_REVOKE_SECONDS + 0.5)
+        runner_module, "LambdaContext", with_seconds_left(AFTER_REVOKE_SECONDS + ONE_REVOKE_SECONDS + 0.5)
     )
 
     # When the SaaS backend disconnects it
@@ -125,7 +98,7 @@ def test_a_revoke_in_doubt_with_no_time_left_to_ask_again_ends_the_connection_af
 
     # Then it answered in time rather than be cut off between a revoke and its mark: one revoke, the connection
     # ended here, the tokens forgotten, and the tenant told how to end the grant in Fortnox
-    assert _revokes(scene) - before == 1
+    assert revokes(scene) - before == 1
     assert body["state"] == "revoked" and body["revoked_at_fortnox"] is False
     assert body["tenant_action"] is not None
     assert wiring.secrets_store().read(unique) is None  # type: ignore[arg-type]
