@@ -86,7 +86,7 @@ FLOWS = (
         "Connect and tokens",
         # The signing key signs the connect flow's states and status links.
         ("Connect", "TenantProbe", "SigningKeyRotation"),
-        _of(None, "TokenRefreshed", "TokenRefreshFailed", "TokenConnectionLost")
+        _of(None, "TokenRefreshed", "TokenRefreshFailed", "TokenConnectionLost", "ConnectedNotTold")
         + _of(KEEPALIVE_SERVICE, "ConnectionsRefreshed", "ConnectionsPostponed", "ConnectionsFailed", "ConnectionsLost")
         + _of("tenant-probe", "TenantProbeRefused"),
     ),

@@ -23,7 +23,7 @@ from fortnox_bridge.fortnox.models.registers import CompanyInformation
 from fortnox_bridge.fortnox.oauth import TokenEndpoint, TokenSet, fortnox_tenant_claim
 from fortnox_bridge.fortnox.retry import IN_DOUBT
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
-from fortnox_bridge.observability import logger
+from fortnox_bridge.observability import count, logger
 from fortnox_bridge.store.connections import (
     CompanyAlreadyBound,
     Connection,
@@ -32,7 +32,16 @@ from fortnox_bridge.store.connections import (
     LinkSuperseded,
     LinkUsed,
 )
-from fortnox_bridge.store.links import ConnectLink, ConsentStates, LinkGate, LinkStore, SpentState, token_hash
+from fortnox_bridge.store.links import (
+    DENIED,
+    FAILED,
+    ConnectLink,
+    ConsentStates,
+    LinkGate,
+    LinkStore,
+    SpentState,
+    token_hash,
+)
 from fortnox_bridge.store.locks import LockStore
 from fortnox_bridge.store.tenants import Feature, Tenant, TenantStore
 from fortnox_bridge.tokens.secret_store import SecretTokenStore, StoredTokens
@@ -282,21 +291,26 @@ class ConnectService:
         connection = self._connections.get(tenant_id)
         return connection if connection is not None and connection.state is ConnectionState.CONNECTED else None
 
-    def _spent(self, verified: ConsentState, spent: SpentState) -> StateRefused:
+    def _spent(self, verified: ConsentState, spent: SpentState) -> BadInputError:
         """The answer to a callback whose state an earlier arrival spent (a reload, a replay). "Completed" only if
-        that one connected the link; "in progress" while it may still be at work; otherwise it failed (Fortnox
-        answered 500, the company was taken), and its page invited a reload that must not say nothing is left."""
+        that one connected the link; "in progress" while it may still be at work; a cancellation or another
+        tenant's link as the first time; otherwise it failed (Fortnox answered 500, the company was taken), and its
+        page invited a reload that must not say nothing is left."""
         link = self._links.get_by_hash(verified.link_hash)
-        if link is not None and link.tenant_id == verified.tenant_id and link.consumed_at is not None:
+        if link is None or link.tenant_id != verified.tenant_id:
+            return StateRefused("the state belongs to another tenant's link", "cross_tenant")
+        if link.consumed_at is not None:
             return StateRefused("this consent was already completed once", "replayed")
-        if not spent.failed and self._clock() - spent.first_arrival < CALLBACK_SECONDS:
+        if spent.outcome == DENIED:
+            return ConsentDenied("consent was not given at Fortnox (the page was reloaded)")
+        if spent.outcome is None and self._clock() - spent.first_arrival < CALLBACK_SECONDS:
             return StateRefused("an earlier arrival of this consent is still being completed", "in_progress")
         return StateRefused("this consent was already sent once and did not connect", "approval_used")
 
-    def _note_failed(self, verified: ConsentState) -> None:
+    def _note_failed(self, verified: ConsentState, failure: BaseException) -> None:
         """Best effort: without the note, a reload says "in progress" until the first arrival's time is up."""
         try:
-            self._states.failed(verified.nonce)
+            self._states.failed(verified.nonce, DENIED if isinstance(failure, ConsentDenied) else FAILED)
         except Exception:
             logger.warning("could not note a failed callback", extra={"tenant_id": verified.tenant_id})
 
@@ -322,8 +336,8 @@ class ConnectService:
             raise self._spent(verified, spent)
         try:
             return self._complete(verified, code, error)
-        except BaseException:
-            self._note_failed(verified)
+        except BaseException as failure:
+            self._note_failed(verified, failure)
             raise
 
     def _complete(self, verified: ConsentState, code: str | None, error: str | None) -> Connected:
@@ -350,15 +364,7 @@ class ConnectService:
             try:
                 replaced = self._write(tenant, link, verified, tokens, connection)
                 kept = not link.service_account
-                # Told under the lock: a disconnect waits for it, so its connection.revoked comes after this, and
-                # upstream's last word is the disconnect's.
-                self._publisher.publish(
-                    ConnectionConnected(
-                        tenant_id=tenant.tenant_id,
-                        fortnox_tenant_id=connection.fortnox_tenant_id,
-                        company_name=connection.company_name,
-                    )
-                )
+                self._tell_connected(connection)
             finally:
                 self._locks.release(self._lock_name(tenant.tenant_id), owner=owner)
         finally:
@@ -374,6 +380,23 @@ class ConnectService:
         return Connected(
             tenant.display_name, connection.company_name, connection.organisation_number, tenant.settings.language
         )
+
+    def _tell_connected(self, connection: Connection) -> None:
+        """Told under the completion lock: a disconnect waits for it, so its connection.revoked comes after this
+        and is upstream's last word. The connection is made whatever the bus says: a refused publish is logged as
+        an error and counted (``ConnectedNotTold``), the person is shown the company connected (the truth), and
+        upstream reads the state with ``GET /tenants/{id}``."""
+        try:
+            self._publisher.publish(
+                ConnectionConnected(
+                    tenant_id=connection.tenant_id,
+                    fortnox_tenant_id=connection.fortnox_tenant_id,
+                    company_name=connection.company_name,
+                )
+            )
+        except Exception:
+            logger.exception("connection.connected was not published", extra={"tenant_id": connection.tenant_id})
+            count("ConnectedNotTold")
 
     def _check_replacement(self, link: ConnectLink, verified: ConsentState) -> None:
         live = self._live(link.tenant_id)

@@ -529,12 +529,14 @@ class DocumentExport:
         order = self.form == "order"
         entity_type = "O" if order else "F"
         if self.pdf_file_id is None:
-            self.pdf_file_id, found = self._upload("inbox_o" if order else "inbox_kf")
+            # An earlier attempt of this very PDF may have uploaded it and failed to find out: look first then (a new
+            # PDF, or the first attempt, has nothing to find and costs no listing).
+            tried = resumed and entry.pdf_source is not None and entry.pdf_source == self.pdf_source
+            self.pdf_file_id = self._stored_pdf("inbox_o" if order else "inbox_kf", entity_type, look_first=tried)
             if self.pdf_file_id is None:
                 return
             self.stores.ledger.mark(entry, ExportState.CREATED, owner=self.owner, pdf_file_id=self.pdf_file_id)
-            resumed = resumed or found
-        if resumed and self._attached(entity_type):
+        elif resumed and self._attached(entity_type):
             return
         try:
             self.client.file_attachments.attach(
@@ -548,27 +550,33 @@ class DocumentExport:
             if not self._attached(entity_type):
                 raise
 
-    def _upload(self, folder: str) -> tuple[str | None, bool]:
-        """The PDF's archive file id, and whether it was found in the folder rather than uploaded now: an upload
-        answered with a server error or not at all may have stored the file, and uploading again would leave the
-        tenant's inbox a second copy."""
+    def _stored_pdf(self, folder: str, entity_type: str, *, look_first: bool) -> str | None:
+        """The archive file id of the PDF in the folder, not yet attached to the document. An upload answered with
+        a server error or not at all may have stored the file, and so may an earlier attempt whose look failed
+        (``look_first``); uploading again would leave the tenant's inbox a second copy."""
         name, pdf = f"{self.data.invoice_number}.pdf", self._read_pdf()
+        found = self._unattached_copy(folder, name, pdf, entity_type) if look_first else None
+        if found is not None:
+            return found
         try:
             uploaded = self.client.inbox.upload(name, pdf, folder=folder)
         except IN_DOUBT:
-            found = self._uploaded(folder, name, pdf)
+            found = self._unattached_copy(folder, name, pdf, entity_type)
             if found is None:
                 raise
-            return found, True
-        return uploaded.ArchiveFileId or None, False
+            return found
+        return uploaded.ArchiveFileId or None
 
-    def _uploaded(self, folder: str, name: str, pdf: bytes) -> str | None:
-        """A file of the folder with this PDF's name and bytes (a file row has no date; a regenerated PDF of the
-        same invoice has the same name and may have the same size, so the bytes decide)."""
+    def _unattached_copy(self, folder: str, name: str, pdf: bytes, entity_type: str) -> str | None:
+        """A file of the folder with this PDF's name and bytes that the document does not have attached yet (a
+        file row has no date; a regenerated PDF of the same invoice has the same name and may have the same size,
+        so the bytes decide, and a copy already attached is the PDF before this one, not the upload in doubt)."""
+        assert self.number is not None
+        attached = {row.fileId for row in self.client.file_attachments.for_entity(int(self.number), entity_type)}
         candidates = [
             row
             for row in self.client.inbox.folder(folder).Files
-            if row.Name == name and row.Size == len(pdf) and row.Id and row.ArchiveFileId
+            if row.Name == name and row.Size == len(pdf) and row.Id and row.ArchiveFileId not in (None, *attached)
         ]
         return next((row.ArchiveFileId for row in candidates if self.client.inbox.content(row.Id or "") == pdf), None)
 

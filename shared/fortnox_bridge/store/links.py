@@ -128,12 +128,19 @@ class LinkStore(StoreBase):
         return True
 
 
+DENIED = "denied"
+"""A first arrival that carried the person's cancellation at Fortnox."""
+FAILED = "failed"
+"""A first arrival that failed any other way."""
+
+
 @dataclass(frozen=True)
 class SpentState:
-    """A consent state that came back before: when it first did, and whether that arrival failed."""
+    """A consent state that came back before: when it first did, and how that arrival ended (``DENIED``,
+    ``FAILED``, or None: connected, still at work, or stopped without a word)."""
 
     first_arrival: float
-    failed: bool
+    outcome: str | None
 
 
 class ConsentStates(StoreBase):
@@ -150,15 +157,16 @@ class ConsentStates(StoreBase):
                 item = self._table.get_item(Key=consent_state_key(nonce), ConsistentRead=True).get("Item") or {}
                 used_at = item.get("used_at", 0)
                 first = float(used_at) if isinstance(used_at, Decimal | int) else 0.0
-                return SpentState(first_arrival=first, failed=item.get("failed") is True)
+                outcome = item.get("outcome")
+                return SpentState(first_arrival=first, outcome=outcome if isinstance(outcome, str) else None)
             raise
         return None
 
-    def failed(self, nonce: str) -> None:
-        """The arrival that spent the state did not connect: a reload is told so at once."""
+    def failed(self, nonce: str, outcome: str) -> None:
+        """The arrival that spent the state did not connect (``DENIED`` or ``FAILED``): a reload is told so at once."""
         self._table.update_item(
             Key=consent_state_key(nonce),
-            UpdateExpression="SET failed = :true",
+            UpdateExpression="SET outcome = :outcome",
             ConditionExpression="attribute_exists(PK)",
-            ExpressionAttributeValues={":true": True},
+            ExpressionAttributeValues={":outcome": outcome},
         )
