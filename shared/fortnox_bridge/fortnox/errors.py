@@ -90,6 +90,11 @@ class FortnoxServerError(FortnoxError, RetryableError):
     """5xx: Fortnox failed; the request may or may not have taken effect."""
 
 
+class FortnoxTokenUnavailable(FortnoxError, RetryableError):
+    """No access token for an API request (the token endpoint failed or gave no answer), so the request was never
+    sent: nothing about it is in doubt. Carries the token endpoint's status (0 for no answer)."""
+
+
 class FortnoxOAuthError(FortnoxError):
     """The token endpoint refused: ``invalid_grant``, ``invalid_client``, ..."""
 

@@ -9,13 +9,14 @@ import httpx
 from fortnox_bridge import json_codec
 from fortnox_bridge.fortnox.errors import (
     FortnoxError,
+    FortnoxTokenUnavailable,
     FortnoxTransportError,
     FortnoxUnauthorized,
     FortnoxUnexpectedResponse,
     parse_error,
 )
 from fortnox_bridge.fortnox.ports import RateLimiter, TokenProvider
-from fortnox_bridge.fortnox.retry import RetryPolicy
+from fortnox_bridge.fortnox.retry import IN_DOUBT, RetryPolicy
 from fortnox_bridge.observability import logger
 
 JsonObject = dict[str, Any]
@@ -81,7 +82,7 @@ class FortnoxHttp:
         refreshed_token = False
         while True:
             attempt += 1
-            token = self._tokens.access_token()
+            token = self._token_for(method, path)
             try:
                 return self._send_once(method, path, token=token, params=params, body=body, files=files, binary=binary)
             except FortnoxUnauthorized:
@@ -101,6 +102,16 @@ class FortnoxHttp:
                     raise
                 self._log_retry(method, path, error, attempt)
             self._retry.wait(attempt)
+
+    def _token_for(self, method: str, path: str) -> str:
+        try:
+            return self._tokens.access_token()
+        except IN_DOUBT as failure:
+            # The token endpoint's failure, not this request's: a write that never went out is not in doubt, and
+            # its caller must not go looking for it (retry.IN_DOUBT).
+            raise FortnoxTokenUnavailable(
+                f"no token for {method} {path}: {failure}", status=failure.status, code=failure.code
+            ) from failure
 
     def _send_once(
         self,
