@@ -1,11 +1,18 @@
-"""What disconnect tests look at: the refresh token the bridge holds, whether Fortnox still honours it, how many
-revokes reached Fortnox, and a management invocation with little time left."""
+"""What disconnect tests look at and set up: the refresh token the bridge holds, whether Fortnox still honours it,
+how many revokes reached Fortnox, a management invocation with little time left, a DeleteSecret or a
+connection.connected refused once."""
 
 import time
 from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
 
 from fortnox_bridge import wiring
+from fortnox_bridge.events import EventBridgePublisher, PublishedEvent
 from fortnox_bridge.ids import TenantId
+from fortnox_bridge.tokens.secret_store import SecretTokenStore
 from local_stack.runner import LambdaContext
 from tests.conftest import Scene
 
@@ -38,3 +45,33 @@ def with_seconds_left(seconds: float) -> Callable[..., LambdaContext]:
         return LambdaContext(function_name, timeout_seconds, started=time.monotonic() - (timeout_seconds - seconds))
 
     return context
+
+
+def secrets_down_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Secrets Manager refusing the next DeleteSecret, as on a bad day at AWS: a disconnect stops after its mark,
+    still holding the tokens."""
+    delete = SecretTokenStore.delete
+    failed: list[bool] = []
+
+    def down_once(store: SecretTokenStore, tenant: Any) -> None:
+        if not failed:
+            failed.append(True)
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down for a moment"}}, "DeleteSecret")
+        delete(store, tenant)
+
+    monkeypatch.setattr(SecretTokenStore, "delete", down_once)
+
+
+def connected_event_refused_once(monkeypatch: pytest.MonkeyPatch) -> list[PublishedEvent]:
+    """The event bus refusing the next connection.connected, as on a bad day at AWS; the refused event is listed."""
+    publish = EventBridgePublisher.publish
+    refused: list[PublishedEvent] = []
+
+    def down_once(publisher: EventBridgePublisher, event: PublishedEvent) -> None:
+        if event.detail_type == "connection.connected" and not refused:
+            refused.append(event)
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down for a moment"}}, "PutEvents")
+        publish(publisher, event)
+
+    monkeypatch.setattr(EventBridgePublisher, "publish", down_once)
+    return refused

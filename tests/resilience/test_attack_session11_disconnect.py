@@ -9,20 +9,24 @@ from typing import Any
 
 import httpx
 import pytest
-from botocore.exceptions import ClientError
 
 from fortnox_bridge import wiring
 from fortnox_bridge.connect.endings import UNCONFIRMED_REASON
 from fortnox_bridge.connect.service import ConnectService, Disconnected, NotConnected
-from fortnox_bridge.events import EventBridgePublisher, PublishedEvent
 from fortnox_bridge.fortnox.oauth import TokenEndpoint
 from fortnox_bridge.ids import FortnoxTenantId, TenantId
 from fortnox_bridge.store.connections import ConnectionStore
-from fortnox_bridge.tokens.secret_store import SecretTokenStore
 from local_stack.connect_walk import walk
 from tests.conftest import LOCAL_API_KEY, Scene
 from tests.connect_service import service
-from tests.disconnect_checks import REVOKE, alive_at_fortnox, held_refresh_token, revokes
+from tests.disconnect_checks import (
+    REVOKE,
+    alive_at_fortnox,
+    connected_event_refused_once,
+    held_refresh_token,
+    revokes,
+    secrets_down_once,
+)
 from tests.exporting import connect_as_a_person
 from tests.outside_invocation import run_outside_invocation
 
@@ -147,20 +151,6 @@ def test_the_status_page_after_an_unconfirmed_disconnect_tells_the_bookkeeper_in
     assert answer["tenant_action"]["sv"] in section
 
 
-def _secrets_down_once_as_they_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Secrets Manager refusing the next DeleteSecret, as on a bad day at AWS: a disconnect stops after its mark."""
-    delete = SecretTokenStore.delete
-    failed: list[bool] = []
-
-    def down_once(store: SecretTokenStore, tenant: Any) -> None:
-        if not failed:
-            failed.append(True)
-            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down for a moment"}}, "DeleteSecret")
-        delete(store, tenant)
-
-    monkeypatch.setattr(SecretTokenStore, "delete", down_once)
-
-
 @pytest.mark.parametrize("fortnox_now", [("500", "500"), ("429",)], ids=["server-errors", "rate-limited"])
 def test_a_resend_after_a_confirmed_revoke_that_stopped_half_way_finishes_without_unsaying_fortnox(
     gateway: Any,
@@ -175,7 +165,7 @@ def test_a_resend_after_a_confirmed_revoke_that_stopped_half_way_finishes_withou
     connect_as_a_person(gateway, scene, unique, "Bekräftad Först AB")
     refresh_token = held_refresh_token(unique)
     events_tap.received()
-    _secrets_down_once_as_they_are_forgotten(monkeypatch)
+    secrets_down_once(monkeypatch)
     management = _management(gateway)
     assert management.delete(f"/tenants/{unique}/connection").status_code >= 500
     shown = management.get(f"/tenants/{unique}").json()
@@ -252,7 +242,7 @@ def test_a_resend_after_an_unconfirmed_revoke_that_stopped_half_way_revokes_with
     refresh_token = held_refresh_token(unique)
     events_tap.received()
     scene.control.fault("timeout", count=2, method="POST", path_prefix=REVOKE, delay_seconds=0)
-    _secrets_down_once_as_they_are_forgotten(monkeypatch)
+    secrets_down_once(monkeypatch)
     management = _management(gateway)
     assert management.delete(f"/tenants/{unique}/connection").status_code >= 500
     shown = management.get(f"/tenants/{unique}").json()
@@ -280,16 +270,7 @@ def test_a_replacing_connect_whose_connected_event_fails_still_gives_the_replace
     management = _management(gateway)
     replacing = management.post(f"/tenants/{unique}/connect-links", json={"replace_connection": True}).json()["url"]
     # And the event bus refusing the callback's connection.connected once (a bad day at AWS)
-    publish = EventBridgePublisher.publish
-    refused: list[PublishedEvent] = []
-
-    def down_once(publisher: EventBridgePublisher, event: PublishedEvent) -> None:
-        if event.detail_type == "connection.connected" and not refused:
-            refused.append(event)
-            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down for a moment"}}, "PutEvents")
-        publish(publisher, event)
-
-    monkeypatch.setattr(EventBridgePublisher, "publish", down_once)
+    refused = connected_event_refused_once(monkeypatch)
 
     # When the person completes the replacing connect
     walk(replacing, elsewhere)

@@ -10,15 +10,13 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from fortnox_bridge.events import EventBridgePublisher, PublishedEvent
 from fortnox_bridge.fortnox.retry import RetryPolicy
 from fortnox_bridge.ids import TenantId
 from fortnox_bridge.store.links import ConsentStates
-from fortnox_bridge.tokens.secret_store import SecretTokenStore
 from local_stack.connect_walk import walk
 from local_stack.onboarding import connect_service_account
 from tests.conftest import LOCAL_API_KEY, Scene
-from tests.disconnect_checks import REVOKE
+from tests.disconnect_checks import REVOKE, connected_event_refused_once, secrets_down_once
 from tests.exporting import connect_as_a_person
 
 pytestmark = pytest.mark.integration
@@ -63,16 +61,7 @@ def test_a_connect_whose_connected_event_fails_after_the_write_does_not_tell_the
     # Given a tenant's connect link, and the event bus refusing connection.connected once (a bad day at AWS)
     company = scene.new_company("Tyst Buss AB")
     link = _tenant_with_link(gateway, unique, "Tyst Buss AB")
-    publish = EventBridgePublisher.publish
-    refused: list[PublishedEvent] = []
-
-    def down_once(publisher: EventBridgePublisher, event: PublishedEvent) -> None:
-        if event.detail_type == "connection.connected" and not refused:
-            refused.append(event)
-            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down for a moment"}}, "PutEvents")
-        publish(publisher, event)
-
-    monkeypatch.setattr(EventBridgePublisher, "publish", down_once)
+    refused = connected_event_refused_once(monkeypatch)
 
     # When the person approves in Fortnox and lands on the callback
     walked = walk(link, company)
@@ -223,16 +212,7 @@ def test_a_resend_that_confirms_an_unconfirmed_revoke_changes_the_status_page_to
     # Given a person's connection whose disconnect Fortnox revoked but answered 500 twice (unconfirmed), and Secrets
     # Manager failing once as the tokens are forgotten: the disconnect stopped after its mark, holding the token
     connect_as_a_person(gateway, scene, unique, "Uppgraderad AB")
-    delete = SecretTokenStore.delete
-    failed: list[bool] = []
-
-    def down_once(store: SecretTokenStore, tenant: Any) -> None:
-        if not failed:
-            failed.append(True)
-            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "DeleteSecret")
-        delete(store, tenant)
-
-    monkeypatch.setattr(SecretTokenStore, "delete", down_once)
+    secrets_down_once(monkeypatch)
     for kind in ("500_after_commit", "500"):
         scene.control.fault(kind, count=1, method="POST", path_prefix=REVOKE, delay_seconds=0)
     management = _management(gateway)
